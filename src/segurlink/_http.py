@@ -1,0 +1,193 @@
+"""The one ``requests.Session`` factory: mutual TLS, explicit CA bundle, timeouts, pooling.
+
+Every client of segurlink takes a session built here (or one the caller built the same
+way). TLS verification is always on: the trust store is the configured IGC-Santé bundle,
+or the system/certifi store when none is given. Client identities come from PEM files
+(optionally encrypted) or a PKCS#12 file.
+
+:func:`request_errors` turns ``requests``/``urllib3`` exceptions into segurlink's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ._version import __version__
+from .config import TlsConfig, Timeouts
+from .errors import ConfigurationError, MalformedResponse, TlsError, TransportError, TransportTimeout
+
+__all__ = ["build_session", "build_ssl_context", "request_errors"]
+
+
+def build_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
+    """An SSL context that verifies the server and presents the client identity of ``tls``."""
+    tls.check_files()
+    try:
+        ctx = ssl.create_default_context(
+            cafile=str(tls.ca_bundle) if tls.ca_bundle is not None else None
+        )
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigurationError(f"cannot load CA bundle {tls.ca_bundle}: {exc}") from exc
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    password = tls.password.reveal() if tls.password is not None else None
+    try:
+        if tls.cert is not None:
+            ctx.load_cert_chain(
+                str(tls.cert), str(tls.key) if tls.key is not None else None, password
+            )
+        elif tls.pkcs12 is not None:
+            _load_pkcs12(ctx, tls.pkcs12, password)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot load the client certificate/key: {exc}") from exc
+    return ctx
+
+
+def _load_pkcs12(ctx: ssl.SSLContext, path: Path, password: str | None) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    bundle = pkcs12.load_pkcs12(path.read_bytes(), password.encode() if password else None)
+    if bundle.key is None or bundle.cert is None:
+        raise ValueError(f"{path} holds no key/certificate pair")
+    chain = bundle.cert.certificate.public_bytes(serialization.Encoding.PEM) + b"".join(
+        c.certificate.public_bytes(serialization.Encoding.PEM) for c in bundle.additional_certs
+    )
+    key = bundle.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    # ssl only loads identities from files: write them to a private directory that lives
+    # only for the duration of the call.
+    with tempfile.TemporaryDirectory(prefix="segurlink-") as tmp:
+        cert_path = Path(tmp, "cert.pem")
+        key_path = Path(tmp, "key.pem")
+        cert_path.write_bytes(chain)
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        ctx.load_cert_chain(str(cert_path), str(key_path))
+
+
+class _SegurlinkAdapter(HTTPAdapter):
+    """Adapter carrying our SSL context and a default timeout for every request."""
+
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext,
+        timeouts: Timeouts,
+        *,
+        retries: Retry | int,
+        pool_maxsize: int,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._timeouts = timeouts
+        super().__init__(pool_maxsize=pool_maxsize, max_retries=retries)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._ssl_context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        proxy_kwargs["ssl_context"] = self._ssl_context
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeouts.as_tuple
+        return super().send(request, **kwargs)
+
+
+def build_session(
+    tls: TlsConfig,
+    timeouts: Timeouts | None = None,
+    *,
+    retries: int = 0,
+    pool_maxsize: int = 10,
+    headers: Mapping[str, str] | None = None,
+) -> requests.Session:
+    """A session for one service identity.
+
+    ``retries`` applies only to idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) with
+    exponential backoff; POST is never retried here.
+
+    >>> from segurlink.config import TlsConfig
+    >>> s = build_session(TlsConfig())
+    >>> s.verify
+    True
+    """
+    timeouts = timeouts or Timeouts()
+    ctx = build_ssl_context(tls)
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        backoff_factor=0.2,
+        status_forcelist=(502, 503, 504) if retries else (),
+        allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
+        raise_on_status=False,
+    )
+    adapter = _SegurlinkAdapter(ctx, timeouts, retries=retry, pool_maxsize=pool_maxsize)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    # requests adds these CAs to our context; keep them identical to the explicit bundle.
+    session.verify = str(tls.ca_bundle) if tls.ca_bundle is not None else True
+    session.trust_env = False  # no REQUESTS_CA_BUNDLE / netrc surprises from the env
+    session.headers["User-Agent"] = f"segurlink/{__version__}"
+    if headers:
+        session.headers.update(headers)
+    return session
+
+
+@contextlib.contextmanager
+def request_errors(url: str) -> Iterator[None]:
+    """Translate ``requests`` exceptions raised in the block into segurlink errors."""
+    try:
+        yield
+    except requests.exceptions.SSLError as exc:
+        raise TlsError(f"TLS failure with {url}: {_reason(exc)}", url=url) from exc
+    except (requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout) as exc:
+        raise TransportTimeout(f"no answer from {url} within the timeout", url=url) from exc
+    except requests.exceptions.Timeout as exc:
+        raise TransportTimeout(f"timeout talking to {url}", url=url) from exc
+    except (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ContentDecodingError,
+    ) as exc:
+        raise MalformedResponse(f"the answer from {url} was cut short: {exc}", url=url) from exc
+    except requests.exceptions.ConnectionError as exc:
+        if _is_tls_failure(exc):
+            raise TlsError(f"TLS failure with {url}: {_reason(exc)}", url=url) from exc
+        raise TransportError(f"connection to {url} failed: {_reason(exc)}", url=url) from exc
+    except requests.exceptions.RequestException as exc:
+        raise TransportError(f"request to {url} failed: {exc}", url=url) from exc
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        text = str(seen)
+        if "SSL" in text or "TLSV1_ALERT" in text or "certificate" in text.lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    args = exc.args
+    if args and hasattr(args[0], "reason"):
+        return str(args[0].reason)
+    return str(exc)

@@ -1,0 +1,229 @@
+"""The whole exception tree of segurlink.
+
+A caller catches :class:`SegurlinkError` (or one branch of it) and never has to know
+about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped with
+``raise ... from exc`` so the original stays available as ``__cause__``.
+
+::
+
+    SegurlinkError                      exit_code 1 unless said otherwise
+    ├── ConfigurationError              exit_code 2: settings, files, certificates
+    ├── InputError                      bad input from the caller, nothing was sent
+    │   ├── InvalidIdentifier           NIR / NIA / INS format or key
+    │   ├── InvalidTraits               identity traits that cannot be normalised
+    │   └── IdentityStatusError         RNIV rule refused (e.g. sharing a non-QUAL INS)
+    ├── ValidationError                 a document or message fails its rules
+    ├── TransportError                  the exchange did not complete
+    │   ├── TransportTimeout            no answer within the configured timeout
+    │   ├── TlsError                    handshake or certificate verification failed
+    │   ├── HttpStatusError             HTTP error status without a usable service answer
+    │   └── MalformedResponse           not the expected protocol (HTML, truncated XML...)
+    │       └── XmlSecurityError        DTD / entities in a received document
+    └── ServiceError                    the service answered with its own error
+        ├── SoapFault                   SOAP fault: code, subcode, detail code, severity
+        │   └── InsiFault               INSi (siram_* subcodes, desir_* / insi_* details)
+        ├── XdsError                    XDS RegistryResponse failures (DMP)
+        ├── OidcError                   OAuth2 / OpenID Connect ``error`` (Pro Santé Connect)
+        └── FhirError                   FHIR OperationOutcome (ROR)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigurationError",
+    "FhirError",
+    "HttpStatusError",
+    "IdentityStatusError",
+    "InputError",
+    "InsiFault",
+    "InvalidIdentifier",
+    "InvalidTraits",
+    "Issue",
+    "MalformedResponse",
+    "OidcError",
+    "SegurlinkError",
+    "ServiceError",
+    "SoapFault",
+    "TlsError",
+    "TransportError",
+    "TransportTimeout",
+    "ValidationError",
+    "XdsError",
+    "XdsIssue",
+    "XmlSecurityError",
+]
+
+
+class SegurlinkError(Exception):
+    """Base of every error raised by segurlink."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(SegurlinkError):
+    """Settings are missing or inconsistent, or a certificate/key file is unusable."""
+
+    exit_code = 2
+
+
+class InputError(SegurlinkError):
+    """The caller's input is invalid; nothing was sent to any service."""
+
+
+class InvalidIdentifier(InputError):
+    """A NIR, NIA or INS is malformed or its key does not match."""
+
+
+class InvalidTraits(InputError):
+    """Identity traits cannot be normalised to the INSi character rules.
+
+    ``field`` names the trait (``birth_name``, ``first_names``, ``sex``...).
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class IdentityStatusError(InputError):
+    """An identity-vigilance (RNIV) rule refuses the operation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One finding of a validation: severity, location, rule and message."""
+
+    severity: str
+    message: str
+    location: str = ""
+    rule: str = ""
+
+
+class ValidationError(SegurlinkError):
+    """A document or message breaks the rules it is checked against."""
+
+    def __init__(self, message: str, issues: Sequence[Issue] = ()) -> None:
+        super().__init__(message)
+        self.issues = tuple(issues)
+
+
+class TransportError(SegurlinkError):
+    """The exchange with a service did not complete (network, TLS, HTTP, framing)."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class TransportTimeout(TransportError):
+    """The service did not answer within the configured timeout."""
+
+
+class TlsError(TransportError):
+    """TLS handshake failed: unknown CA, hostname mismatch, client certificate refused."""
+
+
+class HttpStatusError(TransportError):
+    """The service answered with an HTTP error status and no usable protocol error."""
+
+    def __init__(
+        self, message: str, *, status: int, url: str | None = None, body_excerpt: str = ""
+    ) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+        self.body_excerpt = body_excerpt
+
+
+class MalformedResponse(TransportError):
+    """The answer is not what the protocol says: HTML page, truncated XML, wrong shape."""
+
+
+class XmlSecurityError(MalformedResponse):
+    """A received document carries a DTD or entity declarations, which are refused."""
+
+
+class ServiceError(SegurlinkError):
+    """The service processed the request and answered with an error of its own."""
+
+
+class SoapFault(ServiceError):
+    """A SOAP 1.1/1.2 fault with the service's codes.
+
+    ``code`` is the SOAP code (``Sender``/``Receiver``/``soap:Server``...), ``subcode`` the
+    service subcode (e.g. ``siram_40``), ``detail_code`` the code carried in the detail
+    (e.g. ``insi_102``), ``severity`` its severity when the service gives one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        subcode: str = "",
+        detail_code: str = "",
+        severity: str = "",
+        message_id: str = "",
+        reason: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.subcode = subcode
+        self.detail_code = detail_code
+        self.severity = severity
+        self.message_id = message_id
+        self.reason = reason
+
+
+class InsiFault(SoapFault):
+    """An INSi SOAP fault (``siram_100`` refused, ``siram_40`` unavailable...)."""
+
+    @property
+    def is_temporary(self) -> bool:
+        """True for the unavailability faults a caller may retry later."""
+        return self.subcode == "siram_40" or self.detail_code.lower() in {
+            "desir_1020",
+            "insi_102",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class XdsIssue:
+    """One ``RegistryError`` of an XDS ``RegistryResponse``."""
+
+    code: str
+    context: str
+    severity: str
+    location: str = ""
+
+
+class XdsError(ServiceError):
+    """An XDS transaction failed: ``RegistryResponse`` status Failure with its errors."""
+
+    def __init__(self, message: str, errors: Sequence[XdsIssue] = ()) -> None:
+        super().__init__(message)
+        self.errors = tuple(errors)
+
+
+class OidcError(ServiceError):
+    """An OAuth 2.0 / OpenID Connect error, or a token that failed validation."""
+
+    def __init__(self, message: str, *, error: str, description: str = "") -> None:
+        super().__init__(message)
+        self.error = error
+        self.description = description
+
+
+class FhirError(ServiceError):
+    """A FHIR server answered with an OperationOutcome (or an error status)."""
+
+    def __init__(self, message: str, *, status: int, issues: Sequence[Issue] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.issues = tuple(issues)
