@@ -1,0 +1,288 @@
+"""Normalisation of identity traits to the INSi character rules."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from segurlink.errors import InvalidTraits
+from segurlink.identity import (
+    IdentityTraits,
+    Sex,
+    normalize_birth_name,
+    normalize_first_name,
+    normalize_first_names,
+)
+
+OUTPUT = re.compile(r"[A-Z' -]+")
+
+# Text a user could type: Latin letters with and without marks, ligatures, separators,
+# typographic marks, and some characters that must be refused.
+typed_text = st.text(
+    alphabet=st.sampled_from(
+        list("abcxyzABCXYZéèêëàâäôöùûüçñÿÉÈÀÔÇ")
+        + list("ÆæŒœßØŁı")
+        + list("  \t\u00a0\u200b'’ʼ`--–,")
+        + list("0123Ж王.")
+    ),
+    max_size=20,
+)
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [
+        ("Zoé", "ZOE"),
+        ("Œdipe", "OEDIPE"),
+        ("L’Hôpital", "L'HOPITAL"),
+        ("  jean   pierre ", "JEAN PIERRE"),
+        ("ÆLIS", "AELIS"),
+        ("æsop", "AESOP"),
+        ("cœur", "COEUR"),
+        ("Straße", "STRASSE"),
+        ("de\tVinci", "DE VINCI"),
+        ("Martin--Dupont", "MARTIN--DUPONT"),
+        ("Martin - Dupont", "MARTIN-DUPONT"),
+        ("d`Artagnan", "D'ARTAGNAN"),
+        ("Ｄｕｐｏｎｔ", "DUPONT"),
+        ("O\u200bdile", "ODILE"),
+    ],
+)
+def test_birth_name_examples(typed: str, normalised: str) -> None:
+    assert normalize_birth_name(typed) == normalised
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("Dupont2", "digit '2'"),
+        ("Петров", "CYRILLIC"),
+        ("王", "CJK"),
+        ("", "empty"),
+        ("  \t ", "empty"),
+        ("-Dupont", "start with '-'"),
+        ("'Dupont", "start with"),
+        ("O''Neil", "doubled apostrophe"),
+        ("A---B", "three hyphens"),
+        ("Dupont & Fils", "'&'"),
+        ("Dupont™", "TRADE MARK"),
+    ],
+)
+def test_birth_name_refusals(typed: str, message: str) -> None:
+    with pytest.raises(InvalidTraits, match=re.escape(message)) as info:
+        normalize_birth_name(typed)
+    assert info.value.field == "birth_name"
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("JEAN-", "end with '-'"),
+        ("jean'", "end with"),
+        ("Jean--Pierre", "double hyphen"),
+        ("jean pierre", "space"),
+        ("Jean3", "digit"),
+    ],
+)
+def test_first_name_refusals(typed: str, message: str) -> None:
+    with pytest.raises(InvalidTraits, match=re.escape(message)) as info:
+        normalize_first_name(typed)
+    assert info.value.field == "first_names"
+
+
+@pytest.mark.parametrize("value", [None, 3, [None]])
+def test_first_names_of_the_wrong_type_are_refused(value: object) -> None:
+    with pytest.raises(InvalidTraits) as info:
+        normalize_first_names(value)  # type: ignore[arg-type]
+    assert info.value.field == "first_names"
+
+
+def test_first_names_split_on_spaces_and_commas_but_not_hyphens() -> None:
+    assert normalize_first_names("Pierre-Alain muriel  floriant") == (
+        "PIERRE-ALAIN",
+        "MURIEL",
+        "FLORIANT",
+    )
+    assert normalize_first_names("Pierre, Paul,Jacques") == ("PIERRE", "PAUL", "JACQUES")
+    assert normalize_first_names(["Zoé", " Anne ", ""]) == ("ZOE", "ANNE")
+    assert normalize_first_names("jean - pierre") == ("JEAN-PIERRE",)
+
+
+@pytest.mark.parametrize("value", ["", " , ", [], ["", "  ", "\u00a0"]])
+def test_first_names_cannot_be_empty(value: str | list[str]) -> None:
+    with pytest.raises(InvalidTraits, match="at least one first name"):
+        normalize_first_names(value)
+
+
+@given(typed_text)
+def test_birth_name_normalisation_properties(text: str) -> None:
+    try:
+        value = normalize_birth_name(text)
+    except InvalidTraits as exc:
+        assert exc.field == "birth_name"
+        return
+    assert OUTPUT.fullmatch(value)
+    assert value == value.strip()
+    assert "  " not in value
+    assert "''" not in value
+    assert value[0] not in "-'"
+    assert normalize_birth_name(value) == value  # idempotent
+
+
+@given(typed_text)
+def test_first_names_normalisation_properties(text: str) -> None:
+    try:
+        names = normalize_first_names(text)
+    except InvalidTraits as exc:
+        assert exc.field == "first_names"
+        return
+    assert names
+    for name in names:
+        assert re.fullmatch(r"[A-Z'-]+", name)
+        assert name[0] not in "-'" and name[-1] not in "-'"
+        assert "--" not in name and "''" not in name
+        assert normalize_first_name(name) == name
+    assert normalize_first_names(" ".join(names)) == names  # idempotent
+
+
+def adrun(**changes: object) -> IdentityTraits:
+    values: dict[str, object] = {
+        "birth_name": "Adrun",
+        "first_names": "Zoé",
+        "sex": "f",
+        "birth_date": "1975-12-31",
+        "birth_place": "63220",
+    }
+    values.update(changes)
+    return IdentityTraits.from_input(**values)  # type: ignore[arg-type]
+
+
+def test_from_input_normalises_everything() -> None:
+    traits = adrun(
+        first_names=["Zoé", "Marie-Ève"], used_name=" épouse Martin ", used_first_name="Zoé Anne"
+    )
+    assert traits == IdentityTraits(
+        birth_name="ADRUN",
+        first_names=("ZOE", "MARIE-EVE"),
+        sex=Sex.F,
+        birth_date="1975-12-31",
+        birth_place="63220",
+        used_name="EPOUSE MARTIN",
+        used_first_name="ZOE ANNE",
+    )
+    assert traits.first_name == "ZOE"
+    assert traits.first_names_text == "ZOE MARIE-EVE"
+    assert traits.birth_date_value == datetime.date(1975, 12, 31)
+
+
+@pytest.mark.parametrize("sex", ["m", "M", " m ", Sex.M])
+def test_sex_m(sex: str) -> None:
+    assert adrun(sex=sex).sex is Sex.M
+
+
+@pytest.mark.parametrize("sex", ["U", "", "H", "X", "inconnu"])
+def test_sex_other_than_m_or_f_is_refused(sex: str) -> None:
+    with pytest.raises(InvalidTraits, match="only M or F") as info:
+        adrun(sex=sex)
+    assert info.value.field == "sex"
+
+
+@pytest.mark.parametrize(
+    ("typed", "iso"),
+    [
+        (datetime.date(1975, 12, 31), "1975-12-31"),
+        (datetime.datetime(1975, 12, 31, 8, 30), "1975-12-31"),
+        ("1975-12-31", "1975-12-31"),
+        ("31/12/1975", "1975-12-31"),
+        (" 00/00/1950 ", "1950-00-00"),
+        ("1950-03-00", "1950-03-00"),
+    ],
+)
+def test_birth_date_forms(typed: str | datetime.date, iso: str) -> None:
+    assert adrun(birth_date=typed).birth_date == iso
+
+
+def test_lunar_birth_date_has_no_date_value() -> None:
+    assert adrun(birth_date="1950-00-00").birth_date_value is None
+    assert adrun(birth_date="1950-04-00").birth_date_value is None
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "1975-13-01",
+        "1975-02-30",
+        "1975-02-32",
+        "12/31/1975",
+        "1975/12/31",
+        "31-12-1975",
+        "0000-01-01",
+        "",
+        19751231,
+    ],
+)
+def test_bad_birth_dates_are_refused(typed: object) -> None:
+    with pytest.raises(InvalidTraits) as info:
+        adrun(birth_date=typed)
+    assert info.value.field == "birth_date"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("2a020", "2A020"), ("99134", "99134"), (" 63220 ", "63220"), ("", None), (None, None)],
+)
+def test_birth_place(typed: str | None, stored: str | None) -> None:
+    assert adrun(birth_place=typed).birth_place == stored
+
+
+@pytest.mark.parametrize("typed", ["6322", "632200", "2C020", "Clermont"])
+def test_bad_birth_place_is_refused(typed: str) -> None:
+    with pytest.raises(InvalidTraits) as info:
+        adrun(birth_place=typed)
+    assert info.value.field == "birth_place"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"birth_name": "Adrun"}, "birth_name"),
+        ({"first_names": ("ZOE ANNE",)}, "first_names"),
+        ({"first_names": ()}, "first_names"),
+        ({"first_names": "ZOE"}, "first_names"),
+        ({"sex": "U"}, "sex"),
+        ({"birth_date": "31/12/1975"}, "birth_date"),
+        ({"birth_place": "2a020"}, "birth_place"),
+        ({"used_name": "martin"}, "used_name"),
+        ({"used_first_name": "ZOE-"}, "used_first_name"),
+    ],
+)
+def test_constructor_only_accepts_normalised_values(changes: dict[str, object], field: str) -> None:
+    values: dict[str, object] = {
+        "birth_name": "ADRUN",
+        "first_names": ("ZOE",),
+        "sex": "F",
+        "birth_date": "1975-12-31",
+    }
+    values.update(changes)
+    with pytest.raises(InvalidTraits) as info:
+        IdentityTraits(**values)  # type: ignore[arg-type]
+    assert info.value.field == field
+
+
+def test_constructor_converts_sex_and_first_name_list() -> None:
+    traits = IdentityTraits("ADRUN", ["ZOE"], "F", "1975-12-31")  # type: ignore[arg-type]
+    assert traits.sex is Sex.F
+    assert traits.first_names == ("ZOE",)
+
+
+def test_repr_shows_no_health_data() -> None:
+    traits = adrun(used_name="Martin", used_first_name="Zoé")
+    text = repr(traits)
+    assert text == str(traits)
+    for secret in ("ADRUN", "ZOE", "1975", "12-31", "63220", "MARTIN"):
+        assert secret not in text
+    assert "sex='F'" in text
