@@ -32,6 +32,9 @@ TOML layout (every table optional except ``[software]`` for the services that ne
     cert = "insi-auto.pem"
     key = "insi-auto.key"
 
+Values of service tables whose key ends with ``password``, ``secret`` or ``token`` are
+wrapped in :class:`Secret` (call ``.reveal()`` where the value must be sent).
+
 Environment: ``SEGURLINK_<TABLE>__<KEY>``, e.g. ``SEGURLINK_SOFTWARE__IDAM``,
 ``SEGURLINK_INSI__ENDPOINT``, ``SEGURLINK_TLS__CA_BUNDLE``.
 """
@@ -265,7 +268,7 @@ class Settings:
                 else None,
                 tls=tls,
                 timeouts=timeouts,
-                sections=data,
+                sections={name: _wrap_secrets(table) for name, table in data.items()},
                 base_dir=base_dir,
             )
         except TypeError as exc:
@@ -356,6 +359,20 @@ class Settings:
             mode=section.get("mode", "certificate"),
             emitter=str(section.get("emitter", "")),
         )
+
+
+_SECRET_SUFFIXES = ("password", "secret", "token")
+
+
+def _wrap_secrets(table: Mapping[str, Any]) -> dict[str, Any]:
+    """Section values whose key names a secret (``*password``, ``*secret``, ``*token``)
+    become :class:`Secret`, so no repr of the settings can show them."""
+    return {
+        key: Secret(str(value))
+        if key.lower().endswith(_SECRET_SUFFIXES) and not isinstance(value, Secret)
+        else value
+        for key, value in table.items()
+    }
 
 
 def _path(value: Any, base_dir: Path | None) -> Path:
