@@ -167,11 +167,27 @@ def request_errors(url: str) -> Iterator[None]:
     ) as exc:
         raise MalformedResponse(f"the answer from {url} was cut short: {exc}", url=url) from exc
     except requests.exceptions.ConnectionError as exc:
+        if _is_timeout(exc):
+            raise TransportTimeout(f"no answer from {url} within the timeout", url=url) from exc
         if _is_tls_failure(exc):
             raise TlsError(f"TLS failure with {url}: {_reason(exc)}", url=url) from exc
         raise TransportError(f"connection to {url} failed: {_reason(exc)}", url=url) from exc
     except requests.exceptions.RequestException as exc:
         raise TransportError(f"request to {url} failed: {exc}", url=url) from exc
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    # With a urllib3 Retry object, a read timeout surfaces as MaxRetryError(reason=
+    # ReadTimeoutError) wrapped in requests' ConnectionError.
+    # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError in urllib3.
+    from urllib3.exceptions import NewConnectionError
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+    for arg in exc.args:
+        reason = getattr(arg, "reason", arg)
+        if isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError):
+            return True
+    return False
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
