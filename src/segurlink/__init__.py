@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .config import InsiSettings, Secret, Settings, SoftwareIdentity, Structure, Timeouts, TlsConfig
+    from .config import (
+        InsiSettings,
+        Secret,
+        Settings,
+        SoftwareIdentity,
+        Structure,
+        Timeouts,
+        TlsConfig,
+    )
     from .errors import (
         ConfigurationError,
         HttpStatusError,
@@ -34,12 +42,20 @@ if TYPE_CHECKING:
         TransportTimeout,
         ValidationError,
     )
+    from .identity import IdDocumentKind, IdentityRecord, IdentityStatus, IdentityTraits, Ins, Sex
+    from .insi import InsiClient
 
 __all__ = [
     "ConfigurationError",
     "HttpStatusError",
+    "IdDocumentKind",
+    "IdentityRecord",
+    "IdentityStatus",
     "IdentityStatusError",
+    "IdentityTraits",
     "InputError",
+    "Ins",
+    "InsiClient",
     "InsiFault",
     "InsiSettings",
     "InvalidIdentifier",
@@ -49,6 +65,7 @@ __all__ = [
     "SegurlinkError",
     "ServiceError",
     "Settings",
+    "Sex",
     "SoapFault",
     "SoftwareIdentity",
     "Structure",
@@ -69,6 +86,13 @@ _LAZY: dict[str, str] = {
     "Structure": ".config",
     "Timeouts": ".config",
     "TlsConfig": ".config",
+    "IdDocumentKind": ".identity",
+    "IdentityRecord": ".identity",
+    "IdentityStatus": ".identity",
+    "IdentityTraits": ".identity",
+    "Ins": ".identity",
+    "Sex": ".identity",
+    "InsiClient": ".insi",
 }
 _LAZY.update(
     {
