@@ -94,13 +94,7 @@ _LAZY: dict[str, str] = {
     "Sex": ".identity",
     "InsiClient": ".insi",
 }
-_LAZY.update(
-    {
-        name: ".errors"
-        for name in __all__
-        if name not in _LAZY and name != "__version__"
-    }
-)
+_LAZY.update({name: ".errors" for name in __all__ if name not in _LAZY and name != "__version__"})
 
 
 def __getattr__(name: str) -> Any:

@@ -128,7 +128,5 @@ class ExchangeLog:
         """Log a request/response body at DEBUG, masked unless revealing was asked for."""
         if not logger.isEnabledFor(logging.DEBUG):
             return
-        text = (
-            body.decode("utf-8", "replace") if self.reveal_health_data else mask_xml(body)
-        )
+        text = body.decode("utf-8", "replace") if self.reveal_health_data else mask_xml(body)
         logger.debug("%s %s %s body: %s", record.service, record.operation, direction, text)

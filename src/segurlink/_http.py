@@ -23,8 +23,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ._version import __version__
-from .config import TlsConfig, Timeouts
-from .errors import ConfigurationError, MalformedResponse, TlsError, TransportError, TransportTimeout
+from .config import Timeouts, TlsConfig
+from .errors import (
+    ConfigurationError,
+    MalformedResponse,
+    TlsError,
+    TransportError,
+    TransportTimeout,
+)
 
 __all__ = ["build_session", "build_ssl_context", "request_errors"]
 

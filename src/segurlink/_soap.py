@@ -56,7 +56,7 @@ def _build_client(path: Path, url_map: dict[str, Path]) -> Any:
     import zeep
     from zeep.transports import Transport
 
-    class _LocalOnlyTransport(Transport):  # type: ignore[misc]
+    class _LocalOnlyTransport(Transport):
         """Reads WSDL/XSD from disk; any URL not mapped to a file is refused."""
 
         def load(self, url: str) -> bytes:
@@ -79,7 +79,8 @@ def _build_client(path: Path, url_map: dict[str, Path]) -> Any:
     )
     if not path.is_file():
         raise ConfigurationError(f"WSDL not found: {path}")
-    return zeep.Client(str(path), transport=_LocalOnlyTransport(cache=None), settings=settings)
+    transport = _LocalOnlyTransport(cache=None)  # type: ignore[no-untyped-call]
+    return zeep.Client(str(path), transport=transport, settings=settings)  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, slots=True)

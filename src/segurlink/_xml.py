@@ -59,7 +59,7 @@ def parse_xml(
     if root is None:
         raise MalformedResponse(f"{what} is empty")
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
+    if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
         raise XmlSecurityError(f"{what} declares a DOCTYPE, which is refused")
     return root
 

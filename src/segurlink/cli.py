@@ -30,7 +30,7 @@ __all__ = ["COMMAND_GROUPS", "CommandResult", "main"]
 COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink.identity._cli",
     "segurlink.insi._cli",
-    "segurlink_mocks._cli",
+    "segurlink._demo",
 )
 
 
@@ -135,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    _emit(result, args.json)
+    try:
+        _emit(result, args.json)
+    except BrokenPipeError:  # `segurlink ... | head`: the reader left, not an error of ours
+        sys.stdout = open(os.devnull, "w")
     return result.exit_code
 
 
@@ -148,8 +151,7 @@ def _error_fields(exc: Exception) -> dict[str, Any]:
     issues = getattr(exc, "issues", None)
     if issues:
         fields["issues"] = [
-            {k: getattr(i, k) for k in ("severity", "location", "rule", "message")}
-            for i in issues
+            {k: getattr(i, k) for k in ("severity", "location", "rule", "message")} for i in issues
         ]
     return fields
 

@@ -12,11 +12,10 @@ from .._audit import ExchangeLog, mask_xml
 from .._http import build_session, request_errors
 from ..config import InsiSettings, Settings, SoftwareIdentity, Timeouts, TlsConfig
 from ..errors import ConfigurationError, HttpStatusError, InsiFault, MalformedResponse
-from ..identity import Ins, IdentityTraits
+from ..identity import IdentityTraits, Ins
 from .messages import BuiltRequest, InsiMessages, parse_answer
 from .models import (
     CrCode,
-    InsFound,
     InsiResult,
     Mismatch,
     SearchAttempt,
@@ -119,7 +118,9 @@ class InsiClient:
         for rank, first_name in enumerate(_unique(traits.first_names), start=1):
             query = TraitsQuery.from_traits(traits, first_name, with_birth_place=send_birth_place)
             result, message_id = self.search_once(query)
-            attempts.append(SearchAttempt(rank, query.birth_place is not None, result.code, message_id))
+            attempts.append(
+                SearchAttempt(rank, query.birth_place is not None, result.code, message_id)
+            )
             results.append(result)
             if result.code is CrCode.MULTIPLE and query.birth_place is None and traits.birth_place:
                 query = TraitsQuery.from_traits(traits, first_name, with_birth_place=True)
@@ -146,7 +147,10 @@ class InsiClient:
         identity = outcome.identity
         if identity is None:
             return Verification(outcome, ())
-        return Verification(outcome, compare_identity(ins, traits, identity.ins, identity.previous_ins, identity.traits))
+        return Verification(
+            outcome,
+            compare_identity(ins, traits, identity.ins, identity.previous_ins, identity.traits),
+        )
 
     # -- transport -----------------------------------------------------------------------
 
@@ -205,7 +209,9 @@ def compare_identity(
     if stored_ins.value != returned_ins.value or stored_ins.oid != returned_ins.oid:
         superseded = any(p.value == stored_ins.value for p in previous_ins)
         mismatches.append(
-            Mismatch("ins_superseded" if superseded else "ins", stored_ins.value, returned_ins.value)
+            Mismatch(
+                "ins_superseded" if superseded else "ins", stored_ins.value, returned_ins.value
+            )
         )
     pairs = (
         ("birth_name", stored.birth_name, returned.birth_name),
@@ -241,9 +247,7 @@ def certificate_ou(tls: TlsConfig) -> str:
         raise ConfigurationError(f"cannot read the client certificate: {exc}") from exc
     ous = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
     if not ous:
-        raise ConfigurationError(
-            "the client certificate has no OU; set insi.emitter explicitly"
-        )
+        raise ConfigurationError("the client certificate has no OU; set insi.emitter explicitly")
     return str(ous[0].value)
 
 

@@ -21,7 +21,7 @@ from .._soap import SOAP12_NS, WSA_NS, Envelope, load_wsdl, read_envelope
 from .._xml import local_name
 from ..config import SoftwareIdentity
 from ..errors import InsiFault, InvalidTraits, MalformedResponse, SegurlinkError
-from ..identity import Ins, IdentityTraits
+from ..identity import IdentityTraits, Ins
 from .models import (
     CrCode,
     HistoricalIns,
@@ -200,7 +200,8 @@ def parse_answer(data: bytes, *, expected_action: str | None = None) -> InsiResu
 
     >>> body = (b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body>'
     ...         b'<RESULTAT xmlns="http://www.cnamts.fr/INSiResultat"><CR><CodeCR>01</CodeCR>'
-    ...         b'<LibelleCR>Aucune identite trouvee</LibelleCR></CR></RESULTAT></e:Body></e:Envelope>')
+    ...         b'<LibelleCR>Aucune identite trouvee</LibelleCR></CR></RESULTAT>'
+    ...         b'</e:Body></e:Envelope>')
     >>> parse_answer(body).code
     <CrCode.NOT_FOUND: '01'>
     """
@@ -229,7 +230,7 @@ def parse_resultat(resultat: etree._Element) -> InsiResult:
     code_text = _text(cr, "CodeCR")
     label = _text(cr, "LibelleCR") or ""
     try:
-        code = CrCode(code_text)
+        code = CrCode(code_text or "")
     except ValueError as exc:
         raise MalformedResponse(f"unknown INSi CodeCR {code_text!r} ({label})") from exc
     individu = _child(resultat, "INDIVIDU")
@@ -308,7 +309,8 @@ def _children(parent: etree._Element, name: str) -> list[etree._Element]:
     return [
         c
         for c in parent
-        if isinstance(c.tag, str) and local_name(c) == name
+        if isinstance(c.tag, str)
+        and local_name(c) == name
         and etree.QName(c).namespace in (RESULTAT_NS, None)
     ]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from ..identity import Ins, IdentityTraits, Sex
+from ..identity import IdentityTraits, Ins, Sex
 
 __all__ = [
     "CrCode",
@@ -60,7 +61,9 @@ class TraitsQuery:
         )
 
     def __repr__(self) -> str:
-        return f"TraitsQuery(sex={self.sex.value!r}, birth_place_sent={self.birth_place is not None})"
+        return (
+            f"TraitsQuery(sex={self.sex.value!r}, birth_place_sent={self.birth_place is not None})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +133,7 @@ class InsiResult:
 class InsFound(InsiResult):
     """CR 00: one identity."""
 
-    identity: InsiIdentity = field(kw_only=True)
+    identity: InsiIdentity = dataclasses.field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +177,8 @@ class Mismatch:
     """One difference between stored and returned traits (values hidden from repr)."""
 
     field: str
-    stored: str = field(repr=False)
-    returned: str = field(repr=False)
+    stored: str = dataclasses.field(repr=False)
+    returned: str = dataclasses.field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

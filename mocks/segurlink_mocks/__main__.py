@@ -1,0 +1,37 @@
+"""``python -m segurlink_mocks``: run every mock until Ctrl-C (same as ``segurlink mock serve``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .stack import default_state_dir, serve_forever
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m segurlink_mocks",
+        description="Run the segurlink mocks of the national services over mutual TLS.",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="state directory: PKI, settings file (default: $SEGURLINK_MOCK_DIR or "
+        "~/.cache/segurlink/mock)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--insi-port", type=int, default=0, help="INSi port (0: any free port)")
+    args = parser.parse_args(argv)
+    try:
+        serve_forever(args.dir or default_state_dir(), args.host, args.insi_port)
+    except OSError as exc:
+        print(f"segurlink mocks: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""All the mocks together, for ``segurlink mock serve`` and ``python -m segurlink_mocks``.
+
+:class:`MockStack` creates (or reuses) the test PKI in ``<directory>/pki``, starts every
+mock, and writes ``<directory>/segurlink.toml``: a segurlink settings file pointing at
+the mocks, loadable with :meth:`segurlink.config.Settings.from_toml` (relative paths in it
+are relative to the file). The file is removed when the stack stops, so a stale file never
+points at a port nobody listens on.
+
+>>> with MockStack(tmp_dir) as stack:                 # doctest: +SKIP
+...     settings = stack.settings()
+...     settings.insi().endpoint
+'https://127.0.0.1:40551/lps'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import uuid
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from segurlink.config import Settings
+
+    from ._server import MockServer
+    from .insi import InsiMock
+    from .pki import TestPki
+
+__all__ = ["MockStack", "default_state_dir", "serve_forever"]
+
+SOFTWARE_NAME = "segurlink-demo"
+SOFTWARE_VERSION = "0.1.0"
+STRUCTURE_FINESS = "010000016"
+CONFIG_FILE = "segurlink.toml"
+_INSTANCE_FILE = "instance-id"
+
+
+def default_state_dir() -> Path:
+    """``$SEGURLINK_MOCK_DIR``, else ``~/.cache/segurlink/mock``."""
+    configured = os.environ.get("SEGURLINK_MOCK_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "segurlink" / "mock"
+
+
+class MockStack:
+    """The PKI, the running mocks and the settings file in ``directory``.
+
+    ``insi_port=0`` picks a free port; give a fixed one to keep the same URL across runs.
+    """
+
+    def __init__(self, directory: Path, *, host: str = "127.0.0.1", insi_port: int = 0) -> None:
+        self.directory = Path(directory)
+        self.host = host
+        self.insi_port = insi_port
+        self._pki: TestPki | None = None
+        self._insi: InsiMock | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Self:
+        from .insi import InsiMock
+        from .pki import TestPki
+
+        if self._insi is not None:
+            raise RuntimeError("mock stack already started")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._pki = TestPki.create(self.directory / "pki")
+        self._insi = InsiMock(self._pki, host=self.host, port=self.insi_port).start()
+        try:
+            self._write_config()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every mock and remove the settings file."""
+        for mock in self.mocks.values():
+            mock.stop()
+        self._insi = None
+        self.config_path.unlink(missing_ok=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- access --------------------------------------------------------------------------
+
+    @property
+    def pki(self) -> TestPki:
+        if self._pki is None:
+            raise RuntimeError("mock stack not started")
+        return self._pki
+
+    @property
+    def insi(self) -> InsiMock:
+        if self._insi is None:
+            raise RuntimeError("mock stack not started")
+        return self._insi
+
+    @property
+    def mocks(self) -> dict[str, MockServer]:
+        """The running mocks by service name."""
+        running: dict[str, MockServer | None] = {
+            "insi": self._insi,
+        }
+        return {name: mock for name, mock in running.items() if mock is not None}
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / CONFIG_FILE
+
+    def urls(self) -> dict[str, str]:
+        """Service endpoint of each running mock."""
+        return {"insi": self.insi.endpoint}
+
+    def settings(self) -> Settings:
+        """The segurlink settings of the written file."""
+        from segurlink.config import Settings
+
+        return Settings.from_toml(self.config_path)
+
+    # -- settings file -------------------------------------------------------------------
+
+    def _instance_id(self) -> str:
+        # The software instance is a UUID fixed per installation: keep it across restarts.
+        path = self.directory / _INSTANCE_FILE
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+            uuid.UUID(value)
+            return value
+        except (OSError, ValueError):
+            value = str(uuid.uuid4())
+            path.write_text(value + "\n", encoding="utf-8")
+            return value
+
+    def _write_config(self) -> None:
+        from .insi import DEFAULT_IDAM
+        from .pki import STRUCTURE_NAME
+
+        pki_dir = os.path.relpath(self.pki.directory, self.directory)
+        tables: list[tuple[str, dict[str, str | float]]] = [
+            (
+                "software",
+                {
+                    "name": SOFTWARE_NAME,
+                    "version": SOFTWARE_VERSION,
+                    "idam": DEFAULT_IDAM,
+                    "instance": self._instance_id(),
+                },
+            ),
+            ("structure", {"finess": STRUCTURE_FINESS, "name": STRUCTURE_NAME}),
+            ("tls", {"ca_bundle": f"{pki_dir}/ca.pem"}),
+            ("timeouts", {"connect": 5.0, "read": 10.0}),
+            (
+                "insi",
+                {
+                    "endpoint": self.insi.endpoint,
+                    "cert": f"{pki_dir}/insi-auto.pem",
+                    "key": f"{pki_dir}/insi-auto.key",
+                },
+            ),
+        ]
+        lines = [
+            "# Written by `segurlink mock serve`: segurlink settings pointing at the local mocks.",
+            "# Removed when the mocks stop. Relative paths are relative to this file.",
+        ]
+        for table, values in tables:
+            lines.append("")
+            lines.append(f"[{table}]")
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+        tmp = self.config_path.with_suffix(".toml.tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.replace(self.config_path)
+
+
+def _toml_value(value: str | float) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    # A JSON string is a valid TOML basic string (same escapes).
+    return json.dumps(value, ensure_ascii=False)
+
+
+def serve_forever(
+    directory: Path | None = None, host: str = "127.0.0.1", insi_port: int = 0
+) -> None:
+    """Run the mock stack until SIGINT or SIGTERM; print the URLs and config to stderr."""
+    directory = Path(directory) if directory is not None else default_state_dir()
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous: dict[signal.Signals, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, request_stop)
+        except ValueError:  # not the main thread: the caller handles signals
+            pass
+    try:
+        with MockStack(directory, host=host, insi_port=insi_port) as stack:
+            control = stack.insi.url + "/_mock/"
+            print(
+                "segurlink mocks running (Ctrl-C to stop)\n"
+                f"  INSi      {stack.insi.endpoint}\n"
+                f"  control   {control}  (client certificate of the test CA required)\n"
+                f"  settings  {stack.config_path}\n"
+                f"  PKI       {stack.pki.directory}\n"
+                f"Use it with: segurlink --config {stack.config_path} ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            while not stop.wait(0.5):
+                pass
+            print("segurlink mocks stopping", file=sys.stderr, flush=True)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,125 @@
+"""``segurlink mock serve`` and ``segurlink demo``: the local mocks as a program, and a
+walk-through of the INSi capabilities against them."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .cli import CommandResult
+
+__all__ = ["register", "run_demo"]
+
+# Test persons of the INSi qualification platform (served by the INSi mock).
+DEMO_SEARCHES: tuple[dict[str, str], ...] = (
+    {"birth_name": "ADRTROIS", "first_names": "DOMINIQUE", "sex": "F", "birth_date": "1997-02-26"},
+    {
+        "birth_name": "TCHITCHI",
+        "first_names": "OLA CATARINA",
+        "sex": "F",
+        "birth_date": "1936-06-21",
+    },
+    {"birth_name": "DE VINCI", "first_names": "LEONARDO", "sex": "M", "birth_date": "2014-02-01"},
+    {
+        "birth_name": "HOUILLES",
+        "first_names": "PIERRE PAUL JACQUES",
+        "sex": "M",
+        "birth_date": "1993-01-27",
+    },
+)
+
+
+def register(groups: Any, common: argparse.ArgumentParser) -> None:
+    mock = groups.add_parser("mock", help="run the local mocks of the national services")
+    commands = mock.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    serve = commands.add_parser(
+        "serve", help="run the mocks until Ctrl-C and write their client settings file"
+    )
+    serve.add_argument("--dir", type=Path, help="state directory (default ~/.cache/segurlink/mock)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--insi-port", type=int, default=0)
+    serve.set_defaults(handler=_serve)
+
+    demo = groups.add_parser(
+        "demo", parents=[common], help="start the mocks in-process and walk through INSi"
+    )
+    demo.set_defaults(handler=_demo)
+
+
+def _serve(args: argparse.Namespace) -> CommandResult:
+    from segurlink_mocks.stack import default_state_dir, serve_forever
+
+    directory = args.dir or default_state_dir()
+    serve_forever(directory, args.host, args.insi_port)
+    return CommandResult(data={"stopped": True})
+
+
+def _demo(args: argparse.Namespace) -> CommandResult:
+    from segurlink_mocks.stack import MockStack
+
+    with (
+        tempfile.TemporaryDirectory(prefix="segurlink-demo-") as tmp,
+        MockStack(Path(tmp)) as stack,
+    ):
+        steps, lines = run_demo(stack.settings())
+    return CommandResult(data={"steps": steps}, text="\n".join(lines))
+
+
+def run_demo(settings: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Search the demo persons, qualify one identity and verify it; returns (data, text)."""
+    from .identity import IdDocumentKind, IdentityRecord, IdentityTraits
+    from .insi import InsiClient
+    from .insi._cli import outcome_data, outcome_text
+
+    steps: list[dict[str, Any]] = []
+    lines: list[str] = [f"INSi mock at {settings.insi().endpoint}", ""]
+    found: dict[str, Any] = {}
+    with InsiClient.from_settings(settings) as insi:
+        for person in DEMO_SEARCHES:
+            traits = IdentityTraits.from_input(**person)
+            outcome = insi.search(traits)
+            steps.append({"search": person, **outcome_data(outcome)})
+            lines.append(f"search {person['birth_name']} {person['first_names']}")
+            lines.extend("  " + line for line in outcome_text(outcome).splitlines())
+            if outcome.identity is not None:
+                found[person["birth_name"]] = (traits, outcome.identity)
+
+        traits, identity = found["TCHITCHI"]
+        record = IdentityRecord(traits)
+        statuses = [record.status.value]
+        record = record.with_insi_result(identity.ins, identity.traits, identity.previous_ins)
+        statuses.append(record.status.value)
+        record = record.with_id_document(IdDocumentKind.PASSPORT)
+        statuses.append(record.status.value)
+        ins = record.shareable_ins()
+        steps.append(
+            {
+                "qualify": "TCHITCHI",
+                "statuses": statuses,
+                "ins": ins.value,
+                "mssante_address": ins.mssante_address,
+            }
+        )
+        lines += [
+            "",
+            "qualify TCHITCHI: " + " -> ".join(statuses) + " (INSi result, then passport)",
+            f"  shareable INS {ins.value}, MSSanté address {ins.mssante_address}",
+        ]
+
+        verification = insi.verify(ins, record.traits)
+        steps.append(
+            {
+                "verify": "TCHITCHI",
+                "ok": verification.ok,
+                "mismatches": [m.field for m in verification.mismatches],
+                "calls": len(verification.outcome.attempts),
+            }
+        )
+        lines.append(
+            f"verify TCHITCHI: {'OK' if verification.ok else 'mismatch'}"
+            f" ({len(verification.outcome.attempts)} call(s))"
+        )
+    return steps, lines
