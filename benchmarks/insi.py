@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
 import zeep
+from lxml import etree
 from segurlink_mocks.stack import MockStack
+from zeep import Plugin
 from zeep.transports import Transport
 
 from segurlink._resources import schemas_dir
@@ -25,6 +28,16 @@ from segurlink.identity import IdentityTraits
 from segurlink.insi import InsiClient, TraitsQuery
 
 PERSON = {"birth_name": "ADRUN", "first_names": "ZOE", "sex": "F", "birth_date": "1975-12-31"}
+
+
+class _WsaAction(Plugin):  # type: ignore[misc]
+    """What a bare zeep user must add: the wsa:Action header the WSDL does not declare."""
+
+    def egress(self, envelope, http_headers, operation, binding_options):  # type: ignore[no-untyped-def]
+        header = envelope.find("{http://www.w3.org/2003/05/soap-envelope}Header")
+        action = etree.SubElement(header, "{http://www.w3.org/2005/08/addressing}Action")
+        action.text = operation.soapaction
+        return envelope, http_headers
 
 
 def _rate(name: str, call: Callable[[], object], calls: int) -> float:
@@ -56,6 +69,7 @@ def main() -> None:
         request = client.messages.search_by_traits(query)
         tls = insi_settings.tls
         raw = requests.Session()
+        raw.trust_env = False  # REQUESTS_CA_BUNDLE would replace the test CA
         raw.cert = (str(tls.cert), str(tls.key))
         raw.verify = str(tls.ca_bundle)
 
@@ -70,11 +84,13 @@ def main() -> None:
             return response.content
 
         zsession = requests.Session()
+        zsession.trust_env = False
         zsession.cert = raw.cert
         zsession.verify = raw.verify
         zclient = zeep.Client(
             str(schemas_dir() / "insi" / "insi.wsdl"),
             transport=Transport(session=zsession, operation_timeout=10),
+            plugins=[_WsaAction()],
         )
         service = zclient.create_service(
             "{http://www.cnamts.fr/webservice}ICIRServiceBinding", insi_settings.endpoint
@@ -84,7 +100,7 @@ def main() -> None:
             "NO1_ContexteLPS": {
                 "Nature": "CTXLPS",
                 "Version": "01_00",
-                "Id": "bench",
+                "Id": str(uuid.uuid4()),
                 "Temps": "2026-01-01T00:00:00.000Z",
                 "Emetteur": client.messages.emitter,
                 "LPS": {
@@ -94,10 +110,10 @@ def main() -> None:
                     "Nom": software.lps_name,
                 },
             },
-            "NO1_MessageID": "uuid:bench",
+            "NO1_MessageID": f"uuid:{uuid.uuid4()}",
             "NO1_ContexteBAM": {
                 "Version": "01_02",
-                "Id": "bench",
+                "Id": str(uuid.uuid4()),
                 "Temps": "2026-01-01T00:00:00.000Z",
                 "Emetteur": client.messages.emitter,
                 "COUVERTURE": {},

@@ -4,9 +4,10 @@ Exit codes: 0 ok, 1 service or validation failure, 2 usage or configuration erro
 Results go to stdout (``--json`` for machine-readable output on every command),
 diagnostics to stderr.
 
-Each service registers its own command group from a ``_cli`` module listed in
-:data:`COMMAND_GROUPS`; those modules import their heavy dependencies only when a
-command runs, so ``segurlink --version`` stays fast.
+Each service registers its own command group from a module listed in
+:data:`COMMAND_GROUPS` (``segurlink._commands.<service>``, outside the service package so
+building the parser imports no service code); handlers import their heavy dependencies only
+when a command runs, so ``segurlink --version`` stays fast.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ __all__ = ["COMMAND_GROUPS", "CommandResult", "main"]
 
 #: Modules that add a command group; each defines ``register(subparsers, common)``.
 COMMAND_GROUPS: tuple[str, ...] = (
-    "segurlink.identity._cli",
-    "segurlink.insi._cli",
-    "segurlink._demo",
+    "segurlink._commands.identity",
+    "segurlink._commands.insi",
+    "segurlink._commands.mocks",
 )
 
 

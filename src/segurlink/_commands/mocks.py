@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .cli import CommandResult
+from ..cli import CommandResult
 
 __all__ = ["register", "run_demo"]
 
@@ -70,9 +70,9 @@ def _demo(args: argparse.Namespace) -> CommandResult:
 
 def run_demo(settings: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """Search the demo persons, qualify one identity and verify it; returns (data, text)."""
-    from .identity import IdDocumentKind, IdentityRecord, IdentityTraits
-    from .insi import InsiClient
-    from .insi._cli import outcome_data, outcome_text
+    from ..identity import IdDocumentKind, IdentityRecord, IdentityTraits
+    from ..insi import InsiClient
+    from .insi import outcome_data, outcome_text
 
     steps: list[dict[str, Any]] = []
     lines: list[str] = [f"INSi mock at {settings.insi().endpoint}", ""]

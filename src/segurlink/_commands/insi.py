@@ -109,7 +109,7 @@ def outcome_text(outcome: Any) -> str:
 
 
 def _search(args: argparse.Namespace) -> CommandResult:
-    from . import InsiClient
+    from ..insi import InsiClient
 
     traits = _traits(args)
     with InsiClient.from_settings(load_settings(args)) as client:
@@ -123,7 +123,7 @@ def _search(args: argparse.Namespace) -> CommandResult:
 
 def _verify(args: argparse.Namespace) -> CommandResult:
     from ..identity import Ins
-    from . import InsiClient
+    from ..insi import InsiClient
 
     ins = Ins.parse(args.ins, oid=args.oid)
     traits = _traits(args)

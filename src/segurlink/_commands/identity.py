@@ -25,7 +25,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
 
 def _check_nir(args: argparse.Namespace) -> CommandResult:
     from ..errors import InvalidIdentifier
-    from .nir import nir_key, split_nir
+    from ..identity.nir import nir_key, split_nir
 
     text = "".join(args.nir)
     matricule, key = split_nir(text)

@@ -1,0 +1,165 @@
+"""The ``segurlink`` command, run in-process through ``main(argv)``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from segurlink_mocks.stack import MockStack
+
+from segurlink.cli import main
+
+ADRTROIS = [
+    "--birth-name", "ADRTROIS", "--first-names", "DOMINIQUE", "--sex", "F",
+    "--birth-date", "1997-02-26",
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockStack]:
+    with MockStack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("segurlink ")
+
+
+def test_version_and_parser_import_nothing_heavy() -> None:
+    code = (
+        "import sys; from segurlink.cli import build_parser; build_parser(); "
+        "heavy = {'zeep', 'lxml', 'requests', 'cryptography', 'saxonche', 'authlib', "
+        "'joserfc', 'fhir', 'pydantic'}; print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_search_text_and_json(stack: MockStack, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--config", str(stack.config_path), "insi", "search", *ADRTROIS)
+    assert code == 0
+    assert "297022A02077878" in out
+    code, out, _ = run(capsys, "--config", str(stack.config_path), "insi", "search", "--json", *ADRTROIS)
+    assert code == 0
+    data = json.loads(out)
+    assert data["code"] == "00"
+    assert data["ins"] == {"value": "297022A02077878", "oid": "1.2.250.1.213.1.4.8"}
+
+
+def test_embedded_default_is_the_running_mock(
+    stack: MockStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEGURLINK_MOCK_DIR", str(stack.directory))
+    code, out, _ = run(capsys, "insi", "search", *ADRTROIS)
+    assert code == 0 and "297022A02077878" in out
+
+
+def test_not_found_exits_1(stack: MockStack, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "--config", str(stack.config_path), "insi", "search",
+        "--birth-name", "HOUILLES", "--first-names", "PIERRE", "--sex", "M",
+        "--birth-date", "1993-01-27",
+    )
+    assert code == 1 and "CR 01" in out
+
+
+def test_verify_mismatch_exits_1_and_lists_fields(
+    stack: MockStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "--json", "--config", str(stack.config_path), "insi", "verify",
+        "--ins", "297022A02077878", *ADRTROIS, "--birth-place", "2B020",
+    )
+    data = json.loads(out)
+    assert code == 1
+    assert data["ok"] is False
+    assert [m["field"] for m in data["mismatches"]] == ["birth_place"]
+
+
+def test_service_fault_exits_1_with_codes(
+    stack: MockStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.insi.inject("technical")
+    code, out, err = run(
+        capsys, "--json", "--config", str(stack.config_path), "insi", "search", *ADRTROIS
+    )
+    assert code == 1
+    data = json.loads(out)
+    assert (data["error"], data["subcode"], data["detail_code"]) == ("InsiFault", "siram_40", "insi_102")
+    assert "InsiFault" in err
+
+
+def test_bad_traits_exit_1_and_nothing_is_sent(
+    stack: MockStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = stack.insi.request_count
+    code, _, err = run(
+        capsys, "--config", str(stack.config_path), "insi", "search",
+        "--birth-name", "R2D2", "--first-names", "X", "--sex", "M", "--birth-date", "1977-05-25",
+    )
+    assert code == 1 and "InvalidTraits" in err
+    assert stack.insi.request_count == before
+
+
+def test_configuration_errors_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "insi", "search", *ADRTROIS)
+    assert code == 2 and "mock serve" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[insi]\nendpoint = 'https://127.0.0.1:9/lps'\n")
+    code, _, err = run(capsys, "--config", str(bad), "insi", "search", *ADRTROIS)
+    assert code == 2 and "[software]" in err
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["insi", "search", "--sex", "X"])
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "text"),
+    [
+        (["identity", "check-nir", "2751263220749", "74"], 0, "valid key"),
+        (["identity", "check-nir", "297022A02077878"], 0, "valid key"),
+        (["identity", "check-nir", "2751263220749", "75"], 1, "expected 74"),
+        (["identity", "check-nir", "12"], 1, ""),
+    ],
+)
+def test_check_nir(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int, text: str
+) -> None:
+    got, out, err = run(capsys, *argv)
+    assert got == code
+    assert text in out + err
+
+
+def test_check_nir_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "identity", "check-nir", "--json", "2751263220749", "75")
+    assert code == 1
+    assert json.loads(out) == {
+        "matricule": "2751263220749", "key": "75", "expected_key": "74", "valid": False,
+    }
+
+
+def test_demo_runs_against_in_process_mocks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--json", "demo")
+    assert code == 0
+    steps = json.loads(out)["steps"]
+    assert [s.get("code") for s in steps[:4]] == ["00", "00", "02", "01"]
+    assert steps[4]["statuses"] == ["PROV", "RECUP", "QUAL"]
+    assert steps[5]["ok"] is True
