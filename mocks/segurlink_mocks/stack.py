@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ._server import MockServer
     from .insi import InsiMock
     from .pki import TestPki
+    from .psc import PscMock
 
 __all__ = ["MockStack", "default_state_dir", "serve_forever"]
 
@@ -58,18 +59,21 @@ class MockStack:
         self.insi_port = insi_port
         self._pki: TestPki | None = None
         self._insi: InsiMock | None = None
+        self._psc: PscMock | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Self:
         from .insi import InsiMock
         from .pki import TestPki
+        from .psc import PscMock
 
         if self._insi is not None:
             raise RuntimeError("mock stack already started")
         self.directory.mkdir(parents=True, exist_ok=True)
         self._pki = TestPki.create(self.directory / "pki")
         self._insi = InsiMock(self._pki, host=self.host, port=self.insi_port).start()
+        self._psc = PscMock(self._pki, host=self.host).start()
         try:
             self._write_config()
         except BaseException:
@@ -82,6 +86,7 @@ class MockStack:
         for mock in self.mocks.values():
             mock.stop()
         self._insi = None
+        self._psc = None
         self.config_path.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
@@ -109,6 +114,7 @@ class MockStack:
         """The running mocks by service name."""
         running: dict[str, MockServer | None] = {
             "insi": self._insi,
+            "psc": self._psc,
         }
         return {name: mock for name, mock in running.items() if mock is not None}
 
@@ -167,6 +173,8 @@ class MockStack:
                 },
             ),
         ]
+        if self._psc is not None:
+            tables.append(("psc", dict(self._psc.settings_table())))
         lines = [
             "# Written by `segurlink mock serve`: segurlink settings pointing at the local mocks.",
             "# Removed when the mocks stop. Relative paths are relative to this file.",

@@ -31,6 +31,8 @@ __all__ = ["COMMAND_GROUPS", "CommandResult", "main"]
 COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.identity",
     "segurlink._commands.insi",
+    "segurlink._commands.cda",
+    "segurlink._commands.psc",
     "segurlink._commands.mocks",
 )
 

@@ -1,0 +1,50 @@
+"""pytest fixtures of the Pro Santé Connect mock (enabled by the segurlink pytest plugin).
+
+* ``psc_mock_session`` (session): one :class:`~segurlink_mocks.psc.PscMock` for the run.
+* ``psc_mock`` (function): that mock, reset (keys, clients, grants, faults, settings).
+* ``psc_settings`` (function): :class:`segurlink.config.Settings` with a ``[psc]`` table
+  for the mock's default client (``client_secret_basic``) and the test CA as trust store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from segurlink.config import Settings
+
+    from .pki import TestPki
+    from .psc import PscMock
+
+
+@pytest.fixture(scope="session")
+def psc_mock_session(segurlink_pki: TestPki) -> Iterator[PscMock]:
+    """The PSC mock of the session, not reset between tests."""
+    from .psc import PscMock
+
+    with PscMock(segurlink_pki) as mock:
+        yield mock
+
+
+@pytest.fixture
+def psc_mock(psc_mock_session: PscMock) -> PscMock:
+    """The PSC mock, back to its start state for this test."""
+    psc_mock_session.reset()
+    return psc_mock_session
+
+
+@pytest.fixture
+def psc_settings(psc_mock: PscMock, segurlink_pki: TestPki) -> Settings:
+    """Settings pointing at the PSC mock (default client, test CA bundle)."""
+    from segurlink.config import Settings
+
+    return Settings.from_mapping(
+        {
+            "tls": {"ca_bundle": str(segurlink_pki.ca)},
+            "timeouts": {"connect": 5.0, "read": 10.0},
+            "psc": psc_mock.settings_table(),
+        }
+    )

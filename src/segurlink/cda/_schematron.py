@@ -1,0 +1,381 @@
+"""Run the ANS kit's XSLT-2 schematrons with saxonche, compiled once and cached on disk.
+
+Pipeline (the kit's own ISO stylesheets in ``schematrons/moteur/``):
+``.sch`` → ``iso_dsdl_include.xsl`` → ``iso_abstract_expand.xsl`` →
+``iso_svrl_for_xslt2.xsl`` → an XSLT, written to the cache directory under a name keyed
+by the hash of every input (the ``.sch`` and its includes, the ISO stylesheets, the kit
+path). The compiled XSLT gets ``xml:base`` = the ``.sch`` location so the relative
+``doc()``/``document()`` paths of the kit still resolve; value sets the kit lacks
+(``voc-<oid>-DYNAMIC.xml``) are generated from ``jeuxDeValeurs/`` into the cache.
+
+Saxon-HE cannot save a compiled stylesheet, so each process pays the XSLT compile once;
+executables are kept in memory per path (the big "structuration minimale" one takes
+seconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+from lxml import etree
+
+from ..errors import ConfigurationError
+
+__all__ = ["CompiledSchematron", "Kit", "SchematronFinding", "compile_schematron"]
+
+logger = logging.getLogger(__name__)
+
+#: Bump when the compile pipeline changes: old cache entries are then ignored.
+_PIPELINE_VERSION = "1"
+_STEPS = ("iso_dsdl_include.xsl", "iso_abstract_expand.xsl", "iso_svrl_for_xslt2.xsl")
+_INCLUDE = re.compile(r"<(?:\w+:)?include\s+href=\"([^\"]+)\"")
+_DOC_LITERAL = re.compile(r"doc\('([^'()]+\.xml)'\)")
+_VOC = re.compile(r"voc-(?P<oid>[0-9.]+)-DYNAMIC\.xml$")
+_ENTETE_TEMPLATE = re.compile(r"templateId\[@root\s*=\s*'(1\.2\.250\.1\.213\.1\.1\.1\.\d+)'\]")
+_SVRL = "http://purl.oclc.org/dsdl/svrl"
+_SVS = "urn:ihe:iti:svs:2008"
+_CISIS = "1.2.250.1.213.1.1.1.1"
+_XDS_SD = "1.3.6.1.4.1.19376.1.2.20"
+
+#: Profile schematrons applied to every document, relative to ``schematrons/``.
+STRUCMIN = "profils/structurationMinimale/ASIP-STRUCT-MIN-StrucMin.sch"
+MODELES = "profils/CI-SIS_ModelesDeContenusCDA.sch"
+DEFAULT_PROFILES = (STRUCMIN, MODELES)
+
+
+@dataclass(frozen=True, slots=True)
+class SchematronFinding:
+    """One ``failed-assert`` or ``successful-report`` of an SVRL report."""
+
+    severity: str
+    message: str
+    location: str
+    rule: str
+
+
+class Kit:
+    """An ANS TestContenuCDA kit directory.
+
+    >>> Kit(Path("/nonexistent"))  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ConfigurationError: ...
+    """
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path).expanduser().resolve()
+        if not (path / "schematrons" / "moteur").is_dir():
+            raise ConfigurationError(
+                f"{path} is not a CI-SIS kit (no schematrons/moteur/): set SEGURLINK_CISIS_KIT "
+                "or [cda] kit to the TestContenuCDA directory"
+            )
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Kit({str(self.path)!r})"
+
+    @property
+    def xsd(self) -> Path:
+        return self.path / "infrastructure" / "cda" / "CDA_extended.xsd"
+
+    @property
+    def schematrons(self) -> Path:
+        return self.path / "schematrons"
+
+    @property
+    def examples(self) -> Path:
+        return self.path / "ExemplesCDA"
+
+    @property
+    def value_sets(self) -> Path:
+        return self.path / "jeuxDeValeurs"
+
+    def schematron(self, name: str) -> Path:
+        """A schematron by file name, stem or path relative to ``schematrons/``."""
+        candidates = [Path(name)]
+        if not name.endswith(".sch"):
+            candidates.append(Path(name + ".sch"))
+        for candidate in candidates:
+            for path in (candidate, self.schematrons / candidate):
+                if path.is_file():
+                    return path.resolve()
+            matches = sorted(self.schematrons.rglob(candidate.name))
+            if matches:
+                return matches[0].resolve()
+        raise ConfigurationError(f"no schematron {name!r} in {self.schematrons}")
+
+    @cached_property
+    def model_index(self) -> dict[str, Path]:
+        """Model templateId → the latest CI-SIS schematron of that model in the kit.
+
+        Read from each top-level schematron's header (``Entete``) include, where the
+        model's templateId is asserted.
+        """
+        index: dict[str, Path] = {}
+        for sch in sorted(self.schematrons.glob("CI-SIS_*.sch")):
+            for template in self._model_templates(sch) - {_CISIS}:
+                # sorted(): later versions of a model replace earlier ones.
+                index[template] = sch
+        return index
+
+    def _model_templates(self, sch: Path) -> set[str]:
+        found: set[str] = set()
+        text = sch.read_text(encoding="utf-8", errors="replace")
+        for href in _INCLUDE.findall(text):
+            if "entete" not in href.lower() and "en-tete" not in href.lower():
+                continue
+            include = (sch.parent / href).resolve()
+            if include.is_file():
+                found.update(
+                    _ENTETE_TEMPLATE.findall(include.read_text(encoding="utf-8", errors="replace"))
+                )
+        return found
+
+    def schematrons_for(self, template_ids: tuple[str, ...] | list[str]) -> list[Path]:
+        """The schematrons that apply to a document declaring ``template_ids``."""
+        chosen = [self.schematrons / p for p in DEFAULT_PROFILES]
+        if _XDS_SD in template_ids:
+            # A level-1 document: the model schematrons check structured bodies.
+            return chosen
+        for template in template_ids:
+            sch = self.model_index.get(template)
+            if sch is not None and sch not in chosen:
+                chosen.append(sch)
+        return chosen
+
+    @cached_property
+    def _value_set_files(self) -> dict[str, Path]:
+        index: dict[str, Path] = {}
+        pattern = re.compile(rb"<(?:\w+:)?ValueSet\b[^>]*?\bid=\"([0-9.]+)\"", re.S)
+        for path in sorted(self.value_sets.glob("*.xml")):
+            with path.open("rb") as fh:
+                head = fh.read(4096)
+            match = pattern.search(head)
+            if match:
+                index.setdefault(match.group(1).decode("ascii"), path)
+        return index
+
+    def value_set_codes(self, oid: str) -> list[tuple[str, str, str]]:
+        """The concepts of the SVS value set ``oid`` from ``jeuxDeValeurs/``."""
+        from .._xml import parse_xml
+
+        path = self._value_set_files.get(oid)
+        if path is None:
+            return []
+        root = parse_xml(path.read_bytes(), what=str(path))
+        return [
+            (c.get("code", ""), c.get("codeSystem", ""), c.get("displayName", ""))
+            for c in root.iter(f"{{{_SVS}}}Concept")
+            if c.get("code") and c.get("codeSystem")
+        ]
+
+
+# -- compile --------------------------------------------------------------------------------
+
+
+def _include_closure(sch: Path) -> Iterator[Path]:
+    seen: set[Path] = set()
+    stack = [sch.resolve()]
+    while stack:
+        path = stack.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        yield path
+        text = path.read_text(encoding="utf-8", errors="replace")
+        stack.extend((path.parent / href).resolve() for href in _INCLUDE.findall(text))
+
+
+def _cache_key(kit: Kit, sch: Path) -> str:
+    digest = hashlib.sha256(_PIPELINE_VERSION.encode())
+    digest.update(str(sch).encode())
+    for step in _STEPS:
+        digest.update((kit.schematrons / "moteur" / step).read_bytes())
+    for path in sorted(_include_closure(sch)):
+        digest.update(
+            str(path.relative_to(kit.path) if path.is_relative_to(kit.path) else path).encode()
+        )
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_PROCESSOR_LOCK = threading.RLock()
+_processor: Any = None
+
+
+def _saxon() -> Any:
+    """The process-wide Saxon processor (SaxonC wants one per process)."""
+    global _processor
+    with _PROCESSOR_LOCK:
+        if _processor is None:
+            try:
+                from saxonche import PySaxonProcessor
+            except ImportError as exc:  # pragma: no cover - saxonche is a dependency
+                raise ConfigurationError(
+                    "schematron validation needs saxonche (pip install saxonche)"
+                ) from exc
+            _processor = PySaxonProcessor(license=False)
+        return _processor
+
+
+def _generate_vocabularies(kit: Kit, sch: Path, xslt: str, cache_dir: Path) -> str:
+    """Point ``doc('include/voc-<oid>-DYNAMIC.xml')`` calls the kit cannot satisfy to files
+    generated from its SVS value sets (the kit lacks e.g. the JDV_J07 one)."""
+
+    def fix(match: re.Match[str]) -> str:
+        href = match.group(1)
+        if (sch.parent / href).is_file():
+            return match.group(0)
+        voc = _VOC.search(href)
+        if voc is None:
+            return match.group(0)
+        concepts = kit.value_set_codes(voc.group("oid"))
+        if not concepts:
+            logger.warning("value set %s missing from the kit and jeuxDeValeurs", voc["oid"])
+            return match.group(0)
+        root = etree.Element("valueSets")
+        value_set = etree.SubElement(root, "valueSet", id=voc.group("oid"))
+        concept_list = etree.SubElement(value_set, "conceptList")
+        for code, system, display in concepts:
+            etree.SubElement(
+                concept_list, "concept", code=code, codeSystem=system, displayName=display
+            )
+        data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        target = (
+            cache_dir / "vocabularies" / hashlib.sha256(data).hexdigest()[:16] / Path(href).name
+        )
+        if not target.is_file():
+            _atomic_write(target, data)
+        return f"doc('{target.as_uri()}')"
+
+    return _DOC_LITERAL.sub(fix, xslt)
+
+
+def compile_schematron(kit: Kit, sch: Path, cache_dir: Path) -> Path:
+    """The compiled XSLT of ``sch`` in ``cache_dir``; compiled now when not cached."""
+    sch = sch.resolve()
+    key = _cache_key(kit, sch)
+    target = cache_dir / f"{sch.stem}-{key[:24]}.xsl"
+    if target.is_file():
+        return target
+    logger.info("compiling schematron %s (cache miss)", sch.name)
+    processor = _saxon()
+    with _PROCESSOR_LOCK:
+        try:
+            xslt30 = processor.new_xslt30_processor()
+            current = processor.parse_xml(xml_file_name=str(sch))
+            text = ""
+            for step in _STEPS:
+                executable = xslt30.compile_stylesheet(
+                    stylesheet_file=str(kit.schematrons / "moteur" / step)
+                )
+                text = executable.transform_to_string(xdm_node=current)
+                current = processor.parse_xml(xml_text=text)
+        except Exception as exc:
+            raise ConfigurationError(f"cannot compile schematron {sch}: {exc}") from exc
+    text = _generate_vocabularies(kit, sch, text, cache_dir)
+    # xml:base: the kit's relative doc()/document() paths resolve against the .sch folder.
+    text, count = re.subn(
+        r"<xsl:stylesheet\b", f'<xsl:stylesheet xml:base="{sch.as_uri()}"', text, count=1
+    )
+    if count != 1:
+        raise ConfigurationError(f"unexpected output compiling {sch}: no xsl:stylesheet")
+    _atomic_write(target, text.encode("utf-8"))
+    return target
+
+
+class CompiledSchematron:
+    """A compiled schematron ready to run; one per XSLT file per process."""
+
+    _cache: ClassVar[dict[Path, CompiledSchematron]] = {}
+
+    def __init__(self, name: str, xslt: Path) -> None:
+        self.name = name
+        processor = _saxon()
+        with _PROCESSOR_LOCK:
+            try:
+                self._executable = processor.new_xslt30_processor().compile_stylesheet(
+                    stylesheet_file=str(xslt)
+                )
+            except Exception as exc:
+                raise ConfigurationError(f"cannot load compiled schematron {xslt}: {exc}") from exc
+
+    @classmethod
+    def load(cls, kit: Kit, sch: Path, cache_dir: Path) -> CompiledSchematron:
+        """Compile (or take from the disk cache) and load, once per process."""
+        xslt = compile_schematron(kit, sch, cache_dir)
+        with _PROCESSOR_LOCK:
+            found = cls._cache.get(xslt)
+            if found is None:
+                found = cls._cache[xslt] = cls(sch.name, xslt)
+            return found
+
+    def run(self, document_text: str) -> list[SchematronFinding]:
+        """Validate the serialised document; findings from its SVRL report."""
+        processor = _saxon()
+        with _PROCESSOR_LOCK:
+            try:
+                node = processor.parse_xml(xml_text=document_text)
+                svrl = self._executable.transform_to_string(xdm_node=node)
+            except Exception as exc:  # noqa: BLE001
+                message = " ".join(str(exc).split())[:500]
+                return [
+                    SchematronFinding(
+                        "error", f"schematron could not run: {message}", "/", f"{self.name}#runtime"
+                    )
+                ]
+        return _read_svrl(svrl, self.name)
+
+
+def _read_svrl(svrl: str, name: str) -> list[SchematronFinding]:
+    from .._xml import parse_xml
+
+    root = parse_xml(svrl.encode("utf-8"), what="SVRL report")
+    findings: list[SchematronFinding] = []
+    pattern = ""
+    for node in root:
+        tag = etree.QName(node).localname if isinstance(node.tag, str) else ""
+        if tag == "active-pattern":
+            pattern = node.get("id") or node.get("name") or ""
+            continue
+        if tag not in ("failed-assert", "successful-report"):
+            continue
+        role = (node.get("role") or node.get("flag") or "").lower()
+        if role in ("warning", "warn"):
+            severity = "warning"
+        elif role in ("info", "information", "note"):
+            severity = "info"
+        elif role in ("error", "fatal", "") and tag == "failed-assert":
+            severity = "error"
+        else:
+            # A report without role is a notice, not a failure.
+            severity = "error" if role in ("error", "fatal") else "info"
+        text = " ".join("".join(str(t) for t in node.itertext()).split())
+        rule = node.get("id") or pattern
+        findings.append(
+            SchematronFinding(
+                severity, text, node.get("location", ""), f"{name}#{rule}" if rule else name
+            )
+        )
+    return findings

@@ -1,0 +1,70 @@
+"""Pro Santé Connect: log professionals in with OpenID Connect and reuse the session.
+
+>>> from segurlink.psc import PscClient, ProfessionalIdentity, parse_userinfo
+>>> parse_userinfo('{"preferred_username": "810001234567"}').rpps
+'10001234567'
+"""
+
+from .client import (
+    AccessTokenSource,
+    PscClient,
+    PscSettings,
+    PscTokenProvider,
+    tokens_from_json,
+    tokens_to_json,
+)
+from .messages import (
+    PRESETS,
+    end_session_url,
+    new_authorization_request,
+    parse_callback,
+    parse_discovery,
+    parse_introspection,
+    parse_userinfo,
+    validate_id_token,
+)
+from .models import (
+    AuthorizationRequest,
+    CibaRequest,
+    IdTokenClaims,
+    Introspection,
+    OtherId,
+    ProfessionalIdentity,
+    ProviderMetadata,
+    PscActivity,
+    PscAddress,
+    PscExercice,
+    PscLogin,
+    Rejection,
+    TokenSet,
+)
+
+__all__ = [
+    "PRESETS",
+    "AccessTokenSource",
+    "AuthorizationRequest",
+    "CibaRequest",
+    "IdTokenClaims",
+    "Introspection",
+    "OtherId",
+    "ProfessionalIdentity",
+    "ProviderMetadata",
+    "PscActivity",
+    "PscAddress",
+    "PscClient",
+    "PscExercice",
+    "PscLogin",
+    "PscSettings",
+    "PscTokenProvider",
+    "Rejection",
+    "TokenSet",
+    "end_session_url",
+    "new_authorization_request",
+    "parse_callback",
+    "parse_discovery",
+    "parse_introspection",
+    "parse_userinfo",
+    "tokens_from_json",
+    "tokens_to_json",
+    "validate_id_token",
+]

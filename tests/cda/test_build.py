@@ -1,0 +1,154 @@
+"""The builder: header content, INS rule, determinism, replacement, refusals."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+
+import pytest
+from lxml import etree
+
+from segurlink.cda import (
+    Attachment,
+    InstanceId,
+    build_document,
+    check_header,
+    document_type,
+    read_header,
+)
+from segurlink.errors import IdentityStatusError, InputError
+
+from .factory import INS, IPP_ROOT, PDF, T0, make_document, provisional_patient
+
+NS = {"h": "urn:hl7-org:v3"}
+
+
+def xp(xml: bytes, path: str) -> list[str]:
+    root = etree.fromstring(xml)
+    return [str(v) for v in root.xpath(path, namespaces=NS)]
+
+
+def test_header_of_a_qualified_patient_carries_ins_and_strict_traits() -> None:
+    xml = build_document(make_document())
+    assert xp(xml, "/h:ClinicalDocument/h:realmCode/@code") == ["FR"]
+    assert xp(xml, "/h:ClinicalDocument/h:templateId/@root") == [
+        "2.16.840.1.113883.2.8.2.1",
+        "1.2.250.1.213.1.1.1.1",
+        "1.3.6.1.4.1.19376.1.2.20",
+    ]
+    assert xp(xml, "//h:ClinicalDocument/h:code/@code") == ["80788-3"]
+    assert xp(xml, "/h:ClinicalDocument/h:effectiveTime/@value") == ["20240301103000+0100"]
+    assert xp(xml, "//h:patientRole/h:id/@root") == ["1.2.250.1.213.1.4.10", IPP_ROOT]
+    assert xp(xml, "//h:patientRole/h:id[1]/@extension") == [INS.value]
+    name = "//h:patient/h:name/"
+    assert xp(xml, name + "h:family[@qualifier='BR']/text()") == ["PAT-TROIS"]
+    assert xp(xml, name + "h:given[not(@qualifier)]/text()") == ["DOMINIQUE MARIE-LOUISE"]
+    assert xp(xml, name + "h:given[@qualifier='BR']/text()") == ["DOMINIQUE"]
+    assert xp(xml, name + "h:family[@qualifier='CL']/text()") == ["DURAND"]
+    assert xp(xml, "//h:patient/h:birthTime/@value") == ["19790328"]
+    assert xp(xml, "//h:birthplace/h:place/h:addr/h:county/text()") == ["51215"]
+    assert xp(xml, "//h:assignedAuthor/h:id/@extension") == ["810001234567"]
+    assert xp(xml, "//h:standardIndustryClassCode/@code") == ["ESSMS"]
+    assert xp(xml, "//h:healthCareFacility/h:code/@code") == ["SA17"]
+    body = xp(xml, "//h:nonXMLBody/h:text/text()")[0]
+    assert base64.b64decode(body) == PDF
+    assert check_header(etree.fromstring(xml)) == []
+
+
+def test_same_input_gives_the_same_bytes() -> None:
+    assert build_document(make_document(seed=3)) == build_document(make_document(seed=3))
+    assert build_document(make_document(seed=3)) != build_document(make_document(seed=4))
+
+
+def test_provisional_identity_uses_the_local_id_and_never_the_ins() -> None:
+    xml = build_document(make_document(patient=provisional_patient()))
+    assert xp(xml, "//h:patientRole/h:id/@root") == [IPP_ROOT]
+    assert INS.value.encode() not in xml
+    assert check_header(etree.fromstring(xml)) == []
+
+
+def test_provisional_identity_without_local_id_is_refused() -> None:
+    with pytest.raises(IdentityStatusError, match="not qualified"):
+        build_document(make_document(patient=provisional_patient(with_ipp=False)))
+
+
+def test_naive_timestamp_is_refused() -> None:
+    document = dataclasses.replace(make_document(), effective_time=dt.datetime(2024, 1, 1))
+    with pytest.raises(InputError, match="time zone"):
+        build_document(document)
+
+
+@pytest.mark.parametrize(
+    ("content", "media_type", "message"),
+    [
+        (b"<html/>", "text/html", "not allowed"),
+        (b"not a pdf", "application/pdf", "signature"),
+        (b"", "text/plain", "empty"),
+    ],
+)
+def test_bodies_the_cisis_does_not_allow_are_refused(
+    content: bytes, media_type: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        build_document(make_document(body=Attachment(content, media_type)))
+
+
+def test_plain_text_body() -> None:
+    xml = build_document(make_document(body=Attachment("Texte é".encode(), "text/plain")))
+    assert xp(xml, "//h:nonXMLBody/h:text/@mediaType") == ["text/plain"]
+    assert read_header(xml).format_code == "urn:ihe:iti:xds-sd:text:2008"
+
+
+def test_software_author() -> None:
+    xml = build_document(make_document(software_author=True))
+    assert xp(xml, "//h:assignedAuthoringDevice/h:softwareName/text()") == ["MonDUI 4.2"]
+    assert xp(xml, "//h:assignedAuthor/h:code/@code") == ["LOGICIEL_DUI"]
+    header = read_header(xml)
+    assert header.authors[0].software_name == "MonDUI 4.2"
+    assert check_header(etree.fromstring(xml)) == []
+
+
+def test_replacement_keeps_set_id_and_increments_version() -> None:
+    first = make_document()
+    second = first.replacement(
+        id=InstanceId("1.2.250.1.71.4.2.7.99.2", "DOC-2"),
+        effective_time=T0 + dt.timedelta(days=1),
+    )
+    xml = build_document(second)
+    header = read_header(xml)
+    assert header.set_id == first.set_id
+    assert header.version == 2
+    assert header.relation == "RPLC"
+    assert header.parent_document is not None
+    assert header.parent_document.id == first.id
+    assert header.parent_document.version == 1
+    assert check_header(etree.fromstring(xml)) == []
+
+
+def test_read_header_gives_the_facts_for_xds_metadata() -> None:
+    document = make_document("DLU")
+    header = read_header(build_document(document))
+    assert header.id == document.id
+    assert header.type_code == document_type("DLU").code
+    assert header.confidentiality is not None and header.confidentiality.code == "N"
+    assert header.effective_time == T0
+    assert header.patient.ins == INS
+    assert header.patient.birth_name == "PAT-TROIS"
+    assert header.patient.first_names == ("DOMINIQUE", "MARIE-LOUISE")
+    assert header.patient.sex == "F"
+    assert header.custodian is not None and header.custodian.id.extension == "1010000001"
+    assert header.practice_setting is not None and header.practice_setting.code == "ESSMS"
+    assert header.facility_type is not None and header.facility_type.code == "SA17"
+    assert header.service_start == T0 - dt.timedelta(days=2)
+    assert header.legal_authenticator is not None
+    assert header.legal_authenticator.id == InstanceId("1.2.250.1.71.4.2.1", "810009876543")
+    assert header.format_code == "urn:ihe:iti:xds-sd:pdf:2008"
+    # Health data stays out of reprs.
+    assert "PAT-TROIS" not in repr(header)
+    assert INS.value not in repr(header)
+
+
+def test_unknown_document_type() -> None:
+    with pytest.raises(InputError, match="unknown document type"):
+        document_type("NOPE")

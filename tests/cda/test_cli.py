@@ -1,0 +1,135 @@
+"""``segurlink cda build|validate|types`` through the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from segurlink.cda import CdaSettings, read_header
+from segurlink.cli import main
+from segurlink.errors import ConfigurationError
+
+from .factory import PDF
+
+DESCRIPTION = {
+    "type": "PPA",
+    "effective_time": "2024-03-01T10:30:00+01:00",
+    "id": {"root": "1.2.250.1.71.4.2.7.99.3", "extension": "DOC-1"},
+    "set_id": {"root": "1.2.250.1.71.4.2.7.99.3", "extension": "SET-1"},
+    "structure": {"finess": "010000001", "name": "EHPAD Les Tilleuls"},
+    "patient": {
+        "status": "PROV",
+        "birth_name": "Pat-Trois",
+        "first_names": "Dominique",
+        "sex": "F",
+        "birth_date": "1979-03-28",
+        "ipp": {"root": "1.2.250.1.71.4.2.7.99.1", "extension": "IPP0001"},
+    },
+    "author": {
+        "rpps": "10001234567",
+        "family": "BLEEDER",
+        "given": "Roberta",
+        "profession": {"code": "G15_60", "display": "Infirmier"},
+    },
+    "legal_authenticator": {
+        "rpps": "10009876543",
+        "family": "CAMPARINI",
+        "given": "Marcel",
+        "profession": {"code": "G15_10"},
+    },
+}
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path]:
+    description = tmp_path / "doc.json"
+    description.write_text(json.dumps(DESCRIPTION), encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(PDF)
+    return description, pdf
+
+
+def test_build_then_validate_rules_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    description, pdf = _files(tmp_path)
+    out = tmp_path / "doc.xml"
+    assert main(["cda", "build", str(description), str(pdf), "-o", str(out)]) == 0
+    header = read_header(out.read_bytes())
+    assert header.id.extension == "DOC-1"
+    assert header.patient.ins is None
+    capsys.readouterr()
+    assert main(["cda", "validate", str(out), "--rules-only", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result[0]["ok"] is True and result[0]["layers"] == ["rules"]
+
+
+def test_validate_exits_1_on_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    description, pdf = _files(tmp_path)
+    out = tmp_path / "doc.xml"
+    assert main(["cda", "build", str(description), str(pdf), "-o", str(out)]) == 0
+    out.write_bytes(out.read_bytes().replace(b'code="N"', b'code="Z"'))
+    capsys.readouterr()
+    assert main(["cda", "validate", str(out), "--rules-only"]) == 1
+    assert "segurlink:confidentiality" in capsys.readouterr().out
+
+
+def test_build_refuses_a_naive_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    description, pdf = _files(tmp_path)
+    description.write_text(
+        json.dumps({**DESCRIPTION, "effective_time": "2024-03-01T10:30:00"}), encoding="utf-8"
+    )
+    assert main(["cda", "build", str(description), str(pdf)]) == 1
+    assert "time zone" in capsys.readouterr().err
+
+
+def test_validate_without_kit_is_a_configuration_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description, pdf = _files(tmp_path)
+    out = tmp_path / "doc.xml"
+    main(["cda", "build", str(description), str(pdf), "-o", str(out)])
+    assert main(["cda", "validate", str(out), "--kit", str(tmp_path / "nokit")]) == 2
+
+
+def test_validate_with_the_kit(
+    tmp_path: Path, cisis_kit: Path, schematron_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description, pdf = _files(tmp_path)
+    out = tmp_path / "doc.xml"
+    main(["cda", "build", str(description), str(pdf), "-o", str(out)])
+    capsys.readouterr()
+    code = main(
+        [
+            "cda",
+            "validate",
+            str(out),
+            "--kit",
+            str(cisis_kit),
+            "--cache-dir",
+            str(schematron_cache),
+            "--json",
+            "--schematron",
+            "CI-SIS_ModelesDeContenusCDA.sch",
+        ]
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result
+    assert result[0]["schematrons"] == ["CI-SIS_ModelesDeContenusCDA.sch"]
+
+
+def test_types_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cda", "types", "--json"]) == 0
+    codes = {t["code"] for t in json.loads(capsys.readouterr().out)}
+    assert {"80788-3", "74207-2", "83981-1"} <= codes
+
+
+def test_settings_from_env_and_settings(tmp_path: Path) -> None:
+    from segurlink.config import Settings
+
+    assert CdaSettings.from_env({}).kit is None
+    assert CdaSettings.from_env({"SEGURLINK_CISIS_KIT": str(tmp_path)}).kit == tmp_path
+    settings = Settings.from_mapping({"cda": {"kit": str(tmp_path), "cache_dir": "c"}})
+    cda = CdaSettings.from_settings(settings)
+    assert cda.kit == tmp_path and cda.cache_dir == Path("c")
+    with pytest.raises(ConfigurationError):
+        CdaSettings.from_env({"SEGURLINK_CISIS_KIT": str(tmp_path / "missing")})

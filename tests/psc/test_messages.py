@@ -1,0 +1,475 @@
+"""Pure PSC messages: authorization URL, callback, id_token rules, userinfo, bodies."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet, OctKey, RSAKey
+
+from segurlink.config import Secret, Settings
+from segurlink.errors import ConfigurationError, MalformedResponse, OidcError
+from segurlink.psc import (
+    PRESETS,
+    ProviderMetadata,
+    PscSettings,
+    Rejection,
+    messages,
+    new_authorization_request,
+    parse_callback,
+    parse_userinfo,
+    validate_id_token,
+)
+
+ISSUER = "https://idp.test/auth/realms/esante-wallet"
+CLIENT = "dui-client"
+METADATA = ProviderMetadata(
+    issuer=ISSUER,
+    authorization_endpoint="https://wallet.test/auth",
+    token_endpoint=ISSUER + "/protocol/openid-connect/token",
+    jwks_uri=ISSUER + "/protocol/openid-connect/certs",
+    end_session_endpoint=ISSUER + "/protocol/openid-connect/logout",
+)
+KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+KEYS = KeySet([RSAKey.import_key(KEY.as_dict(private=False))])
+ACCESS = Secret("the-access-token")
+NOW = int(time.time())
+
+
+def _at_hash(token: str) -> str:
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(token.encode()).digest()[:16]).rstrip(b"=").decode()
+    )
+
+
+def _claims(**changes: Any) -> dict[str, Any]:
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": CLIENT,
+        "azp": CLIENT,
+        "sub": "f:uuid:810001234567",
+        "exp": NOW + 120,
+        "iat": NOW,
+        "nonce": "n-1",
+        "acr": "eidas1",
+        "at_hash": _at_hash(ACCESS.reveal()),
+        "preferred_username": "810001234567",
+    }
+    for key, value in changes.items():
+        if value is None:
+            claims.pop(key, None)
+        else:
+            claims[key] = value
+    return claims
+
+
+def _sign(claims: dict[str, Any], key: Any = KEY, header: dict[str, Any] | None = None) -> str:
+    return jwt.encode(header or {"alg": "RS256", "kid": "k1"}, claims, key)
+
+
+def _validate(token: str, **kwargs: Any) -> Any:
+    options: dict[str, Any] = {
+        "keys": KEYS,
+        "issuer": ISSUER,
+        "client_id": CLIENT,
+        "nonce": "n-1",
+        "access_token": ACCESS,
+        "now": NOW,
+    }
+    options.update(kwargs)
+    return validate_id_token(token, **options)
+
+
+# -- authorization URL and callback ---------------------------------------------------------
+
+
+def test_authorization_url_carries_psc_parameters_and_pkce_s256() -> None:
+    request = new_authorization_request(METADATA, client_id=CLIENT, redirect_uri="https://dui/cb")
+    url = urlsplit(request.url)
+    params = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert f"{url.scheme}://{url.netloc}{url.path}" == METADATA.authorization_endpoint
+    assert params["response_type"] == "code"
+    assert params["scope"] == "openid scope_all"
+    assert params["acr_values"] == "eidas1"
+    assert params["state"] == request.state and params["nonce"] == request.nonce
+    assert params["code_challenge_method"] == "S256"
+    digest = hashlib.sha256(request.code_verifier.reveal().encode()).digest()
+    assert params["code_challenge"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert request.code_verifier.reveal() not in request.url
+
+
+def test_each_login_gets_fresh_state_nonce_and_verifier() -> None:
+    a = new_authorization_request(METADATA, client_id=CLIENT, redirect_uri="https://dui/cb")
+    b = new_authorization_request(METADATA, client_id=CLIENT, redirect_uri="https://dui/cb")
+    assert len({a.state, b.state, a.nonce, b.nonce}) == 4
+    assert a.code_verifier.reveal() != b.code_verifier.reveal()
+
+
+@pytest.fixture
+def login_request() -> Any:
+    return new_authorization_request(METADATA, client_id=CLIENT, redirect_uri="https://dui/cb")
+
+
+def test_callback_gives_the_code(login_request: Any) -> None:
+    url = f"https://dui/cb?code=abc&state={login_request.state}&iss={ISSUER}"
+    assert parse_callback(url, login_request, issuer=ISSUER, iss_required=True) == "abc"
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("code=abc&state=forged", Rejection.STATE_MISMATCH),
+        ("code=abc", Rejection.STATE_MISMATCH),
+        ("code=abc&state={state}&iss=https://evil.test/realm", Rejection.ISS_MISMATCH),
+        ("code=abc&state={state}", Rejection.ISS_MISMATCH),  # iss required by the provider
+        ("state={state}&iss={iss}", Rejection.MISSING_CODE),
+        ("error=access_denied&state={state}&iss={iss}", "access_denied"),
+    ],
+)
+def test_callback_refusals(login_request: Any, query: str, error: str) -> None:
+    query = query.format(state=login_request.state, iss=ISSUER)
+    with pytest.raises(OidcError) as info:
+        parse_callback("https://dui/cb?" + query, login_request, issuer=ISSUER, iss_required=True)
+    assert info.value.error == error
+
+
+def test_end_session_url() -> None:
+    url = messages.end_session_url(
+        METADATA, id_token_hint="t.o.k", post_logout_redirect_uri="https://dui/bye", state="s"
+    )
+    params = parse_qs(urlsplit(url).query)
+    assert params == {
+        "id_token_hint": ["t.o.k"],
+        "post_logout_redirect_uri": ["https://dui/bye"],
+        "state": ["s"],
+    }
+
+
+# -- id_token rules ---------------------------------------------------------------------------
+
+
+def test_valid_id_token_gives_claims() -> None:
+    claims = _validate(_sign(_claims()))
+    assert claims.acr == "eidas1"
+    assert claims.national_id == "810001234567"
+    assert "810001234567" not in repr(claims)
+
+
+def test_card_login_eidas2_is_accepted() -> None:
+    claims = _validate(_sign(_claims(acr="eidas2", authMode="CARD")))
+    assert (claims.acr, claims.auth_mode) == ("eidas2", "CARD")
+
+
+def test_hs256_with_the_client_secret_is_accepted() -> None:
+    secret = Secret("a-client-secret-long-enough-for-hs256!")
+    token = jwt.encode({"alg": "HS256"}, _claims(), OctKey.import_key(secret.reveal()))
+    assert _validate(token, client_secret=secret).acr == "eidas1"
+
+
+def _none_token() -> str:
+    def b64(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'none'})}.{b64(_claims())}."
+
+
+def _tampered() -> str:
+    head, _, rest = _sign(_claims()).partition(".")
+    signature = rest.partition(".")[2]
+    payload = base64.urlsafe_b64encode(json.dumps(_claims(sub="someone-else")).encode()).rstrip(
+        b"="
+    )
+    return f"{head}.{payload.decode()}.{signature}"
+
+
+FORGERIES = [
+    ("not a token", lambda: "garbage", Rejection.MALFORMED_TOKEN),
+    ("encrypted", lambda: "a.b.c.d.e", Rejection.MALFORMED_TOKEN),
+    ("alg none", _none_token, Rejection.UNSUPPORTED_ALG),
+    (
+        "HS256 without secret",
+        lambda: jwt.encode({"alg": "HS256"}, _claims(), OctKey.import_key("x" * 32)),
+        Rejection.UNSUPPORTED_ALG,
+    ),
+    (
+        "unknown kid",
+        lambda: _sign(_claims(), header={"alg": "RS256", "kid": "k2"}),
+        Rejection.UNKNOWN_KID,
+    ),
+    ("other key same kid", lambda: _sign(_claims(), OTHER_KEY), Rejection.INVALID_SIGNATURE),
+    ("tampered payload", _tampered, Rejection.INVALID_SIGNATURE),
+    ("wrong issuer", lambda: _sign(_claims(iss="https://evil.test")), Rejection.INVALID_ISSUER),
+    ("wrong audience", lambda: _sign(_claims(aud="other", azp=None)), Rejection.INVALID_AUDIENCE),
+    (
+        "foreign azp",
+        lambda: _sign(_claims(aud=[CLIENT, "other"], azp="other")),
+        Rejection.INVALID_AZP,
+    ),
+    (
+        "several aud no azp",
+        lambda: _sign(_claims(aud=[CLIENT, "other"], azp=None)),
+        Rejection.INVALID_AZP,
+    ),
+    ("expired", lambda: _sign(_claims(exp=NOW - 120, iat=NOW - 400)), Rejection.EXPIRED),
+    (
+        "issued in the future",
+        lambda: _sign(_claims(iat=NOW + 600, exp=NOW + 900)),
+        Rejection.ISSUED_IN_FUTURE,
+    ),
+    ("no sub", lambda: _sign(_claims(sub=None)), Rejection.MISSING_CLAIM),
+    ("no exp", lambda: _sign(_claims(exp=None)), Rejection.MISSING_CLAIM),
+    ("wrong nonce", lambda: _sign(_claims(nonce="n-2")), Rejection.NONCE_MISMATCH),
+    ("no nonce", lambda: _sign(_claims(nonce=None)), Rejection.NONCE_MISMATCH),
+    (
+        "wrong at_hash",
+        lambda: _sign(_claims(at_hash=_at_hash("other"))),
+        Rejection.AT_HASH_MISMATCH,
+    ),
+    ("acr eidas3", lambda: _sign(_claims(acr="eidas3")), Rejection.ACR_NOT_ACCEPTED),
+    ("no acr", lambda: _sign(_claims(acr=None)), Rejection.MISSING_CLAIM),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "error"), FORGERIES, ids=[f[0] for f in FORGERIES])
+def test_each_forged_or_mismatched_id_token_has_its_own_error(
+    case: str, make: Any, error: str
+) -> None:
+    with pytest.raises(OidcError) as info:
+        _validate(make())
+    assert info.value.error == error
+
+
+def test_forgery_errors_are_distinct_per_rule() -> None:
+    # One value per rule (a few cases share a rule: encrypted/garbage, no sub/no exp...).
+    rules = {error for _, _, error in FORGERIES}
+    assert len(rules) >= 13
+
+
+def test_leeway_tolerates_small_clock_skew() -> None:
+    token = _sign(_claims(exp=NOW - 10, iat=NOW + 10))
+    assert _validate(token, leeway=30).subject
+    with pytest.raises(OidcError, match="token_expired"):
+        _validate(token, leeway=0)
+
+
+def test_at_hash_is_only_checked_when_the_access_token_is_known() -> None:
+    assert _validate(_sign(_claims(at_hash=_at_hash("other"))), access_token=None).subject
+
+
+def test_nonce_not_checked_for_backchannel_tokens() -> None:
+    assert _validate(_sign(_claims(nonce=None)), nonce=None).subject
+
+
+# -- userinfo -------------------------------------------------------------------------------
+
+
+def _userinfo(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "sub": "f:x:810001234567",
+        "preferred_username": "810001234567",
+        "given_name": "Paul",
+        "family_name": "",
+        "SubjectRole": ["10^1.2.250.1.213.1.1.5.5"],
+        "SubjectRefPro": {
+            "codeCivilite": "M",
+            "exercices": [
+                {
+                    "codeProfession": "10",
+                    "codeCategorieProfessionnelle": "C",
+                    "codeSavoirFaire": "",
+                    "activities": [
+                        {
+                            "numeroFinessSite": "010000024",
+                            "numeroFinessetablissementJuridique": "010000016",
+                            "numeroSiretSite": "",
+                            "raisonSocialeSite": "HOPITAL",
+                            "codeRole": "",
+                            "numeroVoie": "20",
+                            "codeTypeDeVoie": "R",
+                            "libelleVoie": "DE PARIS",
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+    data.update(changes)
+    return data
+
+
+def test_userinfo_parses_and_empty_strings_are_absent() -> None:
+    identity = parse_userinfo(json.dumps(_userinfo()))
+    assert identity.rpps == "10001234567"
+    assert identity.family_name is None
+    exercice = identity.exercices[0]
+    assert (exercice.profession, exercice.category, exercice.speciality) == ("10", "C", None)
+    activity = exercice.activities[0]
+    assert (activity.finess_site, activity.finess_legal_entity) == ("010000024", "010000016")
+    assert activity.siret is None and activity.role is None
+    assert activity.address.street_line == "20 R DE PARIS"
+    assert "Paul" not in repr(identity) and "810001234567" not in repr(identity)
+
+
+def test_userinfo_without_activities() -> None:
+    data = _userinfo()
+    del data["SubjectRefPro"]["exercices"][0]["activities"]
+    assert parse_userinfo(data).exercices[0].activities == ()
+
+
+def test_non_rpps_national_id_has_no_rpps() -> None:
+    assert parse_userinfo(_userinfo(preferred_username="ANS20210107161422")).rpps is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"preferred_username": "8100", ',
+        b"[1, 2]",
+        json.dumps(_userinfo(SubjectRefPro=["x"])).encode(),
+        json.dumps(_userinfo(SubjectRefPro={"exercices": {"a": 1}})).encode(),
+        json.dumps(_userinfo(SubjectRefPro={"exercices": [{"activities": ["x"]}]})).encode(),
+        json.dumps(_userinfo(given_name={"x": 1})).encode(),
+        json.dumps({"given_name": "Paul"}).encode(),
+        b"\xff\xfe",
+    ],
+)
+def test_malformed_userinfo_is_a_typed_error(payload: bytes) -> None:
+    with pytest.raises(MalformedResponse):
+        parse_userinfo(payload)
+
+
+def test_signed_userinfo_is_verified() -> None:
+    token = _sign({**_userinfo(), "iss": ISSUER, "aud": CLIENT})
+    claims = messages.verify_signed_userinfo(token, keys=KEYS, issuer=ISSUER, client_id=CLIENT)
+    assert parse_userinfo(claims).national_id == "810001234567"
+    with pytest.raises(OidcError) as info:
+        messages.verify_signed_userinfo(
+            _sign({**_userinfo(), "iss": ISSUER}, OTHER_KEY),
+            keys=KEYS,
+            issuer=ISSUER,
+            client_id=CLIENT,
+        )
+    assert info.value.error == Rejection.INVALID_SIGNATURE
+
+
+# -- token endpoint messages -------------------------------------------------------------------
+
+
+def test_token_response_and_error() -> None:
+    tokens = messages.parse_token_response(
+        {
+            "access_token": "a",
+            "expires_in": 60,
+            "refresh_token": "r",
+            "refresh_expires_in": 1800,
+            "id_token": "i",
+            "token_type": "Bearer",
+        },
+        now=1000.0,
+    )
+    assert tokens.expires_at == 1060.0 and tokens.refresh_expires_at == 2800.0
+    assert "'a'" not in repr(tokens) and "'r'" not in repr(tokens)
+    assert tokens.access_token_expired(now=1050.0, margin=15)
+    error = messages.provider_error(
+        {"error": "invalid_grant", "error_description": "Code not valid"}, status=400
+    )
+    assert (
+        error is not None
+        and error.error == "invalid_grant"
+        and error.description == "Code not valid"
+    )
+    with pytest.raises(MalformedResponse):
+        messages.parse_token_response({"token_type": "Bearer"})
+
+
+def test_ciba_bodies_and_polling_interval() -> None:
+    body = parse_qs(
+        messages.ciba_auth_body(login_hint="810001234567", binding_message="DUI-42", channel="CARD")
+    )
+    assert body == {
+        "scope": ["openid scope_all"],
+        "acr_values": ["eidas1"],
+        "login_hint": ["810001234567"],
+        "binding_message": ["DUI-42"],
+        "channel": ["CARD"],
+    }
+    with pytest.raises(ValueError):
+        messages.ciba_auth_body(login_hint="x", channel="SMS")
+    request = messages.parse_ciba_start(
+        {"auth_req_id": "id", "expires_in": 120, "interval": 1}, now=0.0
+    )
+    assert (request.expires_at, request.interval) == (120.0, 1.0)
+    assert parse_qs(messages.ciba_poll_body(request)) == {
+        "grant_type": ["urn:openid:params:grant-type:ciba"],
+        "auth_req_id": ["id"],
+    }
+    assert messages.next_poll_interval(1.0, "slow_down") == 6.0
+    assert messages.next_poll_interval(1.0, "authorization_pending") == 1.0
+
+
+def test_token_exchange_body() -> None:
+    body = parse_qs(messages.token_exchange_body(Secret("psc-at"), audience="api-x"))
+    assert body == {
+        "grant_type": ["urn:ietf:params:oauth:grant-type:token-exchange"],
+        "subject_token": ["psc-at"],
+        "subject_token_type": ["urn:ietf:params:oauth:token-type:access_token"],
+        "audience": ["api-x"],
+    }
+
+
+def test_client_secret_basic_is_form_encoded_then_base64() -> None:
+    headers, body = messages.apply_client_auth(
+        "client_secret_basic",
+        client_id="dui:1",
+        endpoint="https://t",
+        body="a=b",
+        client_secret=Secret("s&é"),
+    )
+    raw = base64.b64decode(headers["Authorization"].removeprefix("Basic ")).decode()
+    assert raw == "dui%3A1:s%26%C3%A9"
+    assert body == "a=b"
+
+
+def test_tls_client_auth_names_the_client_only() -> None:
+    headers, body = messages.apply_client_auth(
+        "tls_client_auth", client_id="dui", endpoint="https://t", body="a=b"
+    )
+    assert "Authorization" not in headers
+    assert parse_qs(body) == {"a": ["b"], "client_id": ["dui"]}
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def test_settings_presets_and_secret() -> None:
+    settings = Settings.from_mapping(
+        {"psc": {"issuer": "production", "client_id": "dui", "client_secret": "s3cret"}}
+    )
+    psc = PscSettings.from_settings(settings)
+    assert psc.issuer == PRESETS["production"]
+    assert "s3cret" not in repr(psc)
+    assert psc.scope == "openid scope_all"
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"client_id": "dui", "client_secret": "s"},
+        {"issuer": "nowhere", "client_id": "dui", "client_secret": "s"},
+        {"issuer": "sandbox", "client_secret": "s"},
+        {"issuer": "sandbox", "client_id": "dui"},
+        {"issuer": "sandbox", "client_id": "dui", "auth_method": "private_key_jwt"},
+        {"issuer": "sandbox", "client_id": "dui", "auth_method": "tls_client_auth"},
+        {"issuer": "sandbox", "client_id": "dui", "client_secret": "s", "auth_method": "magic"},
+    ],
+)
+def test_bad_settings_are_configuration_errors(table: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        PscSettings.from_settings(Settings.from_mapping({"psc": table}))
