@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .insi import InsiMock
     from .pki import TestPki
     from .psc import PscMock
+    from .ror import RorMock
 
 __all__ = ["MockStack", "default_state_dir", "serve_forever"]
 
@@ -59,6 +60,7 @@ class MockStack:
         self.insi_port = insi_port
         self._pki: TestPki | None = None
         self._insi: InsiMock | None = None
+        self._ror: RorMock | None = None
         self._psc: PscMock | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -67,12 +69,14 @@ class MockStack:
         from .insi import InsiMock
         from .pki import TestPki
         from .psc import PscMock
+        from .ror import RorMock
 
         if self._insi is not None:
             raise RuntimeError("mock stack already started")
         self.directory.mkdir(parents=True, exist_ok=True)
         self._pki = TestPki.create(self.directory / "pki")
         self._insi = InsiMock(self._pki, host=self.host, port=self.insi_port).start()
+        self._ror = RorMock(self._pki, host=self.host).start()
         self._psc = PscMock(self._pki, host=self.host).start()
         try:
             self._write_config()
@@ -86,6 +90,7 @@ class MockStack:
         for mock in self.mocks.values():
             mock.stop()
         self._insi = None
+        self._ror = None
         self._psc = None
         self.config_path.unlink(missing_ok=True)
 
@@ -114,6 +119,7 @@ class MockStack:
         """The running mocks by service name."""
         running: dict[str, MockServer | None] = {
             "insi": self._insi,
+            "ror": self._ror,
             "psc": self._psc,
         }
         return {name: mock for name, mock in running.items() if mock is not None}
@@ -173,6 +179,8 @@ class MockStack:
                 },
             ),
         ]
+        if self._ror is not None:
+            tables.append(("ror", dict(self._ror.settings_table())))
         if self._psc is not None:
             tables.append(("psc", dict(self._psc.settings_table())))
         lines = [

@@ -1,0 +1,792 @@
+"""ROR FHIR messages, without sockets: search queries, bundle reading, capacity patches.
+
+Everything here is a pure function of its arguments, so the client only moves bytes and
+the tests can check each rule without a server:
+
+* :class:`SearchQuery` and the builders :func:`organization_query`, :func:`service_query`,
+  :func:`location_query` (the search parameters of the ROR CapabilityStatement);
+* :func:`read_bundle`: a ``searchset`` Bundle to a :class:`~segurlink.ror.models.SearchPage`
+  with the ``_include`` / ``_revinclude`` resources resolved into linked objects;
+* :func:`decode_organization`, :func:`decode_service`, :func:`decode_location`,
+  :func:`decode_capacity`: FHIR JSON to typed values;
+* :func:`capacity_patch` (FHIRPath Patch ``Parameters`` for ``ws-synchro-dispo-lits-fhir``),
+  :func:`classify_capacity_answer` (the replace-then-add rule and the 404/412/400 outcomes);
+* :func:`outcome_issues`: an OperationOutcome to :class:`~segurlink.errors.Issue` values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
+
+from ..errors import Issue, MalformedResponse
+from .models import (
+    Capacity,
+    CapacityUpdate,
+    Coding,
+    HealthcareService,
+    Identifier,
+    Location,
+    Organization,
+    PractitionerRole,
+    PublicationStatus,
+    SearchPage,
+)
+
+__all__ = [
+    "CAPACITY_EXTENSION",
+    "FINESS_SYSTEM",
+    "ID_NAT_STRUCT_SYSTEM",
+    "REGION_SYSTEM",
+    "Near",
+    "SearchQuery",
+    "capacity_indicator_path",
+    "capacity_patch",
+    "classify_capacity_answer",
+    "decode_capacity",
+    "decode_location",
+    "decode_organization",
+    "decode_service",
+    "location_query",
+    "organization_query",
+    "outcome_issues",
+    "read_bundle",
+    "service_query",
+]
+
+SD = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/"
+CAPACITY_EXTENSION = SD + "ror-location-supported-capacity"
+COMMUNE_EXTENSION = SD + "ror-commune-cog"
+PATIENT_TYPE_EXTENSION = SD + "ror-healthcareservice-patient-type"
+FINESS_SYSTEM = "https://finess.esante.gouv.fr"
+ID_NAT_STRUCT_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
+REGION_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R30-RegionOM/FHIR/TRE-R30-RegionOM"
+
+
+def nos_system(table: str) -> str:
+    """The MOS/NOS code system URL of a TRE table, e.g. ``TRE_R330-TypeStatutCapacite``."""
+    return f"https://mos.esante.gouv.fr/NOS/{table}/FHIR/{table.replace('_', '-')}"
+
+
+# Sub-extensions of ror-location-supported-capacity: (url, field of Capacity, TRE table).
+_CAPACITY_CODED: tuple[tuple[str, str, str], ...] = (
+    ("capacityType", "capacity_type", "TRE_R329-NatureCapacite"),
+    ("capacityStatus", "status", "TRE_R330-TypeStatutCapacite"),
+    ("temporalityCapacity", "temporality", "TRE_R331-TemporaliteCapacite"),
+    ("genderCapacityAvailable", "gender", "TRE_R332-GenreCapacite"),
+    ("capacityClosingType", "closing_type", "TRE_R333-TypeFermeture"),
+    ("additionalBedType", "additional_bed_type", "TRE_R334-TypeLitSupplementaire"),
+    ("capacitySourceType", "source_type", "TRE_R335-TypeSourceCapacite"),
+    ("crisisType", "crisis_type", "TRE_R336-TypeCrise"),
+    ("temporaryAssignement", "temporary_assignment", "TRE_R337-AffectationTemporaire"),
+)
+# Qualifiers that identify an indicator (the source type and date do not).
+_INDICATOR_KEYS = tuple(entry for entry in _CAPACITY_CODED if entry[0] != "capacitySourceType")
+
+
+# -- search queries --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """A ``near`` criterion: within ``km`` kilometres (0-1000) of a point."""
+
+    latitude: float
+    longitude: float
+    km: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not (-90 <= self.latitude <= 90 and -180 <= self.longitude <= 180):
+            raise ValueError(f"invalid coordinates {self.latitude}, {self.longitude}")
+        if not 0 <= self.km <= 1000:
+            raise ValueError("near distance must be between 0 and 1000 km")
+
+    @property
+    def value(self) -> str:
+        return f"{self.latitude:g}|{self.longitude:g}|{self.km:g}|km"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A FHIR search: the resource type and the ordered query parameters.
+
+    >>> q = organization_query(finess="450000088")
+    >>> q.url("https://ror.example/ws-diffusion-fhir")
+    'https://ror.example/ws-diffusion-fhir/Organization?identifier=https%3A%2F%2Ffiness.esante.gouv.fr%7C450000088'
+    """
+
+    resource_type: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def with_params(self, *params: tuple[str, str]) -> SearchQuery:
+        return SearchQuery(self.resource_type, self.params + tuple(params))
+
+    def url(self, base: str) -> str:
+        query = urlencode(self.params)
+        return f"{base.rstrip('/')}/{self.resource_type}" + (f"?{query}" if query else "")
+
+
+def _date_param(value: dt.date | dt.datetime | str, prefix: str = "ge") -> str:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        text = value.isoformat(timespec="seconds").replace("+00:00", "Z")
+    elif isinstance(value, dt.date):
+        text = value.isoformat()
+    else:
+        text = value
+    return text if text[:2].isalpha() else prefix + text
+
+
+def _common(
+    params: list[tuple[str, str]],
+    *,
+    region: str | None,
+    updated_since: dt.date | dt.datetime | str | None,
+    count: int | None,
+    sort: str | None,
+    extra: Iterable[tuple[str, str]],
+) -> None:
+    if region:
+        params.append(("_tag", f"{REGION_SYSTEM}|{region}"))
+    if updated_since is not None:
+        params.append(("_lastUpdated", _date_param(updated_since)))
+    if sort:
+        params.append(("_sort", sort))
+    if count is not None:
+        if not 1 <= count <= 1000:
+            raise ValueError("_count must be between 1 and 1000")
+        params.append(("_count", str(count)))
+    params.extend(extra)
+
+
+def organization_query(
+    *,
+    finess: str | None = None,
+    id_nat_struct: str | None = None,
+    name: str | None = None,
+    type: str | None = None,
+    region: str | None = None,
+    updated_since: dt.date | dt.datetime | str | None = None,
+    include_parents: bool = False,
+    count: int | None = None,
+    sort: str | None = None,
+    extra: Iterable[tuple[str, str]] = (),
+) -> SearchQuery:
+    """Organisations by FINESS, idNatStruct, name, type (TRE_R66 category...), region.
+
+    ``include_parents`` adds ``_include:iterate=Organization:partof`` so each match's
+    ``parent`` chain (EG → EJ) is filled. ``updated_since`` gives a ``_lastUpdated=ge``
+    delta for synchronisation.
+    """
+    params: list[tuple[str, str]] = []
+    if finess:
+        params.append(("identifier", f"{FINESS_SYSTEM}|{finess}"))
+    if id_nat_struct:
+        params.append(("identifier", f"{ID_NAT_STRUCT_SYSTEM}|{id_nat_struct}"))
+    if name:
+        params.append(("name", name))
+    if type:
+        params.append(("type", type))
+    if include_parents:
+        params.append(("_include:iterate", "Organization:partof"))
+    _common(params, region=region, updated_since=updated_since, count=count, sort=sort, extra=extra)
+    return SearchQuery("Organization", tuple(params))
+
+
+def service_query(
+    *,
+    identifier: str | None = None,
+    name: str | None = None,
+    category: str | None = None,
+    type: str | None = None,
+    specialty: str | None = None,
+    characteristic: str | None = None,
+    patient_type: str | None = None,
+    age: int | None = None,
+    commune: str | None = None,
+    near: Near | None = None,
+    organization_finess: str | None = None,
+    organization_hierarchy: bool = False,
+    region: str | None = None,
+    updated_since: dt.date | dt.datetime | str | None = None,
+    include_organization: bool = True,
+    include_locations: bool = True,
+    include_parents: bool = False,
+    include_roles: bool = False,
+    count: int | None = None,
+    sort: str | None = None,
+    extra: Iterable[tuple[str, str]] = (),
+) -> SearchQuery:
+    """Healthcare services for an orientation: what, for whom, where.
+
+    ``category`` (TRE_R244), ``type`` (TRE_R227 champ d'activité), ``specialty`` (TRE_R211
+    activité opérationnelle), ``patient_type`` (TRE_R239), ``age`` (a person's age in
+    years: services whose age range contains it), ``commune`` (COG code of a location),
+    ``near`` (distance from a point), ``organization_finess`` (with
+    ``organization_hierarchy``: every service under that entity, ``:above``).
+
+    >>> q = service_query(specialty="022", age=40, include_locations=False)
+    >>> dict(q.params)["age-range-low"], dict(q.params)["age-range-high"]
+    ('le40', 'ge40')
+    """
+    params: list[tuple[str, str]] = []
+    for key, value in (
+        ("identifier", identifier),
+        ("name", name),
+        ("service-category", category),
+        ("service-type", type),
+        ("specialty", specialty),
+        ("characteristic", characteristic),
+        ("patient-type", patient_type),
+    ):
+        if value:
+            params.append((key, value))
+    if age is not None:
+        if not 0 <= age <= 150:
+            raise ValueError("age must be between 0 and 150 years")
+        params.append(("age-range-low", f"le{age}"))
+        params.append(("age-range-high", f"ge{age}"))
+    if commune:
+        params.append(("location.commune-cog", commune))
+    if near is not None:
+        params.append(("location.near", near.value))
+    if organization_finess:
+        key = "organization.identifier" + (":above" if organization_hierarchy else "")
+        params.append((key, f"{FINESS_SYSTEM}|{organization_finess}"))
+    if include_organization:
+        params.append(("_include", "HealthcareService:organization"))
+    if include_locations:
+        params.append(("_include", "HealthcareService:location"))
+    if include_parents:
+        params.append(("_include:iterate", "Organization:partof"))
+    if include_roles:
+        params.append(("_revinclude", "PractitionerRole:service"))
+    _common(params, region=region, updated_since=updated_since, count=count, sort=sort, extra=extra)
+    return SearchQuery("HealthcareService", tuple(params))
+
+
+def location_query(
+    *,
+    identifier: str | None = None,
+    city: str | None = None,
+    postal_code: str | None = None,
+    commune: str | None = None,
+    near: Near | None = None,
+    type: str | None = None,
+    status: str | None = None,
+    capacity_type: str | None = None,
+    capacity_status: str | None = None,
+    min_capacity: int | None = None,
+    gender: str | None = None,
+    capacity_updated_since: dt.date | dt.datetime | str | None = None,
+    region: str | None = None,
+    updated_since: dt.date | dt.datetime | str | None = None,
+    include_services: bool = False,
+    count: int | None = None,
+    sort: str | None = None,
+    extra: Iterable[tuple[str, str]] = (),
+) -> SearchQuery:
+    """Locations and their capacities, e.g. available beds near a point.
+
+    >>> q = location_query(capacity_status="02", capacity_type="01", min_capacity=1)
+    >>> q.params
+    (('capacity-type', '01'), ('capacity-status', '02'), ('nb-capacity', 'ge1'))
+    """
+    params: list[tuple[str, str]] = []
+    for key, value in (
+        ("identifier", identifier),
+        ("address-city", city),
+        ("address-postalcode", postal_code),
+        ("commune-cog", commune),
+        ("near", near.value if near is not None else None),
+        ("type", type),
+        ("status", status),
+        ("capacity-type", capacity_type),
+        ("capacity-status", capacity_status),
+        ("gender-capacity-available", gender),
+    ):
+        if value:
+            params.append((key, value))
+    if min_capacity is not None:
+        params.append(("nb-capacity", f"ge{min_capacity}"))
+    if capacity_updated_since is not None:
+        params.append(("capacity-update-date", _date_param(capacity_updated_since)))
+    if include_services:
+        params.append(("_revinclude", "HealthcareService:location"))
+    _common(params, region=region, updated_since=updated_since, count=count, sort=sort, extra=extra)
+    return SearchQuery("Location", tuple(params))
+
+
+# -- decoding ----------------------------------------------------------------------------
+
+
+def _datetime(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _codings(concepts: Any) -> tuple[Coding, ...]:
+    out: list[Coding] = []
+    for concept in concepts or ():
+        for coding in concept.get("coding") or ():
+            out.append(
+                Coding(coding.get("system", ""), coding.get("code", ""), coding.get("display", ""))
+            )
+    return tuple(out)
+
+
+def _first_coding(concept: Any) -> Coding | None:
+    if not isinstance(concept, Mapping):
+        return None
+    codings = _codings([concept])
+    return codings[0] if codings else None
+
+
+def _identifiers(resource: Mapping[str, Any]) -> tuple[Identifier, ...]:
+    out = []
+    for ident in resource.get("identifier") or ():
+        type_codes = _codings([ident["type"]]) if isinstance(ident.get("type"), Mapping) else ()
+        out.append(
+            Identifier(
+                ident.get("system", ""),
+                str(ident.get("value", "")),
+                type_codes[0].code if type_codes else "",
+            )
+        )
+    return tuple(out)
+
+
+def _region(resource: Mapping[str, Any]) -> str:
+    for tag in (resource.get("meta") or {}).get("tag") or ():
+        if tag.get("system") == REGION_SYSTEM:
+            return str(tag.get("code", ""))
+    return ""
+
+
+def _last_updated(resource: Mapping[str, Any]) -> dt.datetime | None:
+    return _datetime((resource.get("meta") or {}).get("lastUpdated"))
+
+
+def reference_key(reference: Any) -> str | None:
+    """``Type/id`` of a FHIR reference (relative, absolute or versioned), else ``None``.
+
+    >>> reference_key({"reference": "https://x/fhir/Organization/12/_history/3"})
+    'Organization/12'
+    """
+    if isinstance(reference, Mapping):
+        reference = reference.get("reference")
+    if not isinstance(reference, str) or "/" not in reference:
+        return None
+    parts = [p for p in urlsplit(reference).path.split("/") if p]
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else None
+
+
+def decode_capacity(extension: Mapping[str, Any]) -> Capacity:
+    """One ``ror-location-supported-capacity`` extension to a :class:`Capacity`."""
+    values: dict[str, Any] = {}
+    by_url = {field_url: name for field_url, name, _ in _CAPACITY_CODED}
+    for sub in extension.get("extension") or ():
+        url = sub.get("url")
+        if url == "nbCapacity":
+            raw = sub.get("valueInteger")
+            values["count"] = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        elif url == "capacityUpdateDate":
+            values["updated"] = _datetime(sub.get("valueDateTime"))
+        elif url in by_url:
+            values[by_url[url]] = _first_coding(sub.get("valueCodeableConcept"))
+    return Capacity(**values)
+
+
+def decode_location(resource: Mapping[str, Any]) -> Location:
+    """A FHIR ``Location`` (ror-location) to a :class:`Location` with its capacities."""
+    commune = None
+    capacities = []
+    for ext in resource.get("extension") or ():
+        url = ext.get("url")
+        if url == CAPACITY_EXTENSION:
+            capacities.append(decode_capacity(ext))
+        elif url == COMMUNE_EXTENSION:
+            commune = _first_coding(ext.get("valueCodeableConcept"))
+    address = resource.get("address") or {}
+    position = resource.get("position") or {}
+    return Location(
+        id=str(resource.get("id", "")),
+        name=str(resource.get("name", "")),
+        identifiers=_identifiers(resource),
+        status=str(resource.get("status", "")),
+        types=_codings(resource.get("type")),
+        city=str(address.get("city", "")),
+        postal_code=str(address.get("postalCode", "")),
+        commune_cog=commune,
+        latitude=_float(position.get("latitude")),
+        longitude=_float(position.get("longitude")),
+        region=_region(resource),
+        last_updated=_last_updated(resource),
+        capacities=tuple(capacities),
+        raw=resource,
+    )
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def decode_organization(
+    resource: Mapping[str, Any], parent: Organization | None = None
+) -> Organization:
+    """A FHIR ``Organization`` (ror-organization) to an :class:`Organization`."""
+    return Organization(
+        id=str(resource.get("id", "")),
+        name=str(resource.get("name", "")),
+        identifiers=_identifiers(resource),
+        types=_codings(resource.get("type")),
+        part_of_ref=reference_key(resource.get("partOf")),
+        region=_region(resource),
+        last_updated=_last_updated(resource),
+        parent=parent,
+        raw=resource,
+    )
+
+
+def _age_range(resource: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    for ext in resource.get("extension") or ():
+        if ext.get("url") != PATIENT_TYPE_EXTENSION:
+            continue
+        for sub in ext.get("extension") or ():
+            if sub.get("url") == "ageRange":
+                rng = sub.get("valueRange") or {}
+                return (
+                    _float((rng.get("low") or {}).get("value")),
+                    _float((rng.get("high") or {}).get("value")),
+                )
+    return None, None
+
+
+def decode_service(
+    resource: Mapping[str, Any],
+    *,
+    organization: Organization | None = None,
+    locations: Sequence[Location] = (),
+    roles: Sequence[PractitionerRole] = (),
+) -> HealthcareService:
+    """A FHIR ``HealthcareService`` (ror-healthcareservice) to a :class:`HealthcareService`."""
+    low, high = _age_range(resource)
+    location_refs = tuple(
+        key for key in (reference_key(r) for r in resource.get("location") or ()) if key
+    )
+    return HealthcareService(
+        id=str(resource.get("id", "")),
+        name=str(resource.get("name", "")),
+        identifiers=_identifiers(resource),
+        categories=_codings(resource.get("category")),
+        types=_codings(resource.get("type")),
+        specialties=_codings(resource.get("specialty")),
+        characteristics=_codings(resource.get("characteristic")),
+        age_low=low,
+        age_high=high,
+        region=_region(resource),
+        last_updated=_last_updated(resource),
+        organization_ref=reference_key(resource.get("providedBy")),
+        location_refs=location_refs,
+        organization=organization,
+        locations=tuple(locations),
+        roles=tuple(roles),
+        raw=resource,
+    )
+
+
+def decode_role(resource: Mapping[str, Any]) -> PractitionerRole:
+    """A FHIR ``PractitionerRole`` to a :class:`PractitionerRole`."""
+    return PractitionerRole(
+        id=str(resource.get("id", "")),
+        practitioner_ref=reference_key(resource.get("practitioner")),
+        service_refs=tuple(
+            key
+            for key in (reference_key(r) for r in resource.get("healthcareService") or ())
+            if key
+        ),
+        codes=_codings(resource.get("code")),
+        raw=resource,
+    )
+
+
+# -- bundles ---------------------------------------------------------------------------------
+
+Decoded = Organization | Location | HealthcareService | PractitionerRole
+
+
+class _Linker:
+    """Resolves references between the resources of one Bundle, decoding each once."""
+
+    def __init__(self, resources: Mapping[str, Mapping[str, Any]]) -> None:
+        self.resources = resources
+        self._orgs: dict[str, Organization] = {}
+        self._locations: dict[str, Location] = {}
+        self._roles_by_service: dict[str, list[PractitionerRole]] | None = None
+
+    def organization(
+        self, key: str | None, _seen: frozenset[str] = frozenset()
+    ) -> Organization | None:
+        if key is None or key in _seen:
+            return None  # absent, or a partOf cycle: stop rather than loop
+        if key in self._orgs:
+            return self._orgs[key]
+        resource = self.resources.get(key)
+        if resource is None or resource.get("resourceType") != "Organization":
+            return None
+        parent = self.organization(reference_key(resource.get("partOf")), _seen | {key})
+        org = decode_organization(resource, parent)
+        self._orgs[key] = org
+        return org
+
+    def location(self, key: str) -> Location | None:
+        if key not in self._locations:
+            resource = self.resources.get(key)
+            if resource is None or resource.get("resourceType") != "Location":
+                return None
+            self._locations[key] = decode_location(resource)
+        return self._locations[key]
+
+    def roles(self, service_key: str) -> list[PractitionerRole]:
+        if self._roles_by_service is None:
+            self._roles_by_service = {}
+            for resource in self.resources.values():
+                if resource.get("resourceType") == "PractitionerRole":
+                    role = decode_role(resource)
+                    for ref in role.service_refs:
+                        self._roles_by_service.setdefault(ref, []).append(role)
+        return self._roles_by_service.get(service_key, [])
+
+    def service(self, resource: Mapping[str, Any]) -> HealthcareService:
+        key = f"HealthcareService/{resource.get('id', '')}"
+        locations = []
+        for ref in resource.get("location") or ():
+            loc_key = reference_key(ref)
+            loc = self.location(loc_key) if loc_key else None
+            if loc is not None:
+                locations.append(loc)
+        return decode_service(
+            resource,
+            organization=self.organization(reference_key(resource.get("providedBy"))),
+            locations=locations,
+            roles=self.roles(key),
+        )
+
+    def decode(self, resource: Mapping[str, Any]) -> Decoded | None:
+        kind = resource.get("resourceType")
+        key = f"{kind}/{resource.get('id', '')}"
+        if kind == "Organization":
+            return self.organization(key)
+        if kind == "Location":
+            return self.location(key)
+        if kind == "HealthcareService":
+            return self.service(resource)
+        if kind == "PractitionerRole":
+            return decode_role(resource)
+        return None
+
+
+def read_bundle(bundle: Mapping[str, Any], resource_type: str) -> SearchPage[Any]:
+    """A ``searchset`` Bundle to a :class:`SearchPage` of decoded ``resource_type`` matches.
+
+    Entries with ``search.mode = match`` (or, without a mode, of ``resource_type``) are the
+    matches; the others (``include``) are used to fill the linked objects and returned
+    decoded in ``SearchPage.included``. Raises :class:`MalformedResponse` when the JSON
+    is not a Bundle.
+    """
+    if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
+        kind = bundle.get("resourceType") if isinstance(bundle, Mapping) else type(bundle).__name__
+        raise MalformedResponse(f"expected a FHIR Bundle, got {kind!r}")
+    resources: dict[str, Mapping[str, Any]] = {}
+    matches: list[Mapping[str, Any]] = []
+    included: list[Mapping[str, Any]] = []
+    for entry in bundle.get("entry") or ():
+        resource = entry.get("resource") if isinstance(entry, Mapping) else None
+        if not isinstance(resource, Mapping) or "resourceType" not in resource:
+            continue
+        key = f"{resource['resourceType']}/{resource.get('id', '')}"
+        resources[key] = resource
+        mode = (entry.get("search") or {}).get("mode")
+        if mode == "match" or (mode is None and resource["resourceType"] == resource_type):
+            matches.append(resource)
+        elif mode != "outcome":
+            included.append(resource)
+    linker = _Linker(resources)
+    decoded = [linker.decode(r) for r in matches]
+    extra = [linker.decode(r) for r in included]
+    total = bundle.get("total")
+    return SearchPage(
+        matches=tuple(d for d in decoded if d is not None),
+        total=total if isinstance(total, int) and not isinstance(total, bool) else None,
+        next_url=next_link(bundle),
+        included=tuple(d for d in extra if d is not None),
+    )
+
+
+def next_link(bundle: Mapping[str, Any]) -> str | None:
+    """The ``next`` paging link of a Bundle, if any."""
+    for link in bundle.get("link") or ():
+        if link.get("relation") == "next" and link.get("url"):
+            return str(link["url"])
+    return None
+
+
+# -- OperationOutcome ------------------------------------------------------------------------
+
+
+def _expressions(issue: Mapping[str, Any]) -> list[str]:
+    # The ROR sends ``expression`` as a list (FHIR) but also, in some answers, as a string.
+    out: list[str] = []
+    for key in ("expression", "location"):
+        value = issue.get(key)
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(str(v) for v in value)
+    return out
+
+
+def outcome_issues(outcome: Any) -> tuple[Issue, ...]:
+    """The issues of an OperationOutcome (``()`` when it is not one).
+
+    ``rule`` is the issue code (``not-found``, ``business-rule``...), ``location`` the
+    FHIRPath expressions joined by ``", "``.
+    """
+    if not isinstance(outcome, Mapping) or outcome.get("resourceType") != "OperationOutcome":
+        return ()
+    issues = []
+    for issue in outcome.get("issue") or ():
+        if not isinstance(issue, Mapping):
+            continue
+        details = issue.get("details") or {}
+        message = issue.get("diagnostics") or details.get("text") or ""
+        if not message:
+            codings = _codings([details]) if isinstance(details, Mapping) else ()
+            message = codings[0].display if codings else ""
+        issues.append(
+            Issue(
+                severity=str(issue.get("severity", "error")),
+                message=str(message),
+                location=", ".join(_expressions(issue)),
+                rule=str(issue.get("code", "")),
+            )
+        )
+    return tuple(issues)
+
+
+# -- capacity publication --------------------------------------------------------------------
+
+
+def _coded(name: str, table: str, code: str) -> dict[str, Any]:
+    return {
+        "url": name,
+        "valueCodeableConcept": {"coding": [{"system": nos_system(table), "code": code}]},
+    }
+
+
+def capacity_extension(update: CapacityUpdate, now: dt.datetime) -> dict[str, Any]:
+    """The ``ror-location-supported-capacity`` extension carrying ``update``."""
+    if update.count < 0:
+        raise ValueError("a capacity count cannot be negative")
+    subs: list[dict[str, Any]] = []
+    for name, attr, table in _CAPACITY_CODED:
+        code = getattr(update, attr)
+        if code:
+            subs.append(_coded(name, table, code))
+    subs.append({"url": "nbCapacity", "valueInteger": update.count})
+    stamp = (update.updated or now).astimezone(dt.UTC)
+    subs.append(
+        {
+            "url": "capacityUpdateDate",
+            "valueDateTime": stamp.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        }
+    )
+    return {"url": CAPACITY_EXTENSION, "extension": subs}
+
+
+def capacity_indicator_path(update: CapacityUpdate) -> str:
+    """The FHIRPath of the indicator ``update`` targets (its qualifiers, not its count).
+
+    >>> path = capacity_indicator_path(CapacityUpdate(count=1, gender="03"))
+    >>> "extension.where(url='genderCapacityAvailable' and valueCodeableConcept" in path
+    True
+    """
+    criteria = [f"url='{CAPACITY_EXTENSION}'"]
+    for name, attr, _ in _INDICATOR_KEYS:
+        code = getattr(update, attr)
+        if code:
+            if "'" in code:
+                raise ValueError(f"invalid code {code!r}")
+            criteria.append(
+                f"extension.where(url='{name}' and valueCodeableConcept.coding[0].code='{code}')"
+            )
+    return "Location.extension.where(" + " and ".join(criteria) + ")"
+
+
+def capacity_patch(
+    update: CapacityUpdate,
+    operation: Literal["replace", "add"],
+    *,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The FHIRPath Patch ``Parameters`` publishing ``update`` on a Location.
+
+    ``replace`` targets the existing indicator by its FHIRPath (its qualifiers) and puts
+    the whole extension (new count, update date); ``add`` appends the extension to
+    ``Location``. The value is carried as in the ANS guide (a ``value`` part holding the
+    extension), with the part names FHIR R4 requires.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    extension = capacity_extension(update, now)
+    parts: list[dict[str, Any]] = [{"name": "type", "valueString": operation}]
+    if operation == "replace":
+        parts.append({"name": "path", "valueString": capacity_indicator_path(update)})
+    elif operation == "add":
+        parts.append({"name": "path", "valueString": "Location"})
+        parts.append({"name": "name", "valueString": "extension"})
+    else:  # pragma: no cover - guarded by the Literal type
+        raise ValueError(f"unknown patch operation {operation!r}")
+    parts.append({"name": "value", "part": [{"name": "extension", "extension": [extension]}]})
+    return {"resourceType": "Parameters", "parameter": [{"name": "operation", "part": parts}]}
+
+
+def _targets_capacity_extension(issues: Sequence[Issue]) -> bool:
+    return any(
+        issue.rule == "not-found" and CAPACITY_EXTENSION in issue.location for issue in issues
+    )
+
+
+def classify_capacity_answer(
+    http_status: int, outcome: Any, operation: Literal["replace", "add"]
+) -> PublicationStatus | Literal["retry-add"] | None:
+    """What a capacity PATCH answer means.
+
+    * 2xx: ``REPLACED`` / ``ADDED``;
+    * 404 ``not-found`` whose expression is the capacity extension, after a ``replace``:
+      ``"retry-add"`` (the indicator does not exist yet);
+    * other 404: ``UNKNOWN_LOCATION``; 412: ``AMBIGUOUS_LOCATION``; 400: ``REJECTED``;
+    * anything else: ``None`` (the caller raises a transport or FHIR error).
+    """
+    if 200 <= http_status < 300:
+        return PublicationStatus.REPLACED if operation == "replace" else PublicationStatus.ADDED
+    issues = outcome_issues(outcome)
+    if http_status == 404:
+        if operation == "replace" and _targets_capacity_extension(issues):
+            return "retry-add"
+        return PublicationStatus.UNKNOWN_LOCATION
+    if http_status == 412:
+        return PublicationStatus.AMBIGUOUS_LOCATION
+    if http_status in (400, 422):
+        return PublicationStatus.REJECTED
+    return None

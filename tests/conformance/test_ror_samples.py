@@ -1,0 +1,71 @@
+"""Every file of ../shared/ror-samples parses with the R4 models and decodes as expected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from segurlink.ror import decode_location, decode_service, to_fhir_model
+from tests.conftest import SHARED, shared_path
+
+pytestmark = pytest.mark.conformance
+
+SAMPLES = sorted((SHARED / "ror-samples").glob("*.json")) if SHARED.exists() else []
+
+
+def _load(name: str) -> dict[str, object]:
+    return json.loads(shared_path("ror-samples", name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_every_sample_parses_with_fhir_models(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    model = to_fhir_model(data)
+    assert model.__class__.__name__ == data["resourceType"]
+
+
+def test_samples_are_present() -> None:
+    shared_path("ror-samples")
+    assert len(SAMPLES) >= 5
+
+
+def test_location_capacities_are_decoded() -> None:
+    location = decode_location(_load("Location-ror-location-exemple-1-capacities.json"))
+    assert location.ror_id == "24/1073"
+    assert location.region == "24"
+    assert location.commune_cog is not None and location.commune_cog.code == "45234"
+    assert len(location.capacities) == 5
+    installed = location.capacities[0]
+    assert installed.count == 15 and installed.status is not None
+    assert installed.status.code == "01" and installed.is_bed
+    additional = location.capacities[1]
+    assert additional.additional_bed_type is not None
+    assert additional.additional_bed_type.code == "03"
+    assert additional.crisis_type is not None and additional.crisis_type.code == "02"
+    genders = [c.gender.code for c in location.capacities if c.gender]
+    assert genders == ["02", "01", "03"]
+    assert location.available_beds() == 3
+    assert location.latitude == pytest.approx(47.834781)
+
+
+def test_service_sample_is_decoded() -> None:
+    service = decode_service(_load("HealthcareService-1234564.json"))
+    assert service.organization_ref == "Organization/999999"
+    assert service.location_refs == ("Location/888888",)
+    assert (service.age_low, service.age_high) == (15, 150)
+    assert service.specialties[0].code == "022"
+    assert service.identifiers[0].type_code == "35"
+
+
+def test_search_parameters_used_are_in_the_server_capability_statement() -> None:
+    from segurlink_mocks.ror import SEARCH_PARAMS
+
+    capability = _load("CapabilityStatement-ror-serveur.json")
+    declared = {
+        r["type"]: {p["name"] for p in r.get("searchParam", [])}
+        for r in capability["rest"][0]["resource"]  # type: ignore[index]
+    }
+    for kind in ("Organization", "HealthcareService", "Location"):
+        assert SEARCH_PARAMS[kind] <= declared[kind], kind

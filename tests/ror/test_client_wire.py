@@ -1,0 +1,249 @@
+"""The ROR client against the ROR mock over TLS: searches, paging, errors, PATCH, $export."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from segurlink_mocks.ror import MTLS_CLIENT_ID, RorMock
+
+from segurlink.config import Secret, Settings
+from segurlink.errors import FhirError, MalformedResponse, OidcError
+from segurlink.ror import (
+    CapacityUpdate,
+    ExportProgress,
+    Near,
+    PublicationStatus,
+    RorClient,
+    RorSettings,
+    iter_export_resources,
+)
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(ror_settings: Settings, sleeps: list[float]) -> Any:
+    with RorClient.from_settings(ror_settings, sleep=sleeps.append) as c:
+        yield c
+
+
+def _operations(mock: RorMock) -> list[str]:
+    return [r.details.get("operation", "") for r in mock.requests]
+
+
+def test_organisation_by_finess_with_its_legal_entity(client: RorClient, ror_mock: RorMock) -> None:
+    marks = ror_mock.landmarks
+    results = client.organizations(finess=marks["eg_finess"], include_parents=True)
+    org = results.first()
+    assert org is not None
+    assert org.finess == marks["eg_finess"]
+    assert org.id_nat_struct == marks["eg_id_nat_struct"]
+    assert org.parent is not None and org.parent.finess == marks["ej_finess"]
+    assert results.total == 1
+
+
+def test_token_is_cached_across_calls(client: RorClient, ror_mock: RorMock) -> None:
+    client.organizations(name="EHPAD", count=5, max_pages=1).first()
+    client.locations(commune="45234", count=5, max_pages=1).first()
+    assert _operations(ror_mock).count("token") == 1
+
+
+def test_services_under_a_legal_entity_with_hierarchy(
+    client: RorClient, ror_mock: RorMock
+) -> None:
+    marks = ror_mock.landmarks
+    services = list(
+        client.services(
+            organization_finess=marks["ej_finess"], organization_hierarchy=True,
+            include_parents=True,
+        )
+    )
+    assert services
+    for service in services:
+        assert service.organization is not None
+        finesses = [o.finess for o in service.organization.hierarchy]
+        assert marks["ej_finess"] in finesses
+        assert service.locations and service.locations[0].capacities
+    direct = list(client.services(organization_finess=marks["ej_finess"]))
+    assert direct == []  # services hang off the geographic entity or its units, not the EJ
+
+
+def test_services_for_a_person_near_a_point(client: RorClient) -> None:
+    orleans = Near(47.9029, 1.9093, 20)
+    found = list(client.services(age=85, near=orleans, count=50))
+    assert found
+    for service in found:
+        assert service.age_low is not None and service.age_low <= 85
+        assert service.age_high is not None and service.age_high >= 85
+        assert service.locations[0].city in {"ORLÉANS"}
+
+
+def test_paging_follows_next_links_and_reports_total(client: RorClient) -> None:
+    results = client.locations(region="24", count=40, validation="fast")
+    ids = [loc.id for loc in results]
+    assert results.total == len(ids) == len(set(ids))
+    assert results.pages_read == -(-len(ids) // 40) > 1
+
+
+def test_page_cap_stops_and_says_so(client: RorClient) -> None:
+    results = client.locations(count=10, max_pages=2)
+    assert len(list(results)) == 20
+    assert results.truncated and results.total is not None and results.total > 20
+
+
+def test_available_beds_search_decodes_capacities(client: RorClient) -> None:
+    found = list(client.locations(capacity_status="02", capacity_type="01", min_capacity=5,
+                                  region="53", count=100))
+    assert found
+    for location in found:
+        assert any(c.is_available and c.is_bed and (c.count or 0) >= 5
+                   for c in location.capacities)
+
+
+def test_delta_since_a_date(client: RorClient) -> None:
+    everything = client.organizations(region="53", count=1, max_pages=1)
+    everything.first()
+    recent = client.organizations(region="53", updated_since="2025-01-01", count=1, max_pages=1)
+    recent.first()
+    assert everything.total is not None and recent.total is not None
+    assert 0 < recent.total < everything.total
+
+
+def test_missing_ror_headers_are_refused(ror_settings: Settings) -> None:
+    settings = replace(RorSettings.from_settings(ror_settings), profile_code="")
+    with RorClient(settings) as c, pytest.raises(FhirError) as info:
+        c.organizations(name="x").first()
+    assert info.value.status == 403
+    assert "Ror-Profil-Utilisateur-Code" in info.value.issues[0].message
+
+
+def test_expired_token_is_renewed_once(client: RorClient, ror_mock: RorMock) -> None:
+    client.organizations(name="EHPAD", count=1, max_pages=1).first()
+    ror_mock.inject("expired_token")
+    assert client.organizations(name="EHPAD", count=1, max_pages=1).first() is not None
+    assert _operations(ror_mock).count("token") == 2
+
+
+def test_token_refused_twice_raises(client: RorClient, ror_mock: RorMock) -> None:
+    ror_mock.inject("expired_token", count=2)
+    with pytest.raises(FhirError) as info:
+        client.organizations(name="EHPAD").first()
+    assert info.value.status == 401
+
+
+def test_429_waits_retry_after(client: RorClient, ror_mock: RorMock, sleeps: list[float]) -> None:
+    ror_mock.inject("http429")
+    assert client.organizations(name="EHPAD", count=1, max_pages=1).first() is not None
+    assert sleeps == [float(ror_mock.retry_after)]
+
+
+def test_503_that_persists_becomes_a_typed_error(
+    client: RorClient, ror_mock: RorMock, sleeps: list[float]
+) -> None:
+    ror_mock.inject("http503", count=None)
+    with pytest.raises(FhirError) as info:
+        client.organizations(name="EHPAD").first()
+    assert info.value.status == 503 and len(sleeps) == 3
+    ror_mock.clear_faults()
+
+
+def test_500_outcome_becomes_a_fhir_error(client: RorClient, ror_mock: RorMock) -> None:
+    ror_mock.inject("http500")
+    with pytest.raises(FhirError) as info:
+        client.locations(commune="45234").first()
+    assert info.value.status == 500
+    assert info.value.issues[0].rule == "exception"
+
+
+def test_unknown_search_parameter_is_reported(client: RorClient) -> None:
+    with pytest.raises(FhirError) as info:
+        client.locations(extra=[("colour", "blue")]).first()
+    assert info.value.status == 400 and info.value.issues[0].rule == "not-supported"
+
+
+def test_wrong_secret_is_an_oidc_error(ror_settings: Settings) -> None:
+    settings = replace(RorSettings.from_settings(ror_settings), client_secret=Secret("nope"))
+    with RorClient(settings) as c, pytest.raises(OidcError) as info:
+        c.token()
+    assert info.value.error == "invalid_client"
+
+
+def test_mtls_client_credentials(ror_mock: RorMock, segurlink_pki: Any) -> None:
+    cert = segurlink_pki.client("insi-auto")
+    settings = Settings.from_mapping(
+        {
+            "tls": {"ca_bundle": str(segurlink_pki.ca)},
+            "ror": {
+                "endpoint": ror_mock.fhir_base,
+                "token_url": ror_mock.token_url,
+                "client_id": MTLS_CLIENT_ID,
+                "cert": str(cert.cert),
+                "key": str(cert.key),
+            },
+        }
+    )
+    with RorClient.from_settings(settings) as c:
+        assert c.locations(commune="45234", count=1, max_pages=1).first() is not None
+
+
+def test_next_link_to_another_origin_is_refused(client: RorClient) -> None:
+    with pytest.raises(MalformedResponse):
+        client._check_same_origin("https://elsewhere.example/fhir?_getpages=x")
+
+
+def test_publish_capacity_replace_then_add(client: RorClient, ror_mock: RorMock) -> None:
+    marks = ror_mock.landmarks
+    replaced = client.publish_capacity(marks["location_sync_id"], CapacityUpdate(count=9,
+                                                                                 gender="03"))
+    assert replaced.status is PublicationStatus.REPLACED and replaced.ok
+    stored = ror_mock.resource(f"Location/{marks['location_id']}")
+    assert stored is not None
+    client_view = client.read("Location", marks["location_id"])
+    assert any(c.count == 9 and c.gender and c.gender.code == "03" for c in client_view.capacities)
+    # A new indicator (temporality 02 "prévisionnel"): replace is 404 on the extension, then add.
+    added = client.publish_capacity(
+        marks["location_sync_id"], CapacityUpdate(count=2, temporality="02", gender="01")
+    )
+    assert added.status is PublicationStatus.ADDED
+    kinds = [r.details.get("patch") for r in ror_mock.requests if r.details.get("patch")]
+    assert kinds[-2:] == ["replace", "add"]
+
+
+def test_publish_capacity_typed_failures(client: RorClient, ror_mock: RorMock) -> None:
+    marks = ror_mock.landmarks
+    ambiguous = client.publish_capacity(marks["duplicate_sync_id"], CapacityUpdate(count=1))
+    assert ambiguous.status is PublicationStatus.AMBIGUOUS_LOCATION
+    assert ambiguous.http_status == 412
+    unknown = client.publish_capacity("1999999999/NOPE", CapacityUpdate(count=1))
+    assert unknown.status is PublicationStatus.UNKNOWN_LOCATION
+    rejected = client.publish_capacity(
+        marks["location_sync_id"], CapacityUpdate(count=1, status="01", gender="02")
+    )
+    assert rejected.status is PublicationStatus.REJECTED and not rejected.ok
+    assert rejected.issues[0].rule == "business-rule"
+
+
+def test_export_downloads_every_resource_with_progress(
+    client: RorClient, ror_mock: RorMock, tmp_path: Path, sleeps: list[float]
+) -> None:
+    seen: list[ExportProgress] = []
+    result = client.export(tmp_path / "out", types=["Organization", "Location"],
+                           progress=seen.append)
+    phases = [p.phase for p in seen]
+    assert phases[0] == "kick-off" and phases[-1] == "done" and "waiting" in phases
+    assert len(sleeps) == ror_mock.export_polls
+    counts: dict[str, int] = {}
+    for item in result.files:
+        counts[item.resource_type] = counts.get(item.resource_type, 0) + sum(
+            1 for _ in iter_export_resources(item.path)
+        )
+    assert counts == {
+        "Organization": ror_mock.data.count("Organization"),
+        "Location": ror_mock.data.count("Location"),
+    }
