@@ -221,11 +221,15 @@ def serve_forever(
             pass
     try:
         with MockStack(directory, host=host, insi_port=insi_port) as stack:
-            control = stack.insi.url + "/_mock/"
+            services = "".join(
+                f"  {name:<9} {mock.url}  (control: {mock.url}/_mock/)\n"
+                for name, mock in stack.mocks.items()
+            )
             print(
                 "segurlink mocks running (Ctrl-C to stop)\n"
+                f"{services}"
                 f"  INSi      {stack.insi.endpoint}\n"
-                f"  control   {control}  (client certificate of the test CA required)\n"
+                "  (the control endpoints need a client certificate of the test CA)\n"
                 f"  settings  {stack.config_path}\n"
                 f"  PKI       {stack.pki.directory}\n"
                 f"Use it with: segurlink --config {stack.config_path} ...",
