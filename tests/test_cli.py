@@ -163,3 +163,35 @@ def test_demo_runs_against_in_process_mocks(capsys: pytest.CaptureFixture[str]) 
     assert [s.get("code") for s in steps[:4]] == ["00", "00", "02", "01"]
     assert steps[4]["statuses"] == ["PROV", "RECUP", "QUAL"]
     assert steps[5]["ok"] is True
+
+
+def test_mock_serve_as_a_program_then_search_from_another_process(tmp_path: Path) -> None:
+    """The two-terminal flow of the README: `mock serve` in one process, `insi search` in another."""
+    import os
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEGURLINK_")}
+    env["SEGURLINK_MOCK_DIR"] = str(tmp_path / "state")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "segurlink", "mock", "serve", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        ready = json.loads(server.stdout.readline())
+        assert Path(ready["settings"]).is_file()
+        assert set(ready["mocks"]) >= {"insi"}
+        search = subprocess.run(
+            [sys.executable, "-m", "segurlink", "--json", "insi", "search", *ADRTROIS],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert search.returncode == 0, search.stderr
+        assert json.loads(search.stdout)["ins"]["value"] == "297022A02077878"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    assert server.returncode == 0
+    assert not Path(ready["settings"]).exists()

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Self
@@ -204,9 +205,15 @@ def _toml_value(value: str | float) -> str:
 
 
 def serve_forever(
-    directory: Path | None = None, host: str = "127.0.0.1", insi_port: int = 0
+    directory: Path | None = None,
+    host: str = "127.0.0.1",
+    insi_port: int = 0,
+    on_ready: Callable[[MockStack], None] | None = None,
 ) -> None:
-    """Run the mock stack until SIGINT or SIGTERM; print the URLs and config to stderr."""
+    """Run the mock stack until SIGINT or SIGTERM; print the URLs and config to stderr.
+
+    ``on_ready`` is called once every mock listens and the settings file is written.
+    """
     directory = Path(directory) if directory is not None else default_state_dir()
     stop = threading.Event()
 
@@ -236,6 +243,8 @@ def serve_forever(
                 file=sys.stderr,
                 flush=True,
             )
+            if on_ready is not None:
+                on_ready(stack)
             while not stop.wait(0.5):
                 pass
             print("segurlink mocks stopping", file=sys.stderr, flush=True)

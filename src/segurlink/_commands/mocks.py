@@ -4,6 +4,7 @@ walk-through of the INSi capabilities against them."""
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,10 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     commands = mock.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     serve = commands.add_parser(
-        "serve", help="run the mocks until Ctrl-C and write their client settings file"
+        "serve",
+        parents=[common],
+        help="run the mocks until Ctrl-C and write their client settings file "
+        "(--json: print the URLs and settings path as one JSON line once ready)",
     )
     serve.add_argument("--dir", type=Path, help="state directory (default ~/.cache/segurlink/mock)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -52,9 +56,19 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
 def _serve(args: argparse.Namespace) -> CommandResult:
     from segurlink_mocks.stack import default_state_dir, serve_forever
 
+    def announce(stack: Any) -> None:
+        if args.json:
+            ready = {
+                "settings": str(stack.config_path),
+                "pki": str(stack.pki.directory),
+                "mocks": {name: mock.url for name, mock in stack.mocks.items()},
+                "insi_endpoint": stack.insi.endpoint,
+            }
+            print(json.dumps(ready), flush=True)
+
     directory = args.dir or default_state_dir()
-    serve_forever(directory, args.host, args.insi_port)
-    return CommandResult(data={"stopped": True})
+    serve_forever(directory, args.host, args.insi_port, on_ready=announce)
+    return CommandResult(data={"stopped": True}, text="mocks stopped")
 
 
 def _demo(args: argparse.Namespace) -> CommandResult:
