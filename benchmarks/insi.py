@@ -3,27 +3,33 @@
     python benchmarks/insi.py [--calls 300]
 
 Prints calls/s of each and the ratios. All three go over mutual TLS to the same INSi mock
-on loopback with one pooled connection, for the same person. The ratios matter, not the
-absolute figures (they depend on the machine).
+on loopback with one pooled connection, for the same person. The mock runs in its own
+process (`segurlink mock serve`), as in a DUI's CI, so client and server do not share a GIL.
+The ratios matter, not the absolute figures (they depend on the machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import requests
 import zeep
 from lxml import etree
-from segurlink_mocks.stack import MockStack
 from zeep import Plugin
 from zeep.transports import Transport
 
 from segurlink._resources import schemas_dir
+from segurlink.config import Settings
 from segurlink.identity import IdentityTraits
 from segurlink.insi import InsiClient, TraitsQuery
 
@@ -52,13 +58,29 @@ def _rate(name: str, call: Callable[[], object], calls: int) -> float:
     return rate
 
 
+@contextlib.contextmanager
+def _mock_process(directory: Path) -> Iterator[Settings]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "segurlink", "mock", "serve", "--json", "--dir", str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        ready = json.loads(server.stdout.readline())
+        yield Settings.from_toml(ready["settings"])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, MockStack(Path(tmp)) as stack:
-        settings = stack.settings()
+    with tempfile.TemporaryDirectory() as tmp, _mock_process(Path(tmp)) as settings:
         insi_settings = settings.insi()
         client = InsiClient.from_settings(settings)
         traits = IdentityTraits.from_input(**PERSON)
@@ -137,9 +159,19 @@ def main() -> None:
         print(
             f"INSi mock {insi_settings.endpoint}, {args.calls} calls each, mutual TLS, keep-alive"
         )
-        r_raw = _rate("bare requests.post (bytes)", bare_requests, args.calls)
-        r_zeep = _rate("bare zeep service call", bare_zeep, args.calls)
-        r_seg = _rate("segurlink search_once", segurlink_search, args.calls)
+        print("three interleaved rounds; the best round of each counts (less noise from order)")
+        methods: dict[str, Callable[[], object]] = {
+            "bare requests.post (bytes)": bare_requests,
+            "bare zeep service call": bare_zeep,
+            "segurlink search_once": segurlink_search,
+        }
+        best = dict.fromkeys(methods, 0.0)
+        for round_no in range(1, 4):
+            print(f"round {round_no}")
+            for name, call in methods.items():
+                best[name] = max(best[name], _rate(name, call, args.calls))
+        r_raw, r_zeep, r_seg = best.values()
+        print("best:", ", ".join(f"{name} {rate:.1f}/s" for name, rate in best.items()))
         print()
         print(f"segurlink / bare zeep      = {r_seg / r_zeep:5.2f}x")
         print(f"segurlink / bare requests  = {r_seg / r_raw:5.2f}x")

@@ -503,6 +503,12 @@ class _Handler(WSGIRequestHandler):
 
     def handle(self) -> None:
         conn = self.connection
+        # werkzeug writes the status line, headers and body separately: without NODELAY,
+        # Nagle holds the body until the client's delayed ACK (~20 ms per keep-alive call).
+        try:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - not a TCP socket
+            pass
         if isinstance(conn, ssl.SSLSocket):
             try:
                 conn.do_handshake()

@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from .insi import InsiMock
     from .pki import TestPki
 
-pytest_plugins = ["segurlink_mocks.psc_fixtures", "segurlink_mocks.ror_fixtures"]
+pytest_plugins = [
+    "segurlink_mocks.dmp_fixtures",
+    "segurlink_mocks.psc_fixtures",
+    "segurlink_mocks.ror_fixtures",
+]
 
 #: The software instance UUID of the settings fixture (fixed per "installation").
 MOCK_SOFTWARE_INSTANCE = "6f1c1b1e-3a52-4f57-9c1d-5e6b2f0a7d31"
