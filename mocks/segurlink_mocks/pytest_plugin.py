@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .pki import TestPki
 
 pytest_plugins = [
+    "segurlink_mocks.dmp_fixtures",
     "segurlink_mocks.psc_fixtures",
     "segurlink_mocks.ror_fixtures",
 ]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from segurlink.config import Settings
 
     from ._server import MockServer
+    from .dmp import DmpMock
     from .insi import InsiMock
     from .pki import TestPki
     from .psc import PscMock
@@ -63,10 +64,12 @@ class MockStack:
         self._insi: InsiMock | None = None
         self._ror: RorMock | None = None
         self._psc: PscMock | None = None
+        self._dmp: DmpMock | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Self:
+        from .dmp import DmpMock
         from .insi import InsiMock
         from .pki import TestPki
         from .psc import PscMock
@@ -79,6 +82,7 @@ class MockStack:
         self._insi = InsiMock(self._pki, host=self.host, port=self.insi_port).start()
         self._ror = RorMock(self._pki, host=self.host).start()
         self._psc = PscMock(self._pki, host=self.host).start()
+        self._dmp = DmpMock(self._pki, host=self.host).start()
         try:
             self._write_config()
         except BaseException:
@@ -93,6 +97,7 @@ class MockStack:
         self._insi = None
         self._ror = None
         self._psc = None
+        self._dmp = None
         self.config_path.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
@@ -122,6 +127,7 @@ class MockStack:
             "insi": self._insi,
             "ror": self._ror,
             "psc": self._psc,
+            "dmp": self._dmp,
         }
         return {name: mock for name, mock in running.items() if mock is not None}
 
@@ -184,6 +190,8 @@ class MockStack:
             tables.append(("ror", dict(self._ror.settings_table())))
         if self._psc is not None:
             tables.append(("psc", dict(self._psc.settings_table())))
+        if self._dmp is not None:
+            tables.append(("dmp", dict(self._dmp.settings_table(pki_dir))))
         lines = [
             "# Written by `segurlink mock serve`: segurlink settings pointing at the local mocks.",
             "# Removed when the mocks stop. Relative paths are relative to this file.",

@@ -33,6 +33,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.insi",
     "segurlink._commands.cda",
     "segurlink._commands.psc",
+    "segurlink._commands.dmp",
     "segurlink._commands.ror",
     "segurlink._commands.mocks",
 )

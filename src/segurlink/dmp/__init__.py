@@ -1,0 +1,78 @@
+"""The DMP (Mon espace santé) over IHE XDS.b: deposit, find, retrieve, replace, hide, delete.
+
+>>> from segurlink.dmp import DmpClient                                   # doctest: +SKIP
+>>> with DmpClient.from_settings(settings) as dmp:                        # doctest: +SKIP
+...     if dmp.check(ins).can_deposit:
+...         dmp.deposit(cda_bytes)
+
+Pure parts: :mod:`~segurlink.dmp.metadata` (XDS metadata from a CDA header, shared with
+the MSSanté XDM), :mod:`~segurlink.dmp.vihf`, :mod:`~segurlink.dmp.xades`,
+:mod:`~segurlink.dmp.mtom`, :mod:`~segurlink.dmp.messages`. I/O: :class:`DmpClient`.
+"""
+
+from __future__ import annotations
+
+from .client import DEFAULT_CONTENT_TYPE, DmpClient
+from .metadata import (
+    Association,
+    DocumentEntryMetadata,
+    SubmissionSetMetadata,
+    XdsAuthor,
+    check_metadata,
+    document_entry_from_header,
+    patient_id_value,
+    submission_set_for,
+    submit_objects_request,
+)
+from .models import (
+    APPROVED,
+    ARCHIVED,
+    DELETED,
+    Audience,
+    Authorisation,
+    DepositResult,
+    DmpSettings,
+    DocumentEntry,
+    PatientStatus,
+    ResponsiblePerson,
+    RetrievedDocument,
+)
+from .mtom import MtomMessage, MtomPart, build_mtom, parse_mtom
+from .vihf import Signer, Vihf, VihfRole, read_vihf, sign_vihf, verify_vihf
+from .xades import sign_submission_set
+
+__all__ = [
+    "APPROVED",
+    "ARCHIVED",
+    "DEFAULT_CONTENT_TYPE",
+    "DELETED",
+    "Association",
+    "Audience",
+    "Authorisation",
+    "DepositResult",
+    "DmpClient",
+    "DmpSettings",
+    "DocumentEntry",
+    "DocumentEntryMetadata",
+    "MtomMessage",
+    "MtomPart",
+    "PatientStatus",
+    "ResponsiblePerson",
+    "RetrievedDocument",
+    "Signer",
+    "SubmissionSetMetadata",
+    "Vihf",
+    "VihfRole",
+    "XdsAuthor",
+    "build_mtom",
+    "check_metadata",
+    "document_entry_from_header",
+    "parse_mtom",
+    "patient_id_value",
+    "read_vihf",
+    "sign_submission_set",
+    "sign_vihf",
+    "submission_set_for",
+    "submit_objects_request",
+    "verify_vihf",
+]

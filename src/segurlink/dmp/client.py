@@ -1,0 +1,543 @@
+"""The DMP client: moves bytes between :mod:`segurlink.dmp.messages` and the DMP.
+
+Every request carries a freshly signed VIHF for the patient concerned. Consistency is
+checked before anything is sent; a deposit is idempotent from the caller's view (the
+document uniqueId is the key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import requests
+from lxml import etree
+
+from .._audit import ExchangeLog, mask_xml
+from .._http import build_session, request_errors
+from ..cda.models import CdaHeader, Code
+from ..config import Settings, Timeouts
+from ..errors import (
+    ConfigurationError,
+    HttpStatusError,
+    InputError,
+    MalformedResponse,
+    TlsError,
+    TransportError,
+    XdsError,
+)
+from ..identity import IdentityRecord, Ins
+from . import messages as msg
+from .metadata import (
+    DocumentEntryMetadata,
+    SubmissionSetMetadata,
+    XdsAuthor,
+    default_associations,
+    document_entry_from_header,
+    patient_id_value,
+    require_valid_metadata,
+    signature_entry,
+    submission_set_for,
+    submit_objects_request,
+    xcn,
+    xon,
+)
+from .models import (
+    APPROVED,
+    ARCHIVED,
+    DELETED,
+    Audience,
+    DepositResult,
+    DmpSettings,
+    DocumentEntry,
+    PatientStatus,
+    RetrievedDocument,
+)
+from .mtom import MtomPart, build_mtom, parse_mtom
+from .vihf import Signer, Vihf, certificate_ou, sign_vihf
+from .xades import sign_submission_set
+
+__all__ = ["DEFAULT_CONTENT_TYPE", "DmpClient"]
+
+logger = logging.getLogger(__name__)
+
+#: SubmissionSet contentTypeCode used when the caller gives none (JDV_J59).
+DEFAULT_CONTENT_TYPE = Code("04", "1.2.250.1.213.2.2", "Hospitalisation de jour")
+
+
+def _ins_from_patient_id(patient_id: str) -> Ins:
+    value, _, rest = patient_id.partition("^^^&")
+    oid = rest.partition("&")[0]
+    try:
+        return Ins(value[:13], value[13:], oid)
+    except InputError as exc:
+        raise MalformedResponse("the entry's patientId is not an INS") from exc
+
+
+class DmpClient:
+    """Client of the DMP (indirect mode: the structure's certificates).
+
+    >>> client = DmpClient.from_settings(Settings.from_toml("segurlink.toml"))  # doctest: +SKIP
+    >>> client.check(ins).can_deposit                                           # doctest: +SKIP
+    True
+    >>> result = client.deposit(cda_bytes)                                       # doctest: +SKIP
+
+    ``professional`` (a :class:`segurlink.psc.ProfessionalIdentity`) makes the VIHF name
+    that professional; without it the responsible person of the settings signs in. The
+    client is thread-safe: it holds no per-call state.
+    """
+
+    service_name = "dmp"
+
+    def __init__(
+        self,
+        settings: DmpSettings,
+        *,
+        timeouts: Timeouts | None = None,
+        session: requests.Session | None = None,
+        log: ExchangeLog | None = None,
+        signer: Signer | None = None,
+        professional: Any = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.timeouts = timeouts or Timeouts()
+        self._signer = signer or Signer.from_files(
+            settings.signing_cert, settings.signing_key, settings.signing_key_password
+        )
+        self._check_structure_identity()
+        self._session = session or build_session(settings.tls, self.timeouts, pool_maxsize=16)
+        self._log = log or ExchangeLog()
+        self._professional = professional
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> DmpClient:
+        """A client for the ``[dmp]`` section of ``settings``."""
+        return cls(DmpSettings.from_settings(settings), timeouts=settings.timeouts, **kwargs)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> DmpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DmpClient(endpoint={self.settings.endpoint!r}, mode={self.settings.mode!r})"
+
+    # -- consistency ---------------------------------------------------------------------
+
+    def _check_structure_identity(self) -> None:
+        """VIHF structure id == signing certificate OU == TLS certificate OU."""
+        expected = self.settings.structure_id
+        signing_ou = self._signer.structure_id
+        if signing_ou != expected:
+            raise ConfigurationError(
+                f"the DMP signing certificate is for structure {signing_ou}, "
+                f"the settings say {expected} (structure FINESS)"
+            )
+        if self.settings.tls.cert is not None:
+            try:
+                tls_ou = certificate_ou(self.settings.tls.cert.read_bytes())
+            except OSError as exc:
+                raise ConfigurationError(f"cannot read the DMP TLS certificate: {exc}") from exc
+            if tls_ou != expected:
+                raise ConfigurationError(
+                    f"the DMP TLS certificate is for structure {tls_ou}, "
+                    f"the settings say {expected}"
+                )
+
+    # -- VIHF and transport --------------------------------------------------------------
+
+    def vihf(self, ins: Ins, *, professional: Any = None) -> etree._Element:
+        """A signed VIHF for a request about ``ins``."""
+        professional = professional or self._professional
+        issuer = self._signer.subject
+        now = self._clock()
+        if professional is not None:
+            vihf = Vihf.from_professional(
+                self.settings, ins, professional, issuer=issuer, issue_instant=now
+            )
+        else:
+            vihf = Vihf.for_responsible(self.settings, ins, issuer=issuer, issue_instant=now)
+        return sign_vihf(vihf.to_element(), self._signer)
+
+    def _request(
+        self, action: str, ins: Ins, body: etree._Element, *, professional: Any = None
+    ) -> msg.BuiltRequest:
+        service = msg.ACTIONS[action][0]
+        return msg.envelope(
+            action,
+            self.settings.service_url(service),
+            self.vihf(ins, professional=professional),
+            body,
+        )
+
+    def _post(
+        self, operation: str, request: msg.BuiltRequest, parts: Sequence[MtomPart] = ()
+    ) -> tuple[bytes, str]:
+        url = self.settings.service_url(request.service)
+        if parts:
+            data, ctype = build_mtom(request.envelope, parts, action=request.action)
+        else:
+            data = request.envelope
+            ctype = f'application/soap+xml; charset=UTF-8; action="{request.action}"'
+        with self._log.exchange(self.service_name, operation, url=url) as record:
+            record.message_id = request.message_id
+            self._log.body(record, "request", request.envelope)
+            with request_errors(url):
+                response = self._session.post(
+                    url, data=data, headers={"Content-Type": ctype}, timeout=self.timeouts.as_tuple
+                )
+                content = response.content
+            record.http_status = response.status_code
+            self._log.body(record, "response", content)
+            rtype = response.headers.get("Content-Type", "")
+            is_soap = "xml" in rtype.lower() or rtype.lower().startswith("multipart/related")
+            if response.status_code not in (200, 500) or not is_soap:
+                if response.status_code == 200:
+                    raise MalformedResponse(
+                        f"the DMP answered 200 with {rtype or 'no content type'}, not SOAP",
+                        url=url,
+                    )
+                raise HttpStatusError(
+                    f"the DMP answered HTTP {response.status_code} ({rtype or 'no content type'})",
+                    status=response.status_code,
+                    url=url,
+                    body_excerpt=mask_xml(content, max_bytes=300),
+                )
+            record.outcome = "ok"
+            return content, rtype
+
+    def _call(
+        self,
+        operation: str,
+        action: str,
+        ins: Ins,
+        body: etree._Element,
+        reader: Callable[[bytes], Any],
+        *,
+        professional: Any = None,
+        parts: Sequence[MtomPart] = (),
+    ) -> Any:
+        request = self._request(action, ins, body, professional=professional)
+        content, rtype = self._post(operation, request, parts)
+        root = (
+            parse_mtom(content, rtype).root if rtype.lower().startswith("multipart/") else content
+        )
+        return reader(root)
+
+    # -- TD0.2 ---------------------------------------------------------------------------
+
+    def check(self, ins: Ins) -> PatientStatus:
+        """TD0.2: does the patient have a DMP, and is the structure authorised."""
+        body = msg.patient_check_body(
+            ins,
+            self.settings.software,
+            sender_oid=self.settings.source_oid,
+            creation_time=self._clock(),
+        )
+        result: PatientStatus = self._call(
+            "TD0.2", msg.TD02, ins, body, lambda b: msg.read_patient_check(b)
+        )
+        return result
+
+    # -- TD3.1 ---------------------------------------------------------------------------
+
+    def find(
+        self,
+        ins: Ins,
+        *,
+        statuses: Sequence[str] = (APPROVED,),
+        include_signatures: bool = False,
+    ) -> tuple[DocumentEntry, ...]:
+        """TD3.1 FindDocuments: the patient's entries with the given statuses."""
+        body = msg.find_documents_body(patient_id_value(ins.value, ins.oid), statuses)
+        entries: tuple[DocumentEntry, ...] = self._call(
+            "TD3.1", msg.ITI18, ins, body, lambda b: msg.read_query_response(b)
+        )
+        return entries if include_signatures else tuple(e for e in entries if not e.is_signature)
+
+    def get(
+        self, ins: Ins, *, unique_id: str | None = None, entry_uuid: str | None = None
+    ) -> DocumentEntry | None:
+        """TD3.1 GetDocuments: one entry by document uniqueId or entryUUID (any status)."""
+        body = msg.get_documents_body(
+            unique_ids=[unique_id] if unique_id else [],
+            entry_uuids=[entry_uuid] if entry_uuid else [],
+        )
+        entries: tuple[DocumentEntry, ...] = self._call(
+            "TD3.1", msg.ITI18, ins, body, lambda b: msg.read_query_response(b)
+        )
+        # The newest version of the entry comes first when several are returned.
+        for entry in entries:
+            if entry.status == APPROVED:
+                return entry
+        return entries[0] if entries else None
+
+    # -- TD3.2 ---------------------------------------------------------------------------
+
+    def retrieve(
+        self, ins: Ins, unique_id: str, *, repository_id: str | None = None
+    ) -> RetrievedDocument:
+        """TD3.2: the document's bytes (MTOM answer)."""
+        repository = repository_id or self.settings.repository_id
+        request = self._request(msg.ITI43, ins, msg.retrieve_body(repository, [unique_id]))
+        content, rtype = self._post("TD3.2", request)
+        documents = msg.read_retrieve_response(parse_mtom(content, rtype))
+        for document in documents:
+            if document.unique_id == unique_id:
+                return document
+        raise MalformedResponse("the DMP returned no document for the requested uniqueId")
+
+    # -- TD2.1 ---------------------------------------------------------------------------
+
+    def prepare_deposit(
+        self,
+        document: bytes,
+        *,
+        hidden_from: Iterable[Audience | str] = (),
+        identity: IdentityRecord | None = None,
+        replaces: str | None = None,
+        content_type: Code = DEFAULT_CONTENT_TYPE,
+        class_code: Code | None = None,
+    ) -> tuple[
+        Ins, SubmissionSetMetadata, list[DocumentEntryMetadata], etree._Element, list[MtomPart]
+    ]:
+        """Build (without sending) the ITI-41 content of a deposit, after every check."""
+        from ..cda import read_header
+
+        header = read_header(document)
+        ins = self._check_document(header, identity)
+        now = self._clock()
+        doc = document_entry_from_header(
+            header,
+            document,
+            hidden_from=[a.value if isinstance(a, Audience) else a for a in hidden_from],
+            class_code=class_code,
+        )
+        doc = _with_authors(doc, self._institution(header))
+        ss = submission_set_for(
+            [doc],
+            unique_id=f"{self.settings.source_oid}.1.{uuid.uuid4().int}",
+            source_id=self.settings.source_oid,
+            submission_time=now,
+            content_type=content_type,
+        )
+        signature_uid = f"{self.settings.source_oid}.4.{uuid.uuid4().int}"
+        xades = sign_submission_set(self._signer, ss.unique_id, {doc.unique_id: document}, at=now)
+        sig = signature_entry(ss, doc, unique_id=signature_uid, content=xades)
+        vihf_pid = patient_id_value(ins.value, ins.oid)
+        if not (vihf_pid == ss.patient_id == doc.patient_id):
+            raise InputError("the INS differs between the VIHF, the metadata and the CDA")
+        require_valid_metadata(ss, [doc, sig])
+        associations = default_associations(
+            ss,
+            [doc, sig],
+            replaces={doc.entry_id: replaces} if replaces else None,
+            signature_id=sig.entry_id,
+        )
+        # The signature is a member too, but not a HasMember target of its own "signs".
+        request = submit_objects_request(ss, [doc, sig], associations)
+        parts = [
+            MtomPart(f"{doc.entry_id}@segurlink", document, "text/xml"),
+            MtomPart(f"{sig.entry_id}@segurlink", xades, "text/xml"),
+        ]
+        body = msg.provide_and_register_body(
+            request, [(p.content_id.split("@")[0], p.content_id) for p in parts]
+        )
+        return ins, ss, [doc, sig], body, parts
+
+    def deposit(
+        self,
+        document: bytes,
+        *,
+        hidden_from: Iterable[Audience | str] = (),
+        identity: IdentityRecord | None = None,
+        professional: Any = None,
+        replaces: str | None = None,
+        retries: int = 1,
+        content_type: Code = DEFAULT_CONTENT_TYPE,
+        class_code: Code | None = None,
+    ) -> DepositResult:
+        """TD2.1: deposit a CDA document (``replaces`` = entryUUID of the replaced entry).
+
+        If the exchange breaks after sending (timeout, reset, truncated answer, HTTP 5xx),
+        the document uniqueId is looked up with ITI-18 before retrying: when the DMP has it,
+        the result says ``already_deposited`` and nothing is sent again.
+        """
+        attempts = 0
+        while True:
+            attempts += 1
+            ins, ss, docs, body, parts = self.prepare_deposit(
+                document,
+                hidden_from=hidden_from,
+                identity=identity,
+                replaces=replaces,
+                content_type=content_type,
+                class_code=class_code,
+            )
+            unique_id = docs[0].unique_id
+            try:
+                self._call(
+                    "TD2.1",
+                    msg.ITI41,
+                    ins,
+                    body,
+                    lambda b: msg.read_registry_response(
+                        b, expected_action=msg.ACTIONS[msg.ITI41][1]
+                    ),
+                    professional=professional,
+                    parts=parts,
+                )
+            except XdsError as exc:
+                if any(e.code == "XDSDocumentUniqueIdError" for e in exc.errors):
+                    existing = self.get(ins, unique_id=unique_id)
+                    if existing is not None and existing.hash in ("", docs[0].hash):
+                        return DepositResult(
+                            unique_id, ss.unique_id, True, replaces, attempts, existing
+                        )
+                raise
+            except TlsError:
+                raise
+            except TransportError as exc:
+                if isinstance(exc, HttpStatusError) and exc.status < 500:
+                    raise
+                logger.warning(
+                    "DMP deposit interrupted (%s); looking the document up", type(exc).__name__
+                )
+                existing = self.get(ins, unique_id=unique_id)
+                if existing is not None:
+                    return DepositResult(
+                        unique_id, ss.unique_id, True, replaces, attempts, existing
+                    )
+                if attempts > retries:
+                    raise
+                continue
+            return DepositResult(unique_id, ss.unique_id, False, replaces, attempts)
+
+    def replace(self, document: bytes, **kwargs: Any) -> DepositResult:
+        """Deposit a new version (CDA with ``relatedDocument RPLC``) replacing the old one.
+
+        The old entry's entryUUID, assigned by the DMP, is found with ITI-18 first.
+        """
+        from ..cda import read_header
+
+        header = read_header(document)
+        parent = header.parent_document
+        if parent is None or header.relation not in (None, "RPLC"):
+            raise InputError("a replacement CDA needs relatedDocument typeCode='RPLC'")
+        ins = self._check_document(header, kwargs.get("identity"))
+        old = self.get(ins, unique_id=parent.id.xds_unique_id)
+        if old is None or old.status != APPROVED:
+            raise InputError("the document to replace is not an approved entry of this DMP")
+        result = self.deposit(document, replaces=old.entry_uuid, **kwargs)
+        return result
+
+    # -- TD3.3 ---------------------------------------------------------------------------
+
+    def _admin_submission_set(self, entry: DocumentEntry) -> SubmissionSetMetadata:
+        author = XdsAuthor(
+            xcn(
+                self.settings.responsible.national_id,
+                self.settings.responsible.family,
+                self.settings.responsible.given,
+            ),
+            (xon(self.settings.structure_name, self.settings.structure_id),),
+        )
+        return SubmissionSetMetadata(
+            unique_id=f"{self.settings.source_oid}.1.{uuid.uuid4().int}",
+            source_id=self.settings.source_oid,
+            submission_time=self._clock().astimezone(dt.UTC).strftime("%Y%m%d%H%M%S"),
+            patient_id=entry.patient_id,
+            authors=(author,),
+            content_type=DEFAULT_CONTENT_TYPE,
+            title=entry.title,
+        )
+
+    def _update(self, operation: str, entry: DocumentEntry, body: etree._Element) -> None:
+        ins = _ins_from_patient_id(entry.patient_id)
+        self._call(
+            operation,
+            msg.ITI57,
+            ins,
+            body,
+            lambda b: msg.read_registry_response(b, expected_action=msg.ACTIONS[msg.ITI57][1]),
+        )
+
+    def set_status(self, entry: DocumentEntry, new_status: str) -> None:
+        """TD3.3c/d: UpdateAvailabilityStatus (archive, unarchive, delete)."""
+        ss = self._admin_submission_set(entry)
+        self._update(
+            "TD3.3", entry, msg.update_status_body(ss, entry.entry_uuid, entry.status, new_status)
+        )
+
+    def archive(self, entry: DocumentEntry) -> None:
+        """Archive an approved entry (TD3.3d)."""
+        self.set_status(entry, ARCHIVED)
+
+    def unarchive(self, entry: DocumentEntry) -> None:
+        """Bring an archived entry back to Approved."""
+        self.set_status(entry, APPROVED)
+
+    def delete(self, entry: DocumentEntry) -> None:
+        """Delete an entry (TD3.3c)."""
+        self.set_status(entry, DELETED)
+
+    def set_visibility(self, entry: DocumentEntry, hidden_from: Iterable[Audience]) -> None:
+        """Replace the DMP visibility codes of an entry (new metadata version)."""
+        base = [c for c in entry.confidentiality if c in ("N", "R", "V")] or ["N"]
+        codes = base + [a.value for a in Audience if a in set(hidden_from)]
+        ss = self._admin_submission_set(entry)
+        self._update("TD3.3", entry, msg.visibility_update_body(ss, entry, codes))
+
+    def hide(self, entry: DocumentEntry, audience: Audience = Audience.PROFESSIONALS) -> None:
+        """Hide an entry from professionals, the patient or legal representatives."""
+        self.set_visibility(entry, entry.hidden_from | {audience})
+
+    def unhide(self, entry: DocumentEntry, audience: Audience = Audience.PROFESSIONALS) -> None:
+        """Undo :meth:`hide` for one audience."""
+        self.set_visibility(entry, entry.hidden_from - {audience})
+
+    # -- checks --------------------------------------------------------------------------
+
+    def _check_document(self, header: CdaHeader, identity: IdentityRecord | None) -> Ins:
+        ins = header.patient.ins
+        if ins is None:
+            raise InputError("the CDA carries no INS: only a qualified identity goes to the DMP")
+        if identity is not None:
+            shared = identity.shareable_ins()  # raises unless QUAL
+            if (shared.value, shared.oid) != (ins.value, ins.oid):
+                raise InputError("the INS of the CDA differs from the patient's qualified INS")
+        for author in header.authors:
+            org = author.organization
+            if org is None or org.id.extension != self.settings.structure_id:
+                raise InputError(
+                    "the CDA author's organisation is not the structure of the certificates "
+                    f"({self.settings.structure_id})"
+                )
+        return ins
+
+    def _institution(self, header: CdaHeader) -> str:
+        name = ""
+        for author in header.authors:
+            if author.organization is not None and author.organization.name:
+                name = author.organization.name
+                break
+        return xon(name or self.settings.structure_name, self.settings.structure_id)
+
+
+def _with_authors(doc: DocumentEntryMetadata, institution: str) -> DocumentEntryMetadata:
+    """Every author of the entry with the same authorInstitution (the DMP compares them)."""
+    from dataclasses import replace
+
+    authors = tuple(replace(a, institutions=(institution,)) for a in doc.authors) or (
+        XdsAuthor("", (institution,)),
+    )
+    return replace(doc, authors=authors)

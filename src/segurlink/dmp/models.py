@@ -1,0 +1,275 @@
+"""Values of the DMP client: settings, patient status, registry entries, results.
+
+Frozen dataclasses with slots. Anything holding health data (INS, document bytes) has
+a masked ``repr``.
+
+>>> Authorisation("VALIDE").allows_deposit
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from .._audit import mask_identifier
+from ..config import Secret, Settings, SoftwareIdentity, TlsConfig, _path
+from ..errors import ConfigurationError
+
+__all__ = [
+    "APPROVED",
+    "ARCHIVED",
+    "DELETED",
+    "Audience",
+    "Authorisation",
+    "DepositResult",
+    "DmpSettings",
+    "DocumentEntry",
+    "PatientStatus",
+    "ResponsiblePerson",
+    "RetrievedDocument",
+]
+
+#: Registry statuses of a document entry.
+APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
+ARCHIVED = "urn:asip:ci-sis:2010:StatusType:Archived"
+DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"
+
+#: DMP device OID and its repository.
+DMP_DEVICE_OID = "1.2.250.1.213.4.1.1.1"
+DMP_REPOSITORY_ID = "1.2.250.1.213.4.1.1.1.2"
+
+_OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
+
+
+class Authorisation(enum.StrEnum):
+    """The structure's authorisation on a patient's DMP (TD0.2 ``AUTORISATION``)."""
+
+    VALID = "VALIDE"
+    EXPIRED = "EXPIRE"
+    REFUSED = "INTERDIT"
+    NONE = "NON_EXISTE"
+
+    @property
+    def allows_deposit(self) -> bool:
+        """Only a valid authorisation lets a structure deposit without further step."""
+        return self is Authorisation.VALID
+
+
+class Audience(enum.StrEnum):
+    """Who a document is hidden from (the DMP confidentiality codes of TD3.3a/b)."""
+
+    PROFESSIONALS = "MASQUE_PS"
+    PATIENT = "INVISIBLE_PATIENT"
+    LEGAL_REPRESENTATIVES = "INVISIBLE_REPRESENTANTS_LEGAUX"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsiblePerson:
+    """The professional responsible for automated deposits (VIHF subject, no PSC login).
+
+    ``national_id`` is the idNat_PS (``8`` + RPPS); ``profession`` a code of
+    ``1.2.250.1.71.1.2.7`` (``10`` = médecin), ``speciality`` optionally one of
+    ``1.2.250.1.71.4.2.5``.
+    """
+
+    national_id: str
+    family: str
+    given: str
+    profession: str = "10"
+    speciality: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given} {self.family}".strip()
+
+    def __repr__(self) -> str:
+        return f"ResponsiblePerson(national_id={mask_identifier(self.national_id)!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class DmpSettings:
+    """Settings of the DMP client, from the ``[dmp]`` table (see :meth:`from_settings`).
+
+    ``endpoint`` is the base URL; services are ``<endpoint>/patients``, ``/registry``,
+    ``/repository``. ``tls`` is the ORG AUTH_CLI identity (mutual TLS); ``signing_cert``
+    / ``signing_key`` the ORG SIGN pair that signs the VIHF and the XAdES signature.
+    """
+
+    endpoint: str
+    tls: TlsConfig
+    signing_cert: Path
+    signing_key: Path
+    software: SoftwareIdentity
+    structure_id: str
+    structure_name: str
+    responsible: ResponsiblePerson
+    homologation_id: str
+    mode: Literal["indirect", "indirect_reinforced"] = "indirect"
+    sector: str = "SA17"
+    source_oid: str = "1.2.250.1.999.1.1"
+    signing_key_password: Secret | None = None
+    repository_id: str = DMP_REPOSITORY_ID
+
+    def __post_init__(self) -> None:
+        if not self.endpoint.startswith(("https://", "http://")):
+            raise ConfigurationError(f"dmp.endpoint must be an http(s) URL: {self.endpoint!r}")
+        if self.mode not in ("indirect", "indirect_reinforced"):
+            raise ConfigurationError(
+                f"dmp.mode must be indirect or indirect_reinforced, not {self.mode!r}"
+            )
+        if not _OID.fullmatch(self.source_oid):
+            raise ConfigurationError(f"dmp.source_oid must be an OID: {self.source_oid!r}")
+        if not self.homologation_id.strip():
+            raise ConfigurationError("dmp.homologation_id (LPS_ID_HOMOLOGATION_DMP) is required")
+
+    def service_url(self, service: str) -> str:
+        """``<endpoint>/<service>`` (``patients``, ``registry``, ``repository``)."""
+        return f"{self.endpoint.rstrip('/')}/{service}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DmpSettings:
+        """Typed settings from the ``[dmp]``, ``[software]`` and ``[structure]`` tables."""
+        section: Mapping[str, object] = settings.section("dmp")
+
+        def need(key: str) -> str:
+            value = section.get(key)
+            if value in (None, ""):
+                raise ConfigurationError(f"dmp.{key} is not set (TOML [dmp] {key})")
+            return str(value)
+
+        if settings.structure is None:
+            raise ConfigurationError("[structure] finess is required for the DMP")
+        tls = settings.tls_for("dmp")
+        if not tls.has_client_identity:
+            raise ConfigurationError("the DMP needs an ORG AUTH_CLI certificate: dmp.cert/key")
+        password = section.get("signing_key_password")
+        mode = str(section.get("mode", "indirect"))
+        return cls(
+            endpoint=need("endpoint"),
+            tls=tls,
+            signing_cert=_path(need("signing_cert"), settings.base_dir),
+            signing_key=_path(need("signing_key"), settings.base_dir),
+            signing_key_password=password
+            if isinstance(password, Secret) or password is None
+            else Secret(str(password)),
+            software=settings.require_software(),
+            structure_id="1" + settings.structure.finess,
+            structure_name=settings.structure.name or "",
+            responsible=ResponsiblePerson(
+                national_id=need("responsible_id"),
+                family=need("responsible_family"),
+                given=need("responsible_given"),
+                profession=str(section.get("responsible_profession", "10")),
+                speciality=str(section.get("responsible_speciality", "")),
+            ),
+            homologation_id=need("homologation_id"),
+            mode=mode,  # type: ignore[arg-type]  # checked in __post_init__
+            sector=str(section.get("sector", "SA17")),
+            source_oid=str(section.get("source_oid", "1.2.250.1.999.1.1")),
+            repository_id=str(section.get("repository_id", DMP_REPOSITORY_ID)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PatientStatus:
+    """TD0.2 answer: does the patient have a DMP, and is the structure authorised.
+
+    ``query_code`` is the HL7 ``queryResponseCode`` (``OK`` / ``NF``); ``treating_doctor``
+    the ``STATUT_MT`` flag when given.
+    """
+
+    exists: bool
+    authorisation: Authorisation
+    query_code: str
+    treating_doctor: bool | None = None
+    patient_ids: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def can_deposit(self) -> bool:
+        return self.exists and self.authorisation.allows_deposit
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentEntry:
+    """A DocumentEntry as the registry returns it (ITI-18 ``LeafClass``).
+
+    ``entry_uuid`` is the registry id (``urn:uuid:...``) the DMP assigned; ``lid`` the
+    logical id shared by the versions of the entry. ``raw`` keeps the ExtrinsicObject
+    (serialized) so metadata updates can resend it.
+    """
+
+    entry_uuid: str
+    unique_id: str
+    status: str
+    lid: str = ""
+    version: str = ""
+    patient_id: str = field(default="", repr=False)
+    mime_type: str = ""
+    title: str = ""
+    type_code: str = ""
+    class_code: str = ""
+    format_code: str = ""
+    confidentiality: tuple[str, ...] = ()
+    creation_time: str = ""
+    hash: str = ""
+    size: int | None = None
+    repository_id: str = ""
+    author_institution: str = ""
+    is_signature: bool = False
+    raw: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def hidden_from(self) -> frozenset[Audience]:
+        """The audiences the entry is currently hidden from."""
+        return frozenset(a for a in Audience if a.value in self.confidentiality)
+
+    @property
+    def status_name(self) -> str:
+        """``Approved``, ``Archived`` or ``Deleted``."""
+        return self.status.rsplit(":", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class DepositResult:
+    """The outcome of a deposit (TD2.1).
+
+    ``already_deposited`` is True when the document's uniqueId was found in the DMP after
+    an interrupted attempt: nothing was duplicated. ``replaced_entry_uuid`` names the entry
+    a replacement superseded.
+    """
+
+    unique_id: str
+    submission_set_id: str
+    already_deposited: bool = False
+    replaced_entry_uuid: str | None = None
+    attempts: int = 1
+    entry: DocumentEntry | None = None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RetrievedDocument:
+    """A document retrieved with ITI-43 (TD3.2)."""
+
+    unique_id: str
+    repository_id: str
+    mime_type: str
+    content: bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"RetrievedDocument(unique_id={self.unique_id!r}, mime_type={self.mime_type!r}, "
+            f"<{len(self.content)} bytes>)"
+        )
+
+
+def utc_timestamp(value: dt.datetime) -> str:
+    """An XDS ``DTM`` in UTC: ``YYYYMMDDHHMMSS`` (naive values are taken as UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime("%Y%m%d%H%M%S")

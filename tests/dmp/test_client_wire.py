@@ -1,0 +1,176 @@
+"""The DMP client against the DMP mock (loopback, mutual TLS): flows, faults, retries."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from segurlink.cda import Organization, build_document
+from segurlink.config import Settings
+from segurlink.dmp import ARCHIVED, Audience, Authorisation, DmpClient, DmpSettings
+from segurlink.errors import (
+    ConfigurationError,
+    HttpStatusError,
+    InputError,
+    MalformedResponse,
+    TransportError,
+    TransportTimeout,
+    XdsError,
+)
+from tests.dmp import factory as f
+
+
+@pytest.fixture
+def client(dmp_settings: Settings) -> Any:
+    with DmpClient.from_settings(dmp_settings) as c:
+        yield c
+
+
+def _with_timeouts(settings: Settings, read: float) -> Settings:
+    data = settings.to_mapping()
+    data["timeouts"] = {"connect": 2.0, "read": read}
+    return Settings.from_mapping(data, base_dir=settings.base_dir)
+
+
+def test_check_reports_each_test_patient(client: DmpClient) -> None:
+    assert client.check(f.patient_ins(f.ZOE)).can_deposit
+    refused = client.check(f.patient_ins(f.CATARINA))
+    assert refused.exists and refused.authorisation is Authorisation.REFUSED
+    missing = client.check(f.patient_ins(f.MICHELANGELO))
+    assert not missing.exists and missing.query_code == "NF"
+    assert missing.authorisation is Authorisation.NONE
+
+
+def test_deposit_find_retrieve_replace_hide_delete(client: DmpClient, dmp_mock: Any) -> None:
+    ins = f.patient_ins()
+    document = f.make_document(seed=7)
+    original = build_document(document)
+    result = client.deposit(original)
+    assert not result.already_deposited and result.unique_id == document.id.xds_unique_id
+
+    (entry,) = client.find(ins)
+    assert entry.unique_id == result.unique_id and entry.type_code == "80788-3"
+    retrieved = client.retrieve(ins, entry.unique_id)
+    assert retrieved.content == original  # byte-identical
+
+    new = build_document(f.replacement(document, seed=8))
+    replaced = client.replace(new)
+    assert replaced.replaced_entry_uuid == entry.entry_uuid
+    (current,) = client.find(ins)  # the new version only
+    assert current.unique_id != entry.unique_id
+    assert client.retrieve(ins, current.unique_id).content == new
+
+    client.hide(current, Audience.PROFESSIONALS)
+    (hidden,) = client.find(ins)
+    assert Audience.PROFESSIONALS in hidden.hidden_from
+    client.unhide(hidden, Audience.PROFESSIONALS)
+    (shown,) = client.find(ins)
+    assert not shown.hidden_from
+
+    client.delete(shown)
+    assert client.find(ins) == ()
+    assert [d["uniqueId"] for d in dmp_mock.documents(ins.value) if "Deleted" in d["status"]]
+
+
+def test_archive_and_find_archived(client: DmpClient) -> None:
+    ins = f.patient_ins()
+    client.deposit(f.cda(seed=11))
+    (entry,) = client.find(ins)
+    client.archive(entry)
+    assert client.find(ins) == ()
+    (archived,) = client.find(ins, statuses=[ARCHIVED])
+    assert archived.unique_id == entry.unique_id
+    client.unarchive(archived)
+    assert len(client.find(ins)) == 1
+
+
+def test_deposit_hidden_from_patient_at_once(client: DmpClient) -> None:
+    client.deposit(f.cda(seed=12), hidden_from=[Audience.PATIENT])
+    (entry,) = client.find(f.patient_ins())
+    assert entry.hidden_from == {Audience.PATIENT}
+
+
+def test_deposit_for_a_patient_without_dmp_is_an_xds_error(client: DmpClient) -> None:
+    with pytest.raises(XdsError) as info:
+        client.deposit(f.cda(f.MICHELANGELO, seed=13))
+    assert info.value.errors and info.value.errors[0].code == "XDSUnknownPatientId"
+    assert info.value.errors[0].severity == "Error"
+
+
+def test_registry_unavailable_is_typed(client: DmpClient, dmp_mock: Any) -> None:
+    dmp_mock.inject("registry_unavailable")
+    with pytest.raises(XdsError) as info:
+        client.find(f.patient_ins())
+    assert info.value.errors[0].code == "XDSRegistryNotAvailable"
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("wrong_action", MalformedResponse),
+        ("http500_html", HttpStatusError),
+        ("reset", TransportError),
+    ],
+)
+def test_faults_are_typed(
+    client: DmpClient, dmp_mock: Any, fault: str, error: type[Exception]
+) -> None:
+    dmp_mock.inject(fault)
+    with pytest.raises(error):
+        client.check(f.patient_ins())
+
+
+def test_truncated_retrieve_is_malformed(client: DmpClient, dmp_mock: Any) -> None:
+    client.deposit(f.cda(seed=14))
+    (entry,) = client.find(f.patient_ins())
+    dmp_mock.inject("truncated_multipart")
+    with pytest.raises(MalformedResponse):
+        client.retrieve(f.patient_ins(), entry.unique_id)
+
+
+def test_latency_beyond_the_timeout_is_a_timeout(dmp_settings: Settings, dmp_mock: Any) -> None:
+    dmp_mock.inject("latency:1.5")
+    with (
+        DmpClient.from_settings(_with_timeouts(dmp_settings, 0.5)) as c,
+        pytest.raises(TransportTimeout),
+    ):
+        c.check(f.patient_ins())
+
+
+def test_interrupted_deposit_is_not_duplicated(dmp_settings: Settings, dmp_mock: Any) -> None:
+    dmp_mock.inject("timeout_after_commit:1.5")
+    data = f.cda(seed=15)
+    with DmpClient.from_settings(_with_timeouts(dmp_settings, 0.5)) as c:
+        result = c.deposit(data)
+    assert result.already_deposited and result.entry is not None
+    stored = [
+        d for d in dmp_mock.documents(f.patient_ins().value) if d["uniqueId"] == result.unique_id
+    ]
+    assert len(stored) == 1
+
+
+def test_deposit_refused_before_sending_when_structures_differ(
+    client: DmpClient, dmp_mock: Any
+) -> None:
+    other = Organization.from_finess("010000024", "AUTRE EHPAD")
+    before = dmp_mock.request_count
+    with pytest.raises(InputError, match="structure"):
+        client.deposit(f.cda(seed=16, organization=other))
+    wrong_identity = f.record(f.DOMINIQUE)
+    with pytest.raises(InputError, match="INS"):
+        client.deposit(f.cda(seed=17), identity=wrong_identity)
+    assert dmp_mock.request_count == before
+
+
+def test_signing_certificate_of_another_structure_is_a_configuration_error(
+    dmp_settings: Settings, dmp_mock: Any
+) -> None:
+    cert, key = dmp_mock.other_signing_identity
+    settings = dataclasses.replace(
+        DmpSettings.from_settings(dmp_settings), signing_cert=Path(cert), signing_key=Path(key)
+    )
+    with pytest.raises(ConfigurationError, match="structure"):
+        DmpClient(settings)
