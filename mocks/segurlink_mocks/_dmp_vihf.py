@@ -81,7 +81,7 @@ def _normalise_dn(value: str) -> str:
 
 def verify_vihf(header: etree._Element, ca_file: Path, tls_ou: str) -> Vihf:
     """Verify the VIHF in the SOAP ``Header``; raise :class:`VihfError` when refused."""
-    from signxml.exceptions import InvalidInput, InvalidSignature
+    from signxml.exceptions import InvalidInput, InvalidSignature, SignXMLException
     from signxml.verifier import SignatureConfiguration, XMLVerifier
 
     security = header.findall(f"{{{WSSE_NS}}}Security")
@@ -105,7 +105,7 @@ def verify_vihf(header: etree._Element, ca_file: Path, tls_ou: str) -> Vihf:
             ca_pem_file=str(ca_file),
             expect_config=SignatureConfiguration(require_x509=True, expect_references=1),
         )
-    except (InvalidSignature, InvalidInput, ValueError) as exc:
+    except (InvalidSignature, InvalidInput, SignXMLException, etree.LxmlError, ValueError) as exc:
         raise VihfError(f"Signature du VIHF invalide : {exc}") from exc
     signed = result[0].signed_xml if isinstance(result, list) else result.signed_xml
     if (

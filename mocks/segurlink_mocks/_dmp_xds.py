@@ -459,7 +459,7 @@ def _check_xades(
     content: bytes, documents: dict[str, bytes], set_unique_id: str, ca_file: Path
 ) -> None:
     """The Signature01 document: a manifest of the documents, signed with a test-CA cert."""
-    from signxml.exceptions import InvalidInput, InvalidSignature
+    from signxml.exceptions import InvalidInput, InvalidSignature, SignXMLException
     from signxml.verifier import SignatureConfiguration, XMLVerifier
 
     from segurlink._xml import parse_xml
@@ -487,7 +487,7 @@ def _check_xades(
             ca_pem_file=str(ca_file),
             expect_config=SignatureConfiguration(require_x509=True, expect_references=True),
         )
-    except (InvalidSignature, InvalidInput, ValueError) as exc:
+    except (InvalidSignature, InvalidInput, SignXMLException, etree.LxmlError, ValueError) as exc:
         raise _fail(f"Signature01 : signature XAdES invalide : {exc}") from exc
 
 

@@ -476,6 +476,7 @@ def provide_request(
     with_signature: bool = True,
     wrong_hash: bool = False,
     vihf_options: dict[str, Any] | None = None,
+    tamper_signature: Any = None,
 ) -> tuple[bytes, str, dict[str, Any]]:
     """An ITI-41 MTOM request shaped like TD2.1_Alimentation_requete.xml."""
     content, unique_id, _ = cda or make_cda(cda_ins or ins)
@@ -561,6 +562,8 @@ def provide_request(
     parts = [("doc1@segurlink", "text/xml", content)]
     if with_signature:
         signature = xades(pki, {unique_id: content}, set_unique_id)
+        if tamper_signature is not None:
+            signature = tamper_signature(signature)
         entry(
             "Signature01",
             signature,
@@ -804,6 +807,22 @@ def test_deposit_patients_and_duplicates(client: Client, dmp_mock: DmpMock) -> N
     assert status_of(client.deposit(cda=cda)[0]) == SUCCESS
     assert error_codes(client.deposit(cda=cda)[0]) == ["XDSDocumentUniqueIdError"]
     assert len(dmp_mock.documents(ZOE)) == 1
+
+
+def _without_signature_value(signature: bytes) -> bytes:
+    root = etree.fromstring(signature)
+    for value in root.iter("{http://www.w3.org/2000/09/xmldsig#}SignatureValue"):
+        value.getparent().remove(value)
+    return etree.tostring(root)
+
+
+def test_a_structurally_broken_xades_is_a_registry_failure_not_a_crash(
+    client: Client, dmp_mock: DmpMock
+) -> None:
+    answer, _ = client.deposit(tamper_signature=_without_signature_value)
+    assert status_of(answer) == FAILURE
+    assert "Signature01" in etree.tostring(answer, encoding="unicode")
+    assert dmp_mock.documents(ZOE) == []
 
 
 def soap_fault(client: Client, **vihf_options: Any) -> etree._Element:
