@@ -167,19 +167,40 @@ _OLDER = ResponseShape(pretty=True, with_prenom=True)
 #: then persons of our own for edge cases.
 DEFAULT_PERSONS: tuple[InsiPerson, ...] = (
     InsiPerson(
-        "ADRUN", ("ZOE",), "F", "1975-12-31", "63220", _ins("2751263220749", "74"),
+        "ADRUN",
+        ("ZOE",),
+        "F",
+        "1975-12-31",
+        "63220",
+        _ins("2751263220749", "74"),
         shape=_COMPACT,
     ),
     InsiPerson(
-        "ADRTROIS", ("DOMINIQUE",), "F", "1997-02-26", "2A020", _ins("297022A020778", "78"),
-        shape=_COMPACT, note="Corsica (2A)",
+        "ADRTROIS",
+        ("DOMINIQUE",),
+        "F",
+        "1997-02-26",
+        "2A020",
+        _ins("297022A020778", "78"),
+        shape=_COMPACT,
+        note="Corsica (2A)",
     ),
     InsiPerson(
-        "ADRTROIS", ("TOUSSAINT",), "M", "1960-01-01", "2B020", _ins("160012B020777", "13"),
-        shape=ResponseShape(envelope="env", pretty=True), note="Corsica (2B)",
+        "ADRTROIS",
+        ("TOUSSAINT",),
+        "M",
+        "1960-01-01",
+        "2B020",
+        _ins("160012B020777", "13"),
+        shape=ResponseShape(envelope="env", pretty=True),
+        note="Corsica (2B)",
     ),
     InsiPerson(
-        "ECETINSI", ("PIERRE-ALAIN", "MURIEL", "FLORIANT"), "M", "2009-07-14", "63220",
+        "ECETINSI",
+        ("PIERRE-ALAIN", "MURIEL", "FLORIANT"),
+        "M",
+        "2009-07-14",
+        "63220",
         _ins("1090763220834", "89"),
         history=(
             _ins("2090763220834", "39", start="2009-07-20", end="2019-02-28"),
@@ -189,75 +210,143 @@ DEFAULT_PERSONS: tuple[InsiPerson, ...] = (
         note="history; DateDeb/DateFin before IdIndividu",
     ),
     InsiPerson(
-        "TCHITCHI", ("CATARINA", "BELLA"), "F", "1936-06-21", "63220",
+        "TCHITCHI",
+        ("CATARINA", "BELLA"),
+        "F",
+        "1936-06-21",
+        "63220",
         _ins("2360663220836", "56"),
         shape=ResponseShape(envelope="soap", pretty=True),
         note="OLA -> 01, CATARINA -> 00",
     ),
     InsiPerson(
-        "DE VINCI", ("LEONARDO",), "M", "2014-02-01", "75056", _ins("1140275056123", "27"),
-        shape=ResponseShape(envelope="env"), note="homonym: CR 02 without birth place",
+        "DE VINCI",
+        ("LEONARDO",),
+        "M",
+        "2014-02-01",
+        "75056",
+        _ins("1140275056123", "27"),
+        shape=ResponseShape(envelope="env"),
+        note="homonym: CR 02 without birth place",
     ),
     InsiPerson(
-        "DE VINCI", ("LEONARDO",), "M", "2014-02-01", "13055", _ins("1140213055045", "63"),
-        shape=ResponseShape(envelope="env"), note="homonym: CR 02 without birth place",
+        "DE VINCI",
+        ("LEONARDO",),
+        "M",
+        "2014-02-01",
+        "13055",
+        _ins("1140213055045", "63"),
+        shape=ResponseShape(envelope="env"),
+        note="homonym: CR 02 without birth place",
     ),
     InsiPerson(
-        "HOUILLES", ("PIERRE", "PAUL", "JACQUES"), "M", "1993-01-27",
+        "HOUILLES",
+        ("PIERRE", "PAUL", "JACQUES"),
+        "M",
+        "1993-01-27",
         note="never found: CR 01 for every first name",
     ),
     InsiPerson(
-        "NESSI", ("MICHELANGELO", "ANTHONY"), "M", "2010-08-07", "63220",
-        _ins("1100863220830", "60"), shape=_OLDER,
+        "NESSI",
+        ("MICHELANGELO", "ANTHONY"),
+        "M",
+        "2010-08-07",
+        "63220",
+        _ins("1100863220830", "60"),
+        shape=_OLDER,
     ),
     InsiPerson(
-        "CORSE", ("ANTHONY",), "M", "1980-03-02", "2B020", _ins("180032B020401", "23"),
-        history=(_ins("180032B020401", "23"),), shape=_OLDER,
+        "CORSE",
+        ("ANTHONY",),
+        "M",
+        "1980-03-02",
+        "2B020",
+        _ins("180032B020401", "23"),
+        history=(_ins("180032B020401", "23"),),
+        shape=_OLDER,
         note="INSHISTO repeats the active INS",
     ),
     InsiPerson(
-        "PROVISOIRE", ("MATRICULE",), "M", "2009-07-01", "63220",
+        "PROVISOIRE",
+        ("MATRICULE",),
+        "M",
+        "2009-07-01",
+        "63220",
         _ins("1090763220888", "35", OID_INS_NIA),
         shape=ResponseShape(pretty=True, with_prenom=True, comments=True),
         note="NIA (OID .9); comments in the body",
     ),
     InsiPerson(
-        "HERMANN", ("GATIEN",), "M", "1981-03-24", "63220", _ins("1810363220456", "60"),
-        history=(_ins("1810363220456", "60"), _ins("2810363220456", "10")), shape=_OLDER,
+        "HERMANN",
+        ("GATIEN",),
+        "M",
+        "1981-03-24",
+        "63220",
+        _ins("1810363220456", "60"),
+        history=(_ins("1810363220456", "60"), _ins("2810363220456", "10")),
+        shape=_OLDER,
         note="keys fail mod 97: served as given; INSHISTO repeats the active INS",
     ),
     # -- ours --------------------------------------------------------------------------
     InsiPerson(
-        "ALAOUI", ("YOUSSEF", "KARIM"), "M", "1950-00-00", "99350",
+        "ALAOUI",
+        ("YOUSSEF", "KARIM"),
+        "M",
+        "1950-00-00",
+        "99350",
         _ins("1502099350017", "53", OID_INS_NIR_TEST),
         note="lunar birth date, born abroad (Maroc)",
     ),
     InsiPerson(
-        "D'ARTAGNAN", ("CHARLES", "OGIER"), "M", "1961-11-08", "64445",
-        _ins("1611164445031", "70", OID_INS_NIR_TEST), shape=ResponseShape(envelope="env"),
+        "D'ARTAGNAN",
+        ("CHARLES", "OGIER"),
+        "M",
+        "1961-11-08",
+        "64445",
+        _ins("1611164445031", "70", OID_INS_NIR_TEST),
+        shape=ResponseShape(envelope="env"),
         note="apostrophe in the birth name",
     ),
     InsiPerson(
-        "MARTIN--DURAND", ("ELISE", "MARIE-CLAIRE"), "F", "1988-05-17", "69123",
-        _ins("2880569123402", "92", OID_INS_NIR_TEST), shape=ResponseShape(envelope="soap"),
+        "MARTIN--DURAND",
+        ("ELISE", "MARIE-CLAIRE"),
+        "F",
+        "1988-05-17",
+        "69123",
+        _ins("2880569123402", "92", OID_INS_NIR_TEST),
+        shape=ResponseShape(envelope="soap"),
         note="double hyphen in the birth name",
     ),
     InsiPerson(
-        "ANCIEN", ("MARCEL", "HENRI"), "M", "1931-04-02", "63113",
+        "ANCIEN",
+        ("MARCEL", "HENRI"),
+        "M",
+        "1931-04-02",
+        "63113",
         _ins("1310463113008", "89", start="1931-04-02"),
-        shape=ResponseShape(envelope="env", pretty=True, with_prenom=True,
-                            with_type_matricule=True),
+        shape=ResponseShape(
+            envelope="env", pretty=True, with_prenom=True, with_type_matricule=True
+        ),
         note="older answer shape: Prenom, TypeMatricule, DateDeb on INSACTIF",
     ),
     InsiPerson(
-        "LE GOFF", ("YANN", "PIERRE"), "M", "1972-09-30", "29019",
+        "LE GOFF",
+        ("YANN", "PIERRE"),
+        "M",
+        "1972-09-30",
+        "29019",
         _ins("1720929019077", "83"),
         history=(_ins("1720929019066", "94", start="1972-10-15", end="2005-06-30"),),
         note="blank in the birth name; history with dates after OID",
     ),
     InsiPerson(
-        "N'DIAYE", ("JEAN-BAPTISTE", "MAMADOU"), "M", "2001-12-25", "99341",
-        _ins("1011299341005", "86", OID_INS_NIR_TEST), shape=ResponseShape(pretty=True),
+        "N'DIAYE",
+        ("JEAN-BAPTISTE", "MAMADOU"),
+        "M",
+        "2001-12-25",
+        "99341",
+        _ins("1011299341005", "86", OID_INS_NIR_TEST),
+        shape=ResponseShape(pretty=True),
         note="compound premier prénom: JEAN alone -> 01",
     ),
 )
@@ -359,31 +448,48 @@ _REASON_INVALID = (
 
 def _unavailable() -> _Fault:
     return _Fault(
-        "Receiver", "siram_40", _REASON_UNAVAILABLE, "desir_1020",
+        "Receiver",
+        "siram_40",
+        _REASON_UNAVAILABLE,
+        "desir_1020",
         "Le service est temporairement indisponible.",
     )
 
 
 def _technical(action: str | None) -> _Fault:
-    what = (
-        "la carte Vitale" if action == ACTION_CARTE_VITALE else "les traits d'identité"
-    )
+    what = "la carte Vitale" if action == ACTION_CARTE_VITALE else "les traits d'identité"
     return _Fault(
-        "Receiver", "siram_40", _REASON_UNAVAILABLE, "insi_102",
+        "Receiver",
+        "siram_40",
+        _REASON_UNAVAILABLE,
+        "insi_102",
         f"L'appel au service de recherche avec {what} renvoie une erreur technique.",
     )
 
 
 def _unknown_idam() -> _Fault:
     return _Fault(
-        "Sender", "siram_100", _REASON_ACCESS, "desir_550",
+        "Sender",
+        "siram_100",
+        _REASON_ACCESS,
+        "desir_550",
         "Numéro d'autorisation du logiciel inconnu.",
     )
 
 
 def _access_level() -> _Fault:
+    return _Fault("Sender", "siram_100", _REASON_ACCESS, "DESIR_560", "Niveau d'accès insuffisant.")
+
+
+def _missing_context(label: str) -> _Fault:
+    # The acceptance rule groups a missing ContexteLPS / ContexteBAM with an unknown IDAM:
+    # without its context the software cannot be identified (siram_100 / desir_550).
     return _Fault(
-        "Sender", "siram_100", _REASON_ACCESS, "DESIR_560", "Niveau d'accès insuffisant."
+        "Sender",
+        "siram_100",
+        _REASON_ACCESS,
+        "desir_550",
+        f"Contexte d'appel absent : en-tête {label} absent, logiciel non identifié.",
     )
 
 
@@ -391,7 +497,10 @@ def _bad_context(problem: str) -> _Fault:
     # Assumption (not in the official material): code desir_510 for a missing or invalid
     # SIRAM context header.
     return _Fault(
-        "Sender", "siram_100", _REASON_ACCESS, "desir_510",
+        "Sender",
+        "siram_100",
+        _REASON_ACCESS,
+        "desir_510",
         f"Contexte d'appel absent ou invalide : {problem}",
     )
 
@@ -684,7 +793,9 @@ class InsiMock(MockServer):
             return Response("Not Found\n", status=404, content_type="text/plain")
         if request.method != "POST":
             return Response(
-                "Method Not Allowed\n", status=405, content_type="text/plain",
+                "Method Not Allowed\n",
+                status=405,
+                content_type="text/plain",
                 headers={"Allow": "POST"},
             )
         if request.mimetype != "application/soap+xml":
@@ -848,8 +959,9 @@ class InsiMock(MockServer):
         message_id = _text(headers[f"{{{WSA_NS}}}MessageID"][0]) or ""
         if not (message_id.startswith("uuid:") and _UUID_RE.fullmatch(message_id[5:])):
             raise _Refused(
-                _invalid("wsa:MessageID doit être de la forme uuid:<UUID>",
-                         "wsa:InvalidAddressingHeader")
+                _invalid(
+                    "wsa:MessageID doit être de la forme uuid:<UUID>", "wsa:InvalidAddressingHeader"
+                )
             )
         action = _text(headers[f"{{{WSA_NS}}}Action"][0]) or ""
         if action not in _BODY_OF_ACTION:
@@ -867,7 +979,7 @@ class InsiMock(MockServer):
     ) -> etree._Element:
         found = headers.get(tag, [])
         if not found:
-            raise _Refused(_bad_context(f"en-tête {label} absent"))
+            raise _Refused(_missing_context(label))
         if len(found) > 1:
             raise _Refused(_bad_context(f"en-tête {label} en double"))
         self._validate(found[0], label, _bad_context)
@@ -918,9 +1030,7 @@ class InsiMock(MockServer):
         if problem is not None:
             raise _Refused(_bad_context(problem))
 
-    def _validate(
-        self, element: etree._Element, label: str, refusal: _RefusalFactory
-    ) -> None:
+    def _validate(self, element: etree._Element, label: str, refusal: _RefusalFactory) -> None:
         namespace = etree.QName(element).namespace or ""
         schema = self._schemas.get(namespace)
         if schema is None:  # pragma: no cover - every checked element has its schema
@@ -1067,7 +1177,10 @@ def _traits_query(element: etree._Element) -> _TraitsQuery:
     if problem is not None:
         raise _Refused(_invalid(problem))
     return _TraitsQuery(
-        birth_name[0], first_names[0], sex[0], birth_date[0],
+        birth_name[0],
+        first_names[0],
+        sex[0],
+        birth_date[0],
         birth_place[0] if birth_place else None,
     )
 

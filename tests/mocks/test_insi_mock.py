@@ -523,7 +523,7 @@ def test_missing_contexte_lps_or_bam(post: Any) -> None:
     for kwargs in ({"lps": False}, {"bam": False}):
         f = fault(post(traits("ADRUN", "ZOE", "F", "1975-12-31"), **kwargs))
         assert f.code == f"{{{SOAP}}}Sender"
-        assert (siram_code(f), f.detail_code) == ("siram_100", "desir_510")
+        assert (siram_code(f), f.detail_code) == ("siram_100", "desir_550")
 
 
 def test_emitter_must_be_the_certificate_ou(post: Any) -> None:
