@@ -71,13 +71,20 @@ class InsiClient:
         self.messages = InsiMessages(software, emitter=emitter, wsdl=wsdl)
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: object) -> InsiClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        log: ExchangeLog | None = None,
+    ) -> InsiClient:
         """A client for the ``[insi]`` section of ``settings``."""
         return cls(
             settings.insi(),
             settings.require_software(),
             timeouts=settings.timeouts,
-            **kwargs,  # type: ignore[arg-type]
+            session=session,
+            log=log,
         )
 
     def close(self) -> None:
