@@ -540,7 +540,9 @@ class _Handler(WSGIRequestHandler):
             pass
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s mock: %s -> %s", self.server.mock.name, self.requestline, code)
+        # Query strings carry tokens (id_token_hint, code...): log the path only.
+        line = self.requestline.split("?", 1)[0]
+        logger.debug("%s mock: %s -> %s", self.server.mock.name, line, code)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         level = logging.WARNING if type == "error" else logging.DEBUG

@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -55,6 +56,10 @@ def test_login_prints_the_url_and_completes_on_the_loopback_callback(
         time.sleep(0.05)
         err += capsys.readouterr().err
     url = next(line for line in err.splitlines() if line.startswith("https://"))
+    # A stray or forged callback (another state) is turned away; the login keeps waiting.
+    redirect_uri = dict(parse_qsl(urlsplit(url).query))["redirect_uri"]
+    stray = requests.get(redirect_uri + "?code=forged&state=forged", timeout=10)
+    assert stray.status_code == 400
     # The "browser": the mock auto-approves and redirects to the loopback callback.
     answer = requests.get(url, verify=str(segurlink_pki.ca), timeout=10)
     assert answer.status_code == 200 and "login received" in answer.text
@@ -110,3 +115,21 @@ def test_login_needs_a_loopback_redirect(
     )
     config.write_text(text)
     assert main(["--config", str(config), "psc", "login"]) == 2
+
+
+def test_mock_serve_stack_settings_drive_the_psc_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What `segurlink mock serve` runs: the PSC mock and a [psc] table in segurlink.toml.
+    from segurlink_mocks.stack import MockStack
+
+    with MockStack(tmp_path / "stack") as stack:
+        psc_mock = stack.mocks["psc"]
+        assert isinstance(psc_mock, PscMock)
+        psc_mock.ciba_script = ["approve"]
+        config = str(stack.config_path)
+        assert main(["--config", config, "psc", "discover", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["issuer"] == psc_mock.issuer
+        rc = main(["--config", config, "psc", "ciba", "--login-hint", "810001234567", "--json"])
+        assert rc == 0
+        assert json.loads(capsys.readouterr().out)["identity"]["rpps"] == "10001234567"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from segurlink.config import Secret, Settings
 from segurlink.errors import (
     ConfigurationError,
     HttpStatusError,
+    MalformedResponse,
     OidcError,
     TransportTimeout,
 )
@@ -170,6 +172,25 @@ def test_unknown_kid_refetches_once_then_refuses(
         _login(client, segurlink_pki)
     assert psc_mock.hits["certs"] == 2
     assert psc_mock.hits["discovery"] == 1
+
+
+def test_discovery_and_keys_are_cached_for_cache_seconds(
+    psc_settings: Settings, psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    fake = FakeTime()
+
+    def later(seconds: float) -> None:  # the client's and the provider's clocks together
+        fake.now += seconds
+        psc_mock.advance_clock(seconds)
+
+    with PscClient.from_settings(psc_settings, clock=fake.clock) as client:
+        _login(client, segurlink_pki)
+        later(3000)  # within the default hour: nothing fetched again
+        _login(client, segurlink_pki)
+        assert (psc_mock.hits["discovery"], psc_mock.hits["certs"]) == (1, 1)
+        later(700)  # past the hour: both are read again
+        _login(client, segurlink_pki)
+        assert (psc_mock.hits["discovery"], psc_mock.hits["certs"]) == (2, 2)
 
 
 # -- session reuse ---------------------------------------------------------------------------
@@ -334,7 +355,7 @@ def test_ciba_poll_against_the_mock(client: PscClient, psc_mock: PscMock) -> Non
     # Real waiting: interval 1 s, one authorization_pending, then the tokens.
     login = client.ciba_login("810009876543", binding_message="DUI-1234", channel="CARD")
     assert (login.claims.acr, login.claims.auth_mode) == ("eidas2", "CARD")
-    assert login.identity.national_id == "810009876543"
+    assert login.identity is not None and login.identity.national_id == "810009876543"
     assert psc_mock.last_ciba["binding_message"] == "DUI-1234"
     assert psc_mock.last_ciba["login_hint"] == "810009876543"
 
@@ -362,6 +383,20 @@ def test_ciba_honours_slow_down(psc_settings: Settings, psc_mock: PscMock) -> No
         tokens = client.poll_ciba(client.start_ciba("810001234567"))
     assert tokens.id_token
     assert fake.sleeps == [1.0, 1.0, 6.0, 6.0]
+
+
+def test_ciba_interval_zero_is_raised_to_one_second(
+    psc_settings: Settings, psc_mock: PscMock
+) -> None:
+    import dataclasses
+
+    psc_mock.ciba_enforce_interval = False
+    psc_mock.ciba_script = ["pending", "pending", "approve"]
+    fake = FakeTime()
+    with PscClient.from_settings(psc_settings, clock=fake.clock, sleep=fake.sleep) as client:
+        request = dataclasses.replace(client.start_ciba("810001234567"), interval=0.0)
+        assert client.poll_ciba(request).id_token
+    assert fake.sleeps == [1.0, 1.0, 1.0]
 
 
 def test_ciba_stops_at_expiry(psc_settings: Settings, psc_mock: PscMock) -> None:
@@ -481,6 +516,7 @@ def test_login_page_when_not_auto_approving(
         timeout=10,
     )
     login = client.finish_login(answer.headers["Location"], request)
+    assert login.identity is not None
     assert (login.claims.acr, login.identity.national_id) == ("eidas2", "810009876543")
 
 
@@ -500,3 +536,62 @@ def test_control_endpoint_injects_psc_faults(
         _login(client, segurlink_pki)
     assert info.value.error == Rejection.NONCE_MISMATCH
     assert _login(client, segurlink_pki).claims.acr == "eidas1"  # count 1: gone
+
+
+def test_absurdly_nested_json_is_a_malformed_response(httpserver: Any) -> None:
+    issuer = httpserver.url_for("/realm").rstrip("/")
+    httpserver.expect_request("/realm/.well-known/wallet-openid-configuration").respond_with_data(
+        "[" * 100_000, content_type="application/json"
+    )
+    with PscClient(
+        PscSettings(issuer=issuer, client_id="dui", client_secret=Secret("s"))
+    ) as client:
+        with pytest.raises(MalformedResponse):
+            client.metadata()
+
+
+# -- secrets and health data stay out of logs and reprs ----------------------------------------
+
+
+def test_no_token_secret_or_identity_in_logs_or_reprs(
+    client: PscClient,
+    psc_mock: PscMock,
+    segurlink_pki: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    request, callback = _browser_login(client, segurlink_pki)
+    login = client.finish_login(callback, request)
+    fresh = client.refresh(login.tokens)
+    client.introspect(fresh)
+    client.userinfo(fresh)
+    client.logout(fresh)
+    code = dict(parse_qsl(urlsplit(callback).query))["code"]
+    identity = login.identity
+    assert identity is not None
+    secrets = {
+        "client secret": client.settings.client_secret.reveal(),  # type: ignore[union-attr]
+        "code": code,
+        "code verifier": request.code_verifier.reveal(),
+        "access token": login.tokens.access_token.reveal(),
+        "refreshed access token": fresh.access_token.reveal(),
+        "refresh token": login.tokens.refresh_token.reveal(),  # type: ignore[union-attr]
+        "id_token": login.tokens.id_token,
+        "national id": identity.national_id,
+        "given name": "Paul",
+        "family name": "MEDECIN-TEST",
+    }
+    # The client's own records (the mock's are the provider's, not the DUI's).
+    ours = "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "segurlink"
+        or record.name.startswith(("segurlink.", "urllib3", "requests"))
+    )
+    assert "psc token" in ours  # the exchange log did record the calls
+    shown = "\n".join(
+        repr(value) for value in (login, fresh, request, client.settings, identity, login.claims)
+    )
+    for label, value in secrets.items():
+        assert value not in ours, f"{label} in the logs"
+        assert value not in shown, f"{label} in a repr"

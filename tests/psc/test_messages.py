@@ -14,7 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
 from segurlink.config import Secret, Settings
-from segurlink.errors import ConfigurationError, MalformedResponse, OidcError
+from segurlink.errors import ConfigurationError, InputError, MalformedResponse, OidcError
 from segurlink.psc import (
     PRESETS,
     ProviderMetadata,
@@ -103,6 +103,18 @@ def test_authorization_url_carries_psc_parameters_and_pkce_s256() -> None:
     digest = hashlib.sha256(request.code_verifier.reveal().encode()).digest()
     assert params["code_challenge"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     assert request.code_verifier.reveal() not in request.url
+
+
+@pytest.mark.parametrize("key", ["nonce", "state", "code_challenge_method", "scope"])
+def test_extra_parameters_cannot_override_the_checked_ones(key: str) -> None:
+    with pytest.raises(InputError, match=key):
+        new_authorization_request(
+            METADATA, client_id=CLIENT, redirect_uri="https://dui/cb", extra={key: "x"}
+        )
+    request = new_authorization_request(
+        METADATA, client_id=CLIENT, redirect_uri="https://dui/cb", extra={"login_hint": "8100"}
+    )
+    assert "login_hint=8100" in request.url
 
 
 def test_each_login_gets_fresh_state_nonce_and_verifier() -> None:
@@ -233,6 +245,17 @@ FORGERIES = [
         Rejection.AT_HASH_MISMATCH,
     ),
     ("acr eidas3", lambda: _sign(_claims(acr="eidas3")), Rejection.ACR_NOT_ACCEPTED),
+    (
+        "nonce list holding ours",
+        lambda: _sign(_claims(nonce=["n-2", "n-1"])),
+        Rejection.NONCE_MISMATCH,
+    ),
+    (
+        "acr list holding eidas1",
+        lambda: _sign(_claims(acr=["eidas3", "eidas1"])),
+        Rejection.ACR_NOT_ACCEPTED,
+    ),
+    ("nbf in the future", lambda: _sign(_claims(nbf=NOW + 600)), Rejection.ISSUED_IN_FUTURE),
     ("no acr", lambda: _sign(_claims(acr=None)), Rejection.MISSING_CLAIM),
 ]
 
@@ -337,8 +360,11 @@ def test_non_rpps_national_id_has_no_rpps() -> None:
         json.dumps(_userinfo(SubjectRefPro={"exercices": [{"activities": ["x"]}]})).encode(),
         json.dumps(_userinfo(given_name={"x": 1})).encode(),
         json.dumps({"given_name": "Paul"}).encode(),
+        json.dumps(_userinfo(preferred_username=True)).encode(),
         b"\xff\xfe",
+        b"[" * 100_000,  # nested past the recursion limit
     ],
+    ids=lambda p: repr(p[:40]),
 )
 def test_malformed_userinfo_is_a_typed_error(payload: bytes) -> None:
     with pytest.raises(MalformedResponse):
@@ -468,6 +494,8 @@ def test_settings_presets_and_secret() -> None:
         {"issuer": "sandbox", "client_id": "dui", "auth_method": "private_key_jwt"},
         {"issuer": "sandbox", "client_id": "dui", "auth_method": "tls_client_auth"},
         {"issuer": "sandbox", "client_id": "dui", "client_secret": "s", "auth_method": "magic"},
+        # plain http would carry the secret and tokens in clear: loopback test servers only
+        {"issuer": "http://auth.example/realms/r", "client_id": "dui", "client_secret": "s"},
     ],
 )
 def test_bad_settings_are_configuration_errors(table: dict[str, str]) -> None:

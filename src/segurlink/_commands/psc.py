@@ -192,8 +192,10 @@ class _Callback:
 
     def __init__(self, path: str, port: int) -> None:
         from http.server import BaseHTTPRequestHandler, HTTPServer
+        from urllib.parse import parse_qs
 
         self.query: str | None = None
+        self.expected_state: str | None = None
         self.received = threading.Event()
         outer = self
 
@@ -202,6 +204,11 @@ class _Callback:
                 target, _, query = self.path.partition("?")
                 if target != path or outer.received.is_set():
                     self.send_error(404)
+                    return
+                # Any local process can call the port: a stray or forged callback (not our
+                # state) is turned away and the real one is still awaited.
+                if parse_qs(query).get("state") != [outer.expected_state]:
+                    self.send_error(400, "not the callback of this login")
                     return
                 outer.query = query
                 outer.received.set()
@@ -250,6 +257,7 @@ def _login(args: argparse.Namespace) -> CommandResult:
                 ("http", f"127.0.0.1:{callback.port}", configured.path or "/", "", "")
             )
             request = client.authorization_request(redirect_uri=redirect_uri)
+            callback.expected_state = request.state
             print(f"Log in with Pro Santé Connect:\n{request.url}", file=sys.stderr, flush=True)
             if args.open:
                 import webbrowser

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, Self, cast
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from joserfc.errors import JoseError
@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Lowest CIBA polling interval in seconds, whatever the provider announces.
+MIN_CIBA_INTERVAL = 1.0
 
 AuthMethod = Literal[
     "client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth"
@@ -94,6 +97,13 @@ class PscSettings:
             raise ConfigurationError(
                 f"psc.issuer must be an URL or one of {sorted(messages.PRESETS)}: {self.issuer!r}"
             )
+        if self.issuer.startswith("http://") and urlsplit(self.issuer).hostname not in (
+            "127.0.0.1",
+            "localhost",
+            "::1",
+        ):
+            # Tokens and the client secret would travel in clear: http only for loopback tests.
+            raise ConfigurationError(f"psc.issuer must be an https URL, not {self.issuer!r}")
         if not self.client_id:
             raise ConfigurationError("psc.client_id is not set")
         if self.auth_method not in messages.AUTH_METHODS:
@@ -233,7 +243,7 @@ class PscClient:
         """The JSON of an answer; OAuth errors become :class:`OidcError`."""
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             payload = None
         if response.status_code >= 400:
             error = messages.provider_error(payload, status=response.status_code)
@@ -380,7 +390,11 @@ class PscClient:
     def authorization_request(
         self, *, redirect_uri: str | None = None, extra: Mapping[str, str] | None = None
     ) -> AuthorizationRequest:
-        """A new login (state, nonce, PKCE S256) and the URL to send the browser to."""
+        """A new login (state, nonce, PKCE S256) and the URL to send the browser to.
+
+        ``extra`` adds parameters (e.g. ``login_hint``); it cannot replace the ones this
+        method sets (:class:`~segurlink.errors.InputError`).
+        """
         redirect = redirect_uri or self.settings.redirect_uri
         if not redirect:
             raise ConfigurationError("psc.redirect_uri is not set")
@@ -553,7 +567,9 @@ class PscClient:
         Raises :class:`OidcError` ``expired_token`` once the request expires, or the
         provider's error (``access_denied``...).
         """
-        interval = request.interval
+        # A provider announcing interval 0 (or none) must not make us hammer its token
+        # endpoint until the request expires: poll at most once a second.
+        interval = max(request.interval, MIN_CIBA_INTERVAL)
         token_endpoint = self._token_endpoint(self.metadata())
         while True:
             remaining = request.expires_at - self._clock()
@@ -569,7 +585,9 @@ class PscClient:
                 )
             except OidcError as exc:
                 if exc.error in ("authorization_pending", "slow_down"):
-                    interval = messages.next_poll_interval(interval, exc.error)
+                    interval = max(
+                        messages.next_poll_interval(interval, exc.error), MIN_CIBA_INTERVAL
+                    )
                     continue
                 raise
             tokens = messages.parse_token_response(payload, now=self._clock())
@@ -703,5 +721,5 @@ def tokens_from_json(text: str) -> TokenSet:
             refresh_expires_at=data.get("refresh_expires_at"),
             scope=str(data.get("scope") or ""),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise ConfigurationError(f"not a segurlink token file: {exc}") from exc

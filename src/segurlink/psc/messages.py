@@ -29,6 +29,7 @@ from joserfc.errors import (
     BadSignatureError,
     ClaimError,
     ExpiredTokenError,
+    InvalidClaimError,
     InvalidKeyIdError,
     JoseError,
     MissingClaimError,
@@ -36,7 +37,7 @@ from joserfc.errors import (
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 
 from ..config import Secret
-from ..errors import MalformedResponse, OidcError
+from ..errors import InputError, MalformedResponse, OidcError
 from .models import (
     AuthorizationRequest,
     CibaRequest,
@@ -185,6 +186,21 @@ def parse_discovery(document: Mapping[str, Any], *, expected_issuer: str) -> Pro
 # -- authorization code flow ------------------------------------------------------------
 
 
+_AUTHORIZATION_OWN_PARAMS = frozenset(
+    {
+        "client_id",
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "acr_values",
+        "code_challenge",
+        "code_challenge_method",
+    }
+)
+
+
 def new_authorization_request(
     metadata: ProviderMetadata,
     *,
@@ -199,13 +215,18 @@ def new_authorization_request(
 ) -> AuthorizationRequest:
     """A new login: random state, nonce and PKCE verifier, and the URL for the browser.
 
-    PKCE is always S256 (PSC also advertises ``plain``, which protects nothing).
+    PKCE is always S256 (PSC also advertises ``plain``, which protects nothing). ``extra``
+    adds parameters but cannot replace the ones set here (:class:`InputError`).
 
     >>> md = ProviderMetadata("https://idp", "https://idp/auth", "https://idp/token", "https://idp/certs")
     >>> req = new_authorization_request(md, client_id="dui", redirect_uri="https://dui/cb")
     >>> "code_challenge_method=S256" in req.url and "acr_values=eidas1" in req.url
     True
     """
+    reserved = set(extra or ()) & _AUTHORIZATION_OWN_PARAMS
+    if reserved:
+        # The returned request must match the URL: these come from the arguments only.
+        raise InputError(f"extra cannot set {', '.join(sorted(reserved))}")
     state = state or generate_token(32)
     nonce = nonce or generate_token(32)
     code_verifier = code_verifier or generate_token(64)
@@ -568,6 +589,7 @@ _CLAIM_REJECTIONS = {
     "iss": Rejection.INVALID_ISSUER,
     "aud": Rejection.INVALID_AUDIENCE,
     "iat": Rejection.ISSUED_IN_FUTURE,
+    "nbf": Rejection.ISSUED_IN_FUTURE,
     "nonce": Rejection.NONCE_MISMATCH,
     "acr": Rejection.ACR_NOT_ACCEPTED,
     "exp": Rejection.MALFORMED_TOKEN,
@@ -615,6 +637,11 @@ def validate_id_token(
     registry = jwt.JWTClaimsRegistry(now=now, leeway=leeway, **options)
     try:
         registry.validate(claims)
+        # joserfc also accepts a list holding the expected value; nonce and acr are
+        # strings (OIDC Core §2), so ["other", nonce] or ["eidas3", "eidas1"] must fail.
+        for name in ("nonce", "acr"):
+            if name in options and not isinstance(claims.get(name), str):
+                raise InvalidClaimError(name)
     except ExpiredTokenError as exc:
         raise _reject(Rejection.EXPIRED, "the id_token has expired") from exc
     except MissingClaimError as exc:
@@ -686,7 +713,10 @@ def _opt(value: Any) -> str | None:
     """PSC sends absent values as empty strings: both become ``None``."""
     if value is None:
         return None
-    if isinstance(value, bool | int | float):
+    if isinstance(value, bool):
+        # A JSON true/false where PSC sends text would silently become "True".
+        raise MalformedResponse("expected a string in the userinfo, got a boolean")
+    if isinstance(value, int | float):
         return str(value)
     if not isinstance(value, str):
         raise MalformedResponse(f"expected a string in the userinfo, got {type(value).__name__}")
@@ -776,7 +806,7 @@ def parse_userinfo(payload: bytes | str | Mapping[str, Any]) -> ProfessionalIden
     if isinstance(payload, bytes | str):
         try:
             data = json.loads(payload)
-        except (ValueError, UnicodeError) as exc:
+        except (ValueError, UnicodeError, RecursionError) as exc:
             raise MalformedResponse(f"the userinfo is not valid JSON: {exc}") from exc
     else:
         data = payload
