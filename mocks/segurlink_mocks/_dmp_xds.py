@@ -86,6 +86,9 @@ DE_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
 DE_CLASS = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
 DE_CONF = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
 DE_TYPE = "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983"
+DE_FORMAT = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
+DE_FACILITY = "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1"
+DE_PRACTICE = "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead"
 DE_PATIENT = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
 DE_UNIQUE = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
 DE_OBJECT_TYPE = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
@@ -98,6 +101,15 @@ UPDATE_STATUS = "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus"
 
 FIND_DOCUMENTS = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"
 GET_DOCUMENTS = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4"
+
+#: formatCode (IHE XDS-SD / IHE-FR) of a level-1 CDA, by the media type of its body.
+LEVEL1_FORMATS = {
+    "application/pdf": "urn:ihe:iti:xds-sd:pdf:2008",
+    "text/plain": "urn:ihe:iti:xds-sd:text:2008",
+    "text/rtf": "urn:ihe:iti-fr:xds-sd:rtf:2010",
+    "image/jpeg": "urn:ihe:iti-fr:xds-sd:jpeg:2010",
+    "image/tiff": "urn:ihe:iti-fr:xds-sd:tiff:2010",
+}
 
 CONFIDENTIALITY_N = ("N", "2.16.840.1.113883.5.25")
 MASK_SYSTEM = "1.2.250.1.213.1.1.4.13"
@@ -439,6 +451,24 @@ def _check_cda(
         or (types[0].get("nodeRepresentation") != header.type_code.code)
     ):
         raise _fail("typeCode différent du code du CDA")
+    for scheme, name, cda_code in (
+        (DE_FACILITY, "healthcareFacilityTypeCode", header.facility_type),
+        (DE_PRACTICE, "practiceSettingCode", header.practice_setting),
+    ):
+        found = _classifications(extrinsic, scheme)
+        if len(found) != 1:
+            raise _fail(f"{name} absent ou répété")
+        if cda_code is not None and (
+            found[0].get("nodeRepresentation"),
+            _coding_scheme(found[0]),
+        ) != (cda_code.code, cda_code.code_system):
+            raise _fail(f"{name} différent de celui du CDA")
+    formats = _classifications(extrinsic, DE_FORMAT)
+    if len(formats) != 1:
+        raise _fail("formatCode absent ou répété")
+    expected_format = LEVEL1_FORMATS.get(header.media_type or "")
+    if header.media_type is not None and formats[0].get("nodeRepresentation") != expected_format:
+        raise _fail(f"formatCode différent de celui d'un CDA à corps {header.media_type}")
     cda_conf = header.confidentiality.code if header.confidentiality else None
     if cda_conf not in {code for code, system in confidentiality if system == CONFIDENTIALITY_N[1]}:
         raise _fail("confidentialityCode différent de celui du CDA")

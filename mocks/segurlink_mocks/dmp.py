@@ -437,6 +437,8 @@ class DmpMock(MockServer):
                 except VihfError as exc:
                     raise _SoapFault(exc.message, exc.subcode) from exc
                 exchange.details["mode"] = vihf.mode
+                # The professional's national id (not health data): who the VIHF names.
+                exchange.details["subject"] = vihf.name_id
                 call = _Call(action, body[0], vihf, multipart, exchange)
                 answer = self._dispatch(call)
         except _SoapFault as fault:

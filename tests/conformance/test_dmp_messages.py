@@ -154,6 +154,27 @@ def test_td21_raw_mtom_capture_splits_into_envelope_cda_and_xades() -> None:
     assert b"".join(cda.split()) == b"".join(official.split())
 
 
+def test_metadata_of_the_official_cda_produced_elsewhere() -> None:
+    # TD2.1-DocumentME2.xml predates practiceSettingCode in the CDA: the caller supplies it.
+    data = _msg("TD2.1-DocumentME2.xml").removeprefix(b"\xef\xbb\xbf")
+    header = read_header(data)
+    entry = document_entry_from_header(
+        header,
+        data,
+        class_code=Code("10", "1.2.250.1.213.1.1.4.1", "Compte rendu"),
+        practice_setting=Code("ETABLISSEMENT", "1.2.250.1.213.1.1.4.9", "Etablissement de santé"),
+    )
+    assert entry.unique_id == header.id.xds_unique_id
+    assert entry.patient_id == "207058575627097^^^&1.2.250.1.213.1.4.10&ISO^NH"
+    assert (entry.type_code.code, entry.format_code.code) == (
+        "27899-4",
+        "urn:ihe:iti:xds-sd:text:2008",
+    )
+    assert entry.facility_type.code == "SA07"  # from the CDA's healthCareFacility
+    assert entry.creation_time == "20190221123445"  # 13:34:45+01:00 in UTC
+    assert entry.source_patient_info[0].startswith("PID-5|")
+
+
 # -- VIHF samples ---------------------------------------------------------------------------
 
 
@@ -223,6 +244,67 @@ def test_signed_direct_sample_certificate_is_not_der_and_is_refused() -> None:
     data = _vihf_sample("VIHF_DIRECTE_signe.xml")
     with pytest.raises(ConfigurationError):
         Signer(_embedded_cert(data).encode(), b"").certificate()
+
+
+def _vihf_shape(root: etree._Element) -> tuple[list[str], list[str], list[tuple[str, int]]]:
+    """Children of the assertion, of its AuthnContext, and the attributes with their arity."""
+    saml = "{urn:oasis:names:tc:SAML:2.0:assertion}"
+    children = [etree.QName(c).localname for c in root if isinstance(c.tag, str)]
+    context = root.find(f"{saml}AuthnStatement/{saml}AuthnContext")
+    assert context is not None
+    authn = [etree.QName(c).localname for c in context]
+    attributes = [
+        (a.get("Name", ""), len(a.findall(f"{saml}AttributeValue")))
+        for a in root.iter(f"{saml}Attribute")
+    ]
+    return children, authn, attributes
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [
+        ("VIHF_INDIRECTE_signe.xml", "indirect"),
+        ("VIHF_INDIRECTE_RENFORCEE_signe.xml", "indirect_reinforced"),
+    ],
+)
+def test_segurlink_vihf_has_the_structure_of_the_official_sample(
+    name: str, mode: str, signer: Signer
+) -> None:
+    from segurlink.config import TlsConfig
+    from segurlink.dmp import DmpSettings, ResponsiblePerson, Vihf, sign_vihf
+
+    settings = DmpSettings(
+        endpoint="https://127.0.0.1:1/dmp",
+        tls=TlsConfig(),
+        signing_cert=__import__("pathlib").Path("unused.pem"),
+        signing_key=__import__("pathlib").Path("unused.key"),
+        software=_software(),
+        structure_id="1010000016",
+        structure_name="EHPAD SEGURLINK TEST",
+        # The samples name a doctor with a speciality: two Role values.
+        responsible=ResponsiblePerson("810100000001", "RESPONSABLE", "ROBERT", "10", "SM26"),
+        homologation_id="SEGURLINK-DMP-HOMOL",
+        mode=mode,  # type: ignore[arg-type]
+    )
+    official = etree.fromstring(_vihf_sample(name))
+    mine = sign_vihf(
+        Vihf.for_responsible(settings, f.patient_ins(), issuer=signer.subject).to_element(),
+        signer,
+    )
+    assert _vihf_shape(mine) == _vihf_shape(official)
+    facts, reference = read_vihf(mine), read_vihf(official)
+    assert facts["authn_class"] == reference["authn_class"]
+    assert (
+        facts["attributes"]["Authentification_mode"]
+        == (reference["attributes"]["Authentification_mode"])
+    )
+    # The codes of the coded attributes come from the same code systems.
+    for attribute in (
+        "urn:oasis:names:tc:xacml:2.0:subject:role",
+        "urn:oasis:names:tc:xspa:1.0:subject:purposeofuse",
+    ):
+        systems = lambda v: [x.split("^")[1] for x in v[attribute]]  # noqa: B023
+        assert systems(facts["attributes"]) == systems(reference["attributes"])
 
 
 # -- request structure ---------------------------------------------------------------------

@@ -61,3 +61,54 @@ def test_cli_deposit_error_exit_code(
     doc.write_bytes(f.cda(f.MICHELANGELO, seed=22))
     assert main(["dmp", "deposit", str(doc)]) == 1
     assert "XDSUnknownPatientId" in capsys.readouterr().err
+
+
+PDF_DESCRIPTION = {
+    "type": "PPA",
+    "effective_time": "2024-03-01T10:30:00+01:00",
+    "id": {"root": "1.2.250.1.999.1.1.3", "extension": "DOC-PDF-1"},
+    "set_id": {"root": "1.2.250.1.999.1.1.3", "extension": "SET-PDF-1"},
+    "structure": {"finess": f.FINESS, "name": "EHPAD SEGURLINK TEST"},
+    "patient": {
+        "status": "QUAL",
+        "ins": f.ZOE[0],
+        "birth_name": f.ZOE[1],
+        "first_names": f.ZOE[2],
+        "sex": f.ZOE[3],
+        "birth_date": f.ZOE[4],
+        "birth_place": f.ZOE[0][5:10],
+        "id_document": "PASSPORT",
+        "ipp": {"root": f.IPP_ROOT, "extension": "IPP-PDF"},
+    },
+    "author": {
+        "rpps": "10001234567",
+        "family": "BLEEDER",
+        "given": "Roberta",
+        "profession": {"code": "G15_60", "display": "Infirmier"},
+    },
+    "legal_authenticator": {
+        "rpps": "10009876543",
+        "family": "CAMPARINI",
+        "given": "Marcel",
+        "profession": {"code": "G15_10"},
+    },
+}
+
+
+def test_cli_deposit_pdf_builds_the_cda_on_the_fly(
+    env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description = tmp_path / "doc.json"
+    description.write_text(json.dumps(PDF_DESCRIPTION), encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(f.PDF)
+    code, data = _run(capsys, "dmp", "deposit", str(description), "--pdf", str(pdf))
+    assert code == 0 and data["unique_id"] == "1.2.250.1.999.1.1.3^DOC-PDF-1"
+    code, found = _run(capsys, "dmp", "find", f.ZOE[0])
+    assert [e["unique_id"] for e in found] == [data["unique_id"]]
+    out = tmp_path / "back.xml"
+    assert _run(capsys, "dmp", "get", f.ZOE[0], data["unique_id"], "-o", str(out))[0] == 0
+    from segurlink.cda import read_header
+
+    header = read_header(out.read_bytes())
+    assert header.media_type == "application/pdf"

@@ -14,12 +14,15 @@ from segurlink.dmp import ARCHIVED, Audience, Authorisation, DmpClient, DmpSetti
 from segurlink.errors import (
     ConfigurationError,
     HttpStatusError,
+    IdentityStatusError,
     InputError,
     MalformedResponse,
+    SoapFault,
     TransportError,
     TransportTimeout,
     XdsError,
 )
+from segurlink.identity import IdentityStatus
 from tests.dmp import factory as f
 
 
@@ -75,6 +78,48 @@ def test_deposit_find_retrieve_replace_hide_delete(client: DmpClient, dmp_mock: 
     assert [d["uniqueId"] for d in dmp_mock.documents(ins.value) if "Deleted" in d["status"]]
 
 
+def test_deposit_and_find_as_a_psc_professional(dmp_settings: Settings, dmp_mock: Any) -> None:
+    from segurlink.psc.models import ProfessionalIdentity, PscActivity, PscExercice
+
+    pro = ProfessionalIdentity(
+        national_id="810001234567",
+        given_name="Roberta",
+        family_name="BLEEDER",
+        exercices=(
+            PscExercice(
+                profession="60", activities=(PscActivity(sector="SA17", finess_site=f.FINESS),)
+            ),
+        ),
+    )
+    with DmpClient.from_settings(dmp_settings, professional=pro) as c:
+        result = c.deposit(f.cda(seed=20))
+        (entry,) = c.find(f.patient_ins())
+    assert entry.unique_id == result.unique_id
+    subjects = {r.details.get("subject") for r in dmp_mock.requests}
+    assert subjects == {"810001234567"}
+
+
+def test_content_type_comes_from_the_settings(dmp_settings: Settings) -> None:
+    data = dmp_settings.to_mapping()
+    data["dmp"] = {
+        **data["dmp"],
+        "content_type": "SA17",
+        "content_type_system": "1.2.250.1.71.4.2.4",
+        "content_type_display": "Etablissement pour personnes âgées",
+    }
+    settings = Settings.from_mapping(data, base_dir=dmp_settings.base_dir)
+    with DmpClient.from_settings(settings) as c:
+        _, ss, _, _, _ = c.prepare_deposit(f.cda(seed=23))
+        assert (ss.content_type.code, ss.content_type.code_system) == (
+            "SA17",
+            "1.2.250.1.71.4.2.4",
+        )
+        c.deposit(f.cda(seed=23))  # the mock accepts it
+    data["dmp"]["content_type_system"] = "1.2.3"
+    with pytest.raises(ConfigurationError, match="JDV_J59"):
+        DmpClient.from_settings(Settings.from_mapping(data, base_dir=dmp_settings.base_dir))
+
+
 def test_archive_and_find_archived(client: DmpClient) -> None:
     ins = f.patient_ins()
     client.deposit(f.cda(seed=11))
@@ -105,6 +150,39 @@ def test_registry_unavailable_is_typed(client: DmpClient, dmp_mock: Any) -> None
     with pytest.raises(XdsError) as info:
         client.find(f.patient_ins())
     assert info.value.errors[0].code == "XDSRegistryNotAvailable"
+
+
+def test_registry_error_carries_code_context_and_severity(client: DmpClient) -> None:
+    with pytest.raises(XdsError) as info:
+        client.deposit(f.cda(f.CATARINA, seed=18))  # the patient refused this structure
+    (issue,) = info.value.errors
+    assert issue.code == "XDSRegistryError" and issue.severity == "Error"
+    assert "Accès refusé" in issue.context
+    assert "XDSRegistryError" in str(info.value)
+
+
+def test_soap_fault_is_typed_with_its_code(client: DmpClient, dmp_mock: Any) -> None:
+    dmp_mock.inject("registry_unavailable")  # TD0.2 answers a SOAP Receiver fault
+    with pytest.raises(SoapFault) as info:
+        client.check(f.patient_ins())
+    assert info.value.code.endswith("Receiver")
+    assert "indisponible" in info.value.reason
+
+
+@pytest.mark.parametrize("audience", list(Audience))
+def test_hide_and_unhide_for_each_audience(
+    client: DmpClient, dmp_mock: Any, audience: Audience
+) -> None:
+    client.deposit(f.cda(seed=19))
+    (entry,) = client.find(f.patient_ins())
+    client.hide(entry, audience)
+    (hidden,) = client.find(f.patient_ins())
+    assert hidden.hidden_from == {audience} and hidden.version == "2"
+    (stored,) = [d for d in dmp_mock.documents(f.patient_ins().value) if d["version"] == 2]
+    assert audience.value in stored["confidentiality"] and "N" in stored["confidentiality"]
+    client.unhide(hidden, audience)
+    (shown,) = client.find(f.patient_ins())
+    assert not shown.hidden_from and shown.unique_id == entry.unique_id
 
 
 @pytest.mark.parametrize(
@@ -162,6 +240,9 @@ def test_deposit_refused_before_sending_when_structures_differ(
     wrong_identity = f.record(f.DOMINIQUE)
     with pytest.raises(InputError, match="INS"):
         client.deposit(f.cda(seed=17), identity=wrong_identity)
+    not_qualified = dataclasses.replace(f.record(), status=IdentityStatus.VALI)
+    with pytest.raises(IdentityStatusError):
+        client.deposit(f.cda(seed=17), identity=not_qualified)
     assert dmp_mock.request_count == before
 
 
@@ -174,3 +255,20 @@ def test_signing_certificate_of_another_structure_is_a_configuration_error(
     )
     with pytest.raises(ConfigurationError, match="structure"):
         DmpClient(settings)
+
+
+def test_no_health_data_in_info_logs_or_reprs(
+    client: DmpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    ins = f.patient_ins()
+    result = client.deposit(f.cda(seed=24))
+    (entry,) = client.find(ins)
+    document = client.retrieve(ins, entry.unique_id)
+    text = caplog.text + repr(result) + repr(entry) + repr(document) + repr(client)
+    text += repr(client.check(ins)) + repr(client.settings)
+    assert caplog.records  # the exchanges are logged...
+    for secret in (ins.value, "ADRUN", "19751231", "810100000001"):
+        assert secret not in text  # ...without INS, name, birth date or responsible id

@@ -115,6 +115,15 @@ def test_each_broken_rule_is_reported(change: dict[str, object], rule: str) -> N
     assert rule in {i.rule for i in check_metadata(ss, [broken])}
 
 
+def test_content_type_outside_jdv_j59_code_systems_is_reported() -> None:
+    entry, _ = _entry()
+    ss = dataclasses.replace(_submission(entry), content_type=Code("04", "1.2.3.4"))
+    assert [i.rule for i in check_metadata(ss, [entry])] == ["contentTypeCode"]
+    # A sector code (TRE_R02), as an EHPAD would use, is a JDV_J59 code system.
+    ss = dataclasses.replace(ss, content_type=Code("SA17", "1.2.250.1.71.4.2.4"))
+    assert check_metadata(ss, [entry]) == ()
+
+
 def test_serialisation_has_the_classifications_of_the_spec() -> None:
     entry, _ = _entry(hidden_from=["MASQUE_PS"])
     ss = _submission(entry)

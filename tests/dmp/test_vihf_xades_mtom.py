@@ -22,8 +22,8 @@ from segurlink.dmp import (
     verify_vihf,
 )
 from segurlink.dmp.mtom import resolve_xop
-from segurlink.errors import MalformedResponse, XmlSecurityError
-from segurlink.psc.models import ProfessionalIdentity, PscExercice
+from segurlink.errors import InputError, MalformedResponse, XmlSecurityError
+from segurlink.psc.models import ProfessionalIdentity, PscActivity, PscExercice
 from tests.dmp import factory as f
 from tests.dmp.conftest import make_signer
 
@@ -100,6 +100,41 @@ def test_vihf_from_psc_userinfo_uses_profession_and_speciality(signer: Signer) -
         "60^1.2.250.1.71.1.2.7",
         "SM26^1.2.250.1.71.4.2.5",
     ]
+
+
+def test_vihf_from_psc_uses_the_activity_in_the_structure(signer: Signer) -> None:
+    elsewhere = PscExercice(
+        profession="10", activities=(PscActivity(sector="SA01", finess_site="750000001"),)
+    )
+    here = PscExercice(
+        profession="60",
+        speciality="SM26",
+        activities=(PscActivity(sector="SA16", finess_legal_entity="010000016"),),
+    )
+    pro = ProfessionalIdentity(national_id="810001234567", exercices=(elsewhere, here))
+    vihf = Vihf.from_professional(SETTINGS, f.patient_ins(), pro, issuer=signer.subject)
+    attrs = read_vihf(etree.tostring(vihf.to_element()))["attributes"]
+    assert attrs["urn:oasis:names:tc:xacml:2.0:subject:role"] == [
+        "60^1.2.250.1.71.1.2.7",
+        "SM26^1.2.250.1.71.4.2.5",
+    ]
+    assert attrs["Secteur_Activite"] == ["SA16^1.2.250.1.71.4.2.4"]
+    assert attrs["Identifiant_Structure"] == ["1010000016"]
+    # Activities elsewhere only: the structure's certificate cannot speak for them.
+    stranger = ProfessionalIdentity(national_id="810001234567", exercices=(elsewhere,))
+    with pytest.raises(InputError, match="no activity in the structure"):
+        Vihf.from_professional(SETTINGS, f.patient_ins(), stranger, issuer=signer.subject)
+    # No exercice at all: the role comes from SubjectRole, the sector from the settings.
+    bare = ProfessionalIdentity(national_id="810001234567", roles=("10^1.2.250.1.71.1.2.7",))
+    attrs = read_vihf(
+        etree.tostring(
+            Vihf.from_professional(
+                SETTINGS, f.patient_ins(), bare, issuer=signer.subject
+            ).to_element()
+        )
+    )["attributes"]
+    assert attrs["urn:oasis:names:tc:xacml:2.0:subject:role"] == ["10^1.2.250.1.71.1.2.7"]
+    assert attrs["Secteur_Activite"] == ["SA17^1.2.250.1.71.4.2.4"]
 
 
 def test_xades_signature_verifies_and_lists_the_documents(signer: Signer) -> None:

@@ -477,6 +477,9 @@ def provide_request(
     wrong_hash: bool = False,
     vihf_options: dict[str, Any] | None = None,
     tamper_signature: Any = None,
+    facility: tuple[str, str] = ("SA17", "1.2.250.1.71.4.2.4"),
+    practice: tuple[str, str] = ("ESSMS", "1.2.250.1.213.1.1.4.9"),
+    document_format: str = "urn:ihe:iti:xds-sd:pdf:2008",
 ) -> tuple[bytes, str, dict[str, Any]]:
     """An ITI-41 MTOM request shaped like TD2.1_Alimentation_requete.xml."""
     content, unique_id, _ = cda or make_cda(cda_ins or ins)
@@ -533,6 +536,8 @@ def provide_request(
             "2.16.840.1.113883.5.25",
         )
         add_classification(extrinsic, "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d", *format_code)
+        add_classification(extrinsic, "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1", *facility)
+        add_classification(extrinsic, "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead", *practice)
         add_external(extrinsic, "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427", cx(ins))
         add_external(extrinsic, "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab", uid)
         association = etree.SubElement(
@@ -555,7 +560,7 @@ def provide_request(
         content,
         ("44", "1.2.250.1.213.1.1.4.1"),
         (header.type_code.code, header.type_code.code_system),
-        ("urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3"),
+        (document_format, "1.3.6.1.4.1.19376.1.2.3"),
         unique_id,
         creation,
     )
@@ -795,6 +800,24 @@ def test_deposit_metadata_is_checked(
     answer, _ = client.deposit(**options)
     assert status_of(answer) == FAILURE
     assert error_codes(answer) == [code]
+    assert dmp_mock.documents(ZOE) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "context"),
+    [
+        ({"facility": ("SA16", "1.2.250.1.71.4.2.4")}, "healthcareFacilityTypeCode différent"),
+        ({"practice": ("HAD", "1.2.250.1.213.1.1.4.9")}, "practiceSettingCode différent"),
+        ({"document_format": "urn:ihe:iti:xds-sd:text:2008"}, "formatCode différent"),
+    ],
+)
+def test_deposit_metadata_must_match_the_cda(
+    client: Client, dmp_mock: DmpMock, options: dict[str, Any], context: str
+) -> None:
+    answer, _ = client.deposit(**options)
+    (error,) = answer.iterfind(".//rs:RegistryError", NS)
+    assert error.get("errorCode") == "XDSRepositoryMetadataError"
+    assert context in error.get("codeContext", "")
     assert dmp_mock.documents(ZOE) == []
 
 

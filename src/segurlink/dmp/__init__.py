@@ -12,7 +12,7 @@ the MSSanté XDM), :mod:`~segurlink.dmp.vihf`, :mod:`~segurlink.dmp.xades`,
 
 from __future__ import annotations
 
-from .client import DEFAULT_CONTENT_TYPE, DmpClient
+from .client import DmpClient
 from .metadata import (
     Association,
     DocumentEntryMetadata,
@@ -27,6 +27,7 @@ from .metadata import (
 from .models import (
     APPROVED,
     ARCHIVED,
+    DEFAULT_CONTENT_TYPE,
     DELETED,
     Audience,
     Authorisation,

@@ -60,12 +60,9 @@ from .mtom import MtomPart, build_mtom, parse_mtom
 from .vihf import Signer, Vihf, certificate_ou, sign_vihf
 from .xades import sign_submission_set
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "DmpClient"]
+__all__ = ["DmpClient"]
 
 logger = logging.getLogger(__name__)
-
-#: SubmissionSet contentTypeCode used when the caller gives none (JDV_J59).
-DEFAULT_CONTENT_TYPE = Code("04", "1.2.250.1.213.2.2", "Hospitalisation de jour")
 
 
 def _ins_from_patient_id(patient_id: str) -> Ins:
@@ -305,12 +302,15 @@ class DmpClient:
         hidden_from: Iterable[Audience | str] = (),
         identity: IdentityRecord | None = None,
         replaces: str | None = None,
-        content_type: Code = DEFAULT_CONTENT_TYPE,
+        content_type: Code | None = None,
         class_code: Code | None = None,
     ) -> tuple[
         Ins, SubmissionSetMetadata, list[DocumentEntryMetadata], etree._Element, list[MtomPart]
     ]:
-        """Build (without sending) the ITI-41 content of a deposit, after every check."""
+        """Build (without sending) the ITI-41 content of a deposit, after every check.
+
+        ``content_type`` (JDV_J59) defaults to the settings' ``content_type``.
+        """
         from ..cda import read_header
 
         header = read_header(document)
@@ -328,7 +328,7 @@ class DmpClient:
             unique_id=f"{self.settings.source_oid}.1.{uuid.uuid4().int}",
             source_id=self.settings.source_oid,
             submission_time=now,
-            content_type=content_type,
+            content_type=content_type or self.settings.content_type,
         )
         signature_uid = f"{self.settings.source_oid}.4.{uuid.uuid4().int}"
         xades = sign_submission_set(self._signer, ss.unique_id, {doc.unique_id: document}, at=now)
@@ -363,7 +363,7 @@ class DmpClient:
         professional: Any = None,
         replaces: str | None = None,
         retries: int = 1,
-        content_type: Code = DEFAULT_CONTENT_TYPE,
+        content_type: Code | None = None,
         class_code: Code | None = None,
     ) -> DepositResult:
         """TD2.1: deposit a CDA document (``replaces`` = entryUUID of the replaced entry).
@@ -457,7 +457,7 @@ class DmpClient:
             submission_time=self._clock().astimezone(dt.UTC).strftime("%Y%m%d%H%M%S"),
             patient_id=entry.patient_id,
             authors=(author,),
-            content_type=DEFAULT_CONTENT_TYPE,
+            content_type=self.settings.content_type,
             title=entry.title,
         )
 

@@ -24,7 +24,7 @@ from lxml import etree
 from ..cda import codes as cda_codes
 from ..cda.models import CdaHeader, Code, InstanceId, ParticipantFacts
 from ..errors import InputError, Issue, ValidationError
-from .models import utc_timestamp
+from .models import CONTENT_TYPE_SYSTEMS, utc_timestamp
 
 __all__ = [
     "CLASS_CODES",
@@ -338,12 +338,15 @@ def document_entry_from_header(
     hidden_from: Iterable[str] = (),
     class_code: Code | None = None,
     format_code: Code | None = None,
+    practice_setting: Code | None = None,
     comments: str = "",
 ) -> DocumentEntryMetadata:
     """The DocumentEntry of a CDA document, every value derived from its header.
 
     ``content`` is the exact bytes sent (its SHA-1 and size go in the metadata).
     ``hidden_from`` adds DMP visibility codes (``MASQUE_PS``...), which exist only in XDS.
+    ``practice_setting`` is used only when the header has none (CDA produced elsewhere
+    under an older CI-SIS, like the official TD2.1 example).
     Raises :class:`InputError` when the header lacks what the DMP requires.
     """
     patient = header.patient
@@ -353,7 +356,8 @@ def document_entry_from_header(
         raise InputError("the CDA has no document type code")
     if header.effective_time is None:
         raise InputError("the CDA has no effectiveTime")
-    if header.facility_type is None or header.practice_setting is None:
+    practice = header.practice_setting or practice_setting
+    if header.facility_type is None or practice is None:
         raise InputError("the CDA lacks its healthcare facility type or practice setting")
     local = next((i for i in patient.ids if i.root not in cda_codes.INS_OIDS), None)
     pid = patient_id_value(patient.ins.value, patient.ins.oid)
@@ -380,7 +384,7 @@ def document_entry_from_header(
         confidentiality=confidentiality,
         format_code=format_code or _format_code(header),
         facility_type=header.facility_type,
-        practice_setting=header.practice_setting,
+        practice_setting=practice,
         title=header.title,
         comments=comments,
         language=header.language or "fr-FR",
@@ -469,6 +473,13 @@ def check_metadata(
     ss_institutions = {i for a in submission_set.authors for i in a.institutions}
     if not ss_institutions:
         bad("the submission set has no authorInstitution", "SubmissionSet", "author")
+    if submission_set.content_type.code_system not in CONTENT_TYPE_SYSTEMS:
+        bad(
+            f"contentTypeCode system {submission_set.content_type.code_system!r} is not one "
+            "of JDV_J59 (TRE_A00, TRE_R209, TRE_R02)",
+            "SubmissionSet",
+            "contentTypeCode",
+        )
     for doc in documents:
         where = doc.entry_id
         if doc.patient_id != submission_set.patient_id:

@@ -18,12 +18,15 @@ from pathlib import Path
 from typing import Literal
 
 from .._audit import mask_identifier
+from ..cda.models import Code
 from ..config import Secret, Settings, SoftwareIdentity, TlsConfig, _path
 from ..errors import ConfigurationError
 
 __all__ = [
     "APPROVED",
     "ARCHIVED",
+    "CONTENT_TYPE_SYSTEMS",
+    "DEFAULT_CONTENT_TYPE",
     "DELETED",
     "Audience",
     "Authorisation",
@@ -43,6 +46,17 @@ DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"
 #: DMP device OID and its repository.
 DMP_DEVICE_OID = "1.2.250.1.213.4.1.1.1"
 DMP_REPOSITORY_ID = "1.2.250.1.213.4.1.1.1.2"
+
+#: The code systems JDV_J59-ContentTypeCode-DMP draws from (SubmissionSet contentTypeCode):
+#: TRE_A00-ProducteurDocNonPS, TRE_R209-TypeActivite, TRE_R02-SecteurActivite.
+CONTENT_TYPE_SYSTEMS = frozenset(
+    {"1.2.250.1.213.1.1.4.6", "1.2.250.1.213.2.2", "1.2.250.1.71.4.2.4"}
+)
+
+#: SubmissionSet contentTypeCode used when neither the call nor ``[dmp] content_type``
+#: gives one. Borrowed from the official TD2.1 example (a hospital's day care, TRE_R209
+#: code 04): an EHPAD should configure its own JDV_J59 value (see docs/dmp.md).
+DEFAULT_CONTENT_TYPE = Code("04", "1.2.250.1.213.2.2", "Hospitalisation de jour")
 
 _OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
 
@@ -97,7 +111,9 @@ class DmpSettings:
     """Settings of the DMP client, from the ``[dmp]`` table (see :meth:`from_settings`).
 
     ``endpoint`` is the base URL; services are ``<endpoint>/patients``, ``/registry``,
-    ``/repository``. ``tls`` is the ORG AUTH_CLI identity (mutual TLS); ``signing_cert``
+    ``/repository``. ``content_type`` is the SubmissionSet contentTypeCode (JDV_J59) of
+    every submission, from ``[dmp] content_type`` / ``content_type_system`` /
+    ``content_type_display``. ``tls`` is the ORG AUTH_CLI identity (mutual TLS); ``signing_cert``
     / ``signing_key`` the ORG SIGN pair that signs the VIHF and the XAdES signature.
     """
 
@@ -115,8 +131,14 @@ class DmpSettings:
     source_oid: str = "1.2.250.1.999.1.1"
     signing_key_password: Secret | None = None
     repository_id: str = DMP_REPOSITORY_ID
+    content_type: Code = DEFAULT_CONTENT_TYPE
 
     def __post_init__(self) -> None:
+        if self.content_type.code_system not in CONTENT_TYPE_SYSTEMS:
+            raise ConfigurationError(
+                f"dmp.content_type_system {self.content_type.code_system!r} is not a code "
+                "system of JDV_J59 (TRE_A00, TRE_R209 or TRE_R02)"
+            )
         if not self.endpoint.startswith(("https://", "http://")):
             raise ConfigurationError(f"dmp.endpoint must be an http(s) URL: {self.endpoint!r}")
         if self.mode not in ("indirect", "indirect_reinforced"):
@@ -173,7 +195,17 @@ class DmpSettings:
             sector=str(section.get("sector", "SA17")),
             source_oid=str(section.get("source_oid", "1.2.250.1.999.1.1")),
             repository_id=str(section.get("repository_id", DMP_REPOSITORY_ID)),
+            content_type=_content_type(section),
         )
+
+
+def _content_type(section: Mapping[str, object]) -> Code:
+    """``[dmp] content_type`` (+ ``content_type_system``, ``content_type_display``)."""
+    code = section.get("content_type")
+    if code in (None, ""):
+        return DEFAULT_CONTENT_TYPE
+    system = str(section.get("content_type_system", DEFAULT_CONTENT_TYPE.code_system))
+    return Code(str(code), system, str(section.get("content_type_display", "")))
 
 
 @dataclass(frozen=True, slots=True)

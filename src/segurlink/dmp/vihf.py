@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -125,13 +126,20 @@ class Vihf:
         """A VIHF for a professional logged in with Pro Santé Connect (indirect mode).
 
         ``professional`` is a :class:`segurlink.psc.ProfessionalIdentity`: the subject is
-        its national id; the role is the profession of its first exercice (speciality
-        added when present), else its ``SubjectRole``.
+        its national id. The chosen activity is the one exercised in the settings'
+        structure (FINESS of the site or legal entity); its exercice gives the role
+        (profession, speciality added when present) and its sector ``Secteur_Activite``.
+        Without exercices the role comes from ``SubjectRole``. A professional whose
+        activities all name other structures is refused (:class:`InputError`): the DMP
+        would not accept this structure's certificate for them.
         """
         roles: list[VihfRole] = []
-        exercices = getattr(professional, "exercices", ())
-        if exercices:
-            ex = exercices[0]
+        exercices = tuple(getattr(professional, "exercices", ()) or ())
+        ex, activity = _chosen_activity(exercices, settings.structure_id)
+        sector = str(getattr(activity, "sector", "") or "")
+        if re.fullmatch(r"SA\d{2}", sector) and "sector" not in kwargs:
+            kwargs["sector"] = sector
+        if ex is not None:
             if ex.profession:
                 roles.append(VihfRole(ex.profession, PROFESSION_SYSTEM))
             if ex.speciality:
@@ -165,13 +173,14 @@ class Vihf:
         roles: Sequence[VihfRole],
         **kwargs: Any,
     ) -> Vihf:
+        sector = kwargs.pop("sector", settings.sector)
         return cls(
             issuer=issuer,
             subject_id=subject_id,
             subject_name=subject_name,
             roles=tuple(roles),
             structure_id=settings.structure_id,
-            sector=f"{settings.sector}^{SECTOR_SYSTEM}",
+            sector=f"{sector}^{SECTOR_SYSTEM}",
             mode=kwargs.pop("mode", settings.mode),
             resource_id=patient_id_value(ins.value, ins.oid),
             lps_id=settings.software.idam,
@@ -247,6 +256,31 @@ class Vihf:
         string("LPS_Version", self.lps_version)
         string("LPS_ID_HOMOLOGATION_DMP", self.homologation_id)
         return a
+
+
+def _chosen_activity(exercices: Sequence[Any], structure_id: str) -> tuple[Any, Any]:
+    """The (exercice, activity) exercised in the structure ``structure_id`` (1 + FINESS).
+
+    Falls back to the first exercice (no activity) when no activity names a FINESS;
+    raises :class:`InputError` when activities name only other structures.
+    """
+    finess = structure_id[1:]
+    named = False
+    for ex in exercices:
+        for activity in getattr(ex, "activities", ()) or ():
+            sites = {
+                getattr(activity, "finess_site", None),
+                getattr(activity, "finess_legal_entity", None),
+            } - {None, ""}
+            named = named or bool(sites)
+            if finess in sites:
+                return ex, activity
+    if named:
+        raise InputError(
+            "the professional has no activity in the structure of the DMP certificates "
+            f"({structure_id})"
+        )
+    return (exercices[0] if exercices else None), None
 
 
 @dataclass(frozen=True, repr=False)
