@@ -152,3 +152,46 @@ def test_read_header_gives_the_facts_for_xds_metadata() -> None:
 def test_unknown_document_type() -> None:
     with pytest.raises(InputError, match="unknown document type"):
         document_type("NOPE")
+
+
+@pytest.mark.parametrize("status", ["PROV", "VALI", "RECUP"])
+def test_only_a_qualified_identity_puts_its_ins_in_the_document(status: str) -> None:
+    from segurlink.identity import IdentityRecord, IdentityStatus
+    from segurlink.identity.rniv import IdDocumentKind
+
+    from .factory import TRAITS, qualified_patient
+
+    record = IdentityRecord(
+        TRAITS,
+        IdentityStatus(status),
+        INS if status == "RECUP" else None,
+        id_document=IdDocumentKind.PASSPORT if status == "VALI" else None,
+    )
+    patient = dataclasses.replace(qualified_patient(), identity=record)
+    xml = build_document(make_document(patient=patient))
+    assert xp(xml, "//h:patientRole/h:id/@root") == [IPP_ROOT]
+    assert INS.value.encode() not in xml
+
+
+@pytest.mark.parametrize("qualified", [False, True])
+def test_an_ins_smuggled_in_as_a_local_id_is_refused(qualified: bool) -> None:
+    from .factory import qualified_patient
+
+    base = qualified_patient() if qualified else provisional_patient()
+    patient = dataclasses.replace(base, local_ids=(InstanceId(INS.oid, INS.value),))
+    with pytest.raises(IdentityStatusError, match="INS OID"):
+        build_document(make_document(patient=patient))
+
+
+GOLDEN = __import__("pathlib").Path(__file__).with_name("golden") / "ppa-level1.xml"
+
+
+def test_output_matches_the_golden_file() -> None:
+    """Byte-for-byte stable output; after an intended change, regenerate with
+    ``python -c "from tests.cda.test_build import write_golden; write_golden()"``."""
+    assert build_document(make_document()) == GOLDEN.read_bytes()
+
+
+def write_golden() -> None:
+    GOLDEN.parent.mkdir(exist_ok=True)
+    GOLDEN.write_bytes(build_document(make_document()))

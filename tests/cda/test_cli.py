@@ -133,3 +133,86 @@ def test_settings_from_env_and_settings(tmp_path: Path) -> None:
     assert cda.kit == tmp_path and cda.cache_dir == Path("c")
     with pytest.raises(ConfigurationError):
         CdaSettings.from_env({"SEGURLINK_CISIS_KIT": str(tmp_path / "missing")})
+
+
+def test_build_from_toml(tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(PDF)
+    description = tmp_path / "doc.toml"
+    description.write_text(
+        """
+type = "83981-1"
+effective_time = 2024-03-01T10:30:00+01:00
+facility_type = "SA16"
+practice_setting = "ESSMS"
+id = { root = "1.2.250.1.71.4.2.7.99.3", extension = "DOC-9" }
+structure = { finess = "010000001", name = "MAS Les Pins" }
+[patient]
+status = "PROV"
+birth_name = "Pat-Trois"
+first_names = "Dominique"
+sex = "F"
+birth_date = "1979-03-28"
+ipp = { root = "1.2.250.1.71.4.2.7.99.1", extension = "IPP0001" }
+[author]
+software = "MonDUI 4.2"
+[legal_authenticator]
+rpps = "10009876543"
+family = "CAMPARINI"
+given = ["Marcel"]
+profession = { code = "G15_10/SM26" }
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "doc.xml"
+    assert main(["cda", "build", str(description), str(pdf), "-o", str(out)]) == 0
+    header = read_header(out.read_bytes())
+    assert header.id.extension == "DOC-9"
+    assert header.type_code is not None and header.type_code.code == "83981-1"
+    assert header.facility_type is not None and header.facility_type.code == "SA16"
+    assert header.authors[0].software_name == "MonDUI 4.2"
+
+
+def test_validate_reports_a_non_xml_file_and_checks_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description, pdf = _files(tmp_path)
+    good = tmp_path / "doc.xml"
+    main(["cda", "build", str(description), str(pdf), "-o", str(good)])
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b"<ClinicalDocument><unclosed>")
+    capsys.readouterr()
+    code = main(["cda", "validate", str(broken), str(good), "--rules-only", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [r["ok"] for r in result] == [False, True]
+    assert result[0]["issues"][0]["rule"] == "segurlink:xml"
+
+
+def test_validate_takes_the_kit_from_the_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description, pdf = _files(tmp_path)
+    out = tmp_path / "doc.xml"
+    main(["cda", "build", str(description), str(pdf), "-o", str(out)])
+    config = tmp_path / "segurlink.toml"
+    config.write_text('[cda]\nkit = "missing-kit"\n', encoding="utf-8")
+    capsys.readouterr()
+    # The configured kit is used (and, being absent, is a configuration error: exit 2).
+    assert main(["--config", str(config), "cda", "validate", str(out)]) == 2
+    assert "missing-kit" in capsys.readouterr().err
+
+
+def test_validate_without_any_kit_says_only_the_rules_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEGURLINK_CISIS_KIT", raising=False)
+    monkeypatch.delenv("SEGURLINK_CDA__KIT", raising=False)
+    description, pdf = _files(tmp_path)
+    out = tmp_path / "doc.xml"
+    main(["cda", "build", str(description), str(pdf), "-o", str(out)])
+    capsys.readouterr()
+    assert main(["cda", "validate", str(out)]) == 0
+    assert "only segurlink's header rules ran" in capsys.readouterr().err
+    # Asking for a schematron without a kit is a configuration error, not a silent skip.
+    assert main(["cda", "validate", str(out), "--schematron", "CI-SIS_VSM"]) == 2

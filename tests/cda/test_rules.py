@@ -78,6 +78,20 @@ BROKEN: dict[str, tuple[Mutation, str]] = {
         _set("//h:legalAuthenticator/h:signatureCode", "code", "X"),
         "segurlink:legal-authenticator",
     ),
+    "two performers": (
+        lambda root: _one(root, "//h:serviceEvent").append(
+            __import__("copy").deepcopy(_one(root, "//h:serviceEvent/h:performer"))
+        ),
+        "segurlink:service-event",
+    ),
+    "no practice setting": (
+        _remove("//h:standardIndustryClassCode"),
+        "segurlink:practice-setting",
+    ),
+    "INS with an IPP-like extension": (
+        _set("//h:patientRole/h:id[1]", "extension", "IPP0001"),
+        "segurlink:patient-ins",
+    ),
     "not base64 body": (
         lambda root: setattr(_one(root, "//h:nonXMLBody/h:text"), "text", "@@@"),
         "segurlink:body-encoding",
@@ -116,3 +130,14 @@ def test_parse_ts() -> None:
     assert parse_ts("2024013114300+01") is None
     value = parse_ts("20240131143000-0500")
     assert value is not None and value.utcoffset() is not None
+
+
+def test_context_time_without_time_zone_is_a_warning() -> None:
+    root = etree.fromstring(build_document(make_document()))
+    _one(root, "//h:encompassingEncounter/h:effectiveTime/h:low").set("value", "20230101120000")
+    report = validate(etree.tostring(root))
+    assert report.ok
+    assert [(i.rule, i.severity) for i in report.warnings] == [
+        ("segurlink:context-time-zone", "warning")
+    ]
+    assert report.warnings[0].location.endswith("/encompassingEncounter[1]/effectiveTime[1]/low[1]")

@@ -84,17 +84,75 @@ def test_built_document_for_provisional_identity_passes(validator: Validator) ->
 
 def test_catalogue_codes_are_in_the_xds_type_code_value_set() -> None:
     kit = Kit(shared_path("cisis-kit"))
-    allowed = {(code, system) for code, system, _ in kit.value_set_codes("1.2.250.1.213.1.1.5.471")}
+    allowed = set(kit.value_set_codes("1.2.250.1.213.1.1.5.471"))
     for doc_type in DOCUMENT_TYPES.values():
-        assert (doc_type.code.code, doc_type.code.code_system) in allowed, doc_type.key
+        code = doc_type.code
+        # Code, code system and display name exactly as JDV_J07 states them.
+        assert (code.code, code.code_system, code.display_name) in allowed, doc_type.key
 
 
-def test_model_schematron_is_chosen_from_template_ids() -> None:
+@pytest.mark.parametrize(
+    ("table", "value_set"),
+    [
+        ("PRACTICE_SETTINGS", "1.2.250.1.213.1.1.5.467"),  # JDV_J04
+        ("HEALTHCARE_FACILITY_TYPES", "1.2.250.1.213.1.1.5.466"),  # JDV_J02
+    ],
+)
+def test_context_code_tables_are_in_their_value_sets(table: str, value_set: str) -> None:
+    from segurlink.cda import codes
+
     kit = Kit(shared_path("cisis-kit"))
-    chosen = [
-        p.name for p in kit.schematrons_for(("1.2.250.1.213.1.1.1.1", "1.2.250.1.213.1.1.1.22"))
-    ]
-    assert chosen == [*PROFILES, "CI-SIS_DLU-EHPAD-DLU_2022.01.sch"]
+    allowed = set(kit.value_set_codes(value_set))
+    assert allowed, f"value set {value_set} not found in the kit"
+    for code in getattr(codes, table).values():
+        assert (code.code, code.code_system, code.display_name) in allowed, code
+
+
+#: The model schematron automatic selection must find for each structured example.
+EXPECTED_MODEL = {
+    "DLU-EHPAD-DLU_2022.01.xml": "CI-SIS_DLU-EHPAD-DLU_2022.01.sch",
+    "DLU-EHPAD-FLUDR_2022.01.xml": "CI-SIS_DLU-EHPAD-FLUDR_2022.01.sch",
+    "DLU-EHPAD-FLUDT_2022.01.xml": "CI-SIS_DLU-EHPAD-FLUDT_2022.01.sch",
+    "IPS-FR_2024.01_DLU.xml": "CI-SIS_IPS-FR_2024.01.sch",
+    "LDL-EES_2022.01.xml": "CI-SIS_LDL-EES_2022.01.sch",
+    "LDL-SES_2022.01.xml": "CI-SIS_LDL-SES_2022.01.sch",
+    # Same templateId as CI-SIS_VSM_1.4_2022.01.sch: the latest version is chosen.
+    "VSM_1.4_2022.01.xml": "CI-SIS_VSM_2023.01.sch",
+}
+
+
+@pytest.mark.parametrize("name", _examples())
+def test_official_example_passes_with_schematrons_chosen_from_template_ids(
+    validator: Validator, name: str
+) -> None:
+    data = shared_path("cisis-kit", "ExemplesCDA", name).read_bytes()
+    report = validator.validate(data)
+    assert report.layers == ("rules", "xsd", "schematron")
+    expected = (EXPECTED_MODEL[name],) if name in EXPECTED_MODEL else ()
+    assert report.schematrons == (*PROFILES, *expected)
+    assert report.errors == (), report.errors[:5]
+
+
+@pytest.mark.parametrize(
+    ("models", "expected"),
+    [
+        (("22",), ["CI-SIS_DLU-EHPAD-DLU_2022.01.sch"]),
+        # CS8, CS9 and CS24 all assert ".5": only the one whose every templateId is declared.
+        (("5", "5.1"), ["CI-SIS_CSE-CS8_2025.01.sch"]),
+        (("5", "5.2"), ["CI-SIS_CSE-CS9_2025.01.sch"]),
+        (("5",), []),
+        (("99",), []),
+    ],
+)
+def test_model_schematron_is_chosen_from_template_ids(
+    models: tuple[str, ...], expected: list[str]
+) -> None:
+    kit = Kit(shared_path("cisis-kit"))
+    templates = ("1.2.250.1.213.1.1.1.1", *(f"1.2.250.1.213.1.1.1.{m}" for m in models))
+    assert [p.name for p in kit.schematrons_for(templates)] == [*PROFILES, *expected]
+    # Level 1 (XDS-SD): the model schematrons check structured bodies, so none applies.
+    level1 = (*templates, "1.3.6.1.4.1.19376.1.2.20")
+    assert [p.name for p in kit.schematrons_for(level1)] == list(PROFILES)
 
 
 def _mutated(mutate: str) -> bytes:
@@ -112,6 +170,16 @@ def _mutated(mutate: str) -> bytes:
     elif mutate == "time-zone":
         node = root.xpath("/h:ClinicalDocument/h:effectiveTime", namespaces=NS)[0]
         node.set("value", "20240301103000")
+    elif mutate == "ins-root":
+        node = root.xpath("//h:patientRole/h:id[1]", namespaces=NS)[0]
+        del node.attrib["root"]
+    elif mutate == "type-code-system":
+        # A SNOMED system with the right code: the kit checks only @code, our rules the system.
+        node = root.xpath("/h:ClinicalDocument/h:code", namespaces=NS)[0]
+        node.set("codeSystem", "2.16.840.1.113883.6.96")
+    elif mutate == "type-code-not-in-jdv-j07":
+        node = root.xpath("/h:ClinicalDocument/h:code", namespaces=NS)[0]
+        node.set("code", "11111-1")
     return etree.tostring(root)
 
 
@@ -122,6 +190,9 @@ def _mutated(mutate: str) -> bytes:
         ("value-set", "schematron"),
         ("author-specialty", "schematron"),
         ("time-zone", "rules"),
+        ("ins-root", "rules"),
+        ("type-code-system", "rules"),
+        ("type-code-not-in-jdv-j07", "schematron"),
     ],
 )
 def test_broken_document_is_caught_by_the_right_layer(

@@ -131,16 +131,34 @@ def _issue(issue: Any) -> dict[str, str]:
 
 
 def _validate(args: argparse.Namespace) -> CommandResult:
-    from ..cda.validate import CdaSettings, Layer, Validator
-    from ..errors import InputError
+    from ..cda.validate import CdaIssue, CdaSettings, Layer, ValidationReport, Validator
+    from ..errors import ConfigurationError, InputError, MalformedResponse
 
+    # Precedence: --kit / --cache-dir, then a [cda] table of --config, then the environment.
     settings = CdaSettings.from_env()
+    if getattr(args, "config", None):
+        from ..config import Settings
+
+        loaded = Settings.from_toml(args.config)
+        if loaded.section("cda"):
+            settings = CdaSettings.from_settings(loaded)
     if args.kit is not None:
         settings = CdaSettings(kit=args.kit.expanduser(), cache_dir=settings.cache_dir)
     if args.cache_dir is not None:
         settings = CdaSettings(kit=settings.kit, cache_dir=args.cache_dir.expanduser())
     validator = Validator(settings)
     layers: tuple[Layer, ...] | None = ("rules",) if args.rules_only else None
+    warnings: list[str] = []
+    if settings.kit is None and not args.rules_only:
+        if args.schematron:
+            raise ConfigurationError(
+                "--schematron needs the CI-SIS kit: pass --kit, set SEGURLINK_CISIS_KIT "
+                "or [cda] kit"
+            )
+        warnings.append(
+            "no CI-SIS kit configured (--kit, SEGURLINK_CISIS_KIT, [cda] kit): only "
+            "segurlink's header rules ran, not the XSD nor the schematrons"
+        )
     results: list[dict[str, Any]] = []
     lines: list[str] = []
     failed = False
@@ -149,7 +167,12 @@ def _validate(args: argparse.Namespace) -> CommandResult:
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc}") from exc
-        report = validator.validate(data, layers=layers, schematrons=args.schematron)
+        try:
+            report = validator.validate(data, layers=layers, schematrons=args.schematron)
+        except (MalformedResponse, InputError) as exc:
+            # Not XML (or refused: DOCTYPE): this file fails, the others are still checked.
+            issue = CdaIssue("error", exc.message, "/", "segurlink:xml", "rules")
+            report = ValidationReport((issue,), ("rules",))
         failed = failed or not report.ok
         results.append(
             {
@@ -173,7 +196,9 @@ def _validate(args: argparse.Namespace) -> CommandResult:
                     f"  {issue.severity} [{issue.layer}] {issue.rule} at {issue.location}: "
                     f"{issue.message}"
                 )
-    return CommandResult(data=results, text="\n".join(lines), exit_code=1 if failed else 0)
+    return CommandResult(
+        data=results, text="\n".join(lines), exit_code=1 if failed else 0, warnings=warnings
+    )
 
 
 def _types(args: argparse.Namespace) -> CommandResult:

@@ -41,7 +41,12 @@ _STEPS = ("iso_dsdl_include.xsl", "iso_abstract_expand.xsl", "iso_svrl_for_xslt2
 _INCLUDE = re.compile(r"<(?:\w+:)?include\s+href=\"([^\"]+)\"")
 _DOC_LITERAL = re.compile(r"doc\('([^'()]+\.xml)'\)")
 _VOC = re.compile(r"voc-(?P<oid>[0-9.]+)-DYNAMIC\.xml$")
-_ENTETE_TEMPLATE = re.compile(r"templateId\[@root\s*=\s*'(1\.2\.250\.1\.213\.1\.1\.1\.\d+)'\]")
+#: A CI-SIS model templateId asserted in a schematron: ``templateId[@root='…']`` or
+#: ``templateId/@root="…"``, either quote, multi-part models (``….1.1.1.5.1``) included.
+_MODEL_TEMPLATE = re.compile(
+    r"templateId(?:\s*/\s*@root|\s*\[\s*@root)\s*=\s*[\"'](1\.2\.250\.1\.213\.1\.1\.1(?:\.\d+)+)[\"']"
+)
+_SCH_VERSION = re.compile(r"_(\d{4}\.\d{2})$")
 _SVRL = "http://purl.oclc.org/dsdl/svrl"
 _SVS = "urn:ihe:iti:svs:2008"
 _CISIS = "1.2.250.1.213.1.1.1.1"
@@ -100,7 +105,8 @@ class Kit:
         return self.path / "jeuxDeValeurs"
 
     def schematron(self, name: str) -> Path:
-        """A schematron by file name, stem or path relative to ``schematrons/``."""
+        """A schematron by file name, stem, path relative to ``schematrons/``, or model
+        name without version (``CI-SIS_VSM`` → the latest ``CI-SIS_VSM_<version>.sch``)."""
         candidates = [Path(name)]
         if not name.endswith(".sch"):
             candidates.append(Path(name + ".sch"))
@@ -111,45 +117,71 @@ class Kit:
             matches = sorted(self.schematrons.rglob(candidate.name))
             if matches:
                 return matches[0].resolve()
+        # A model name without its version (``CI-SIS_DLU-EHPAD-DLU``): the latest version.
+        versions = [
+            p
+            for p in self.schematrons.glob(f"{Path(name).name}_*.sch")
+            if _SCH_VERSION.search(p.stem)
+        ]
+        if versions:
+            return max(versions, key=lambda p: _version_key((p, frozenset()))).resolve()
         raise ConfigurationError(f"no schematron {name!r} in {self.schematrons}")
 
     @cached_property
-    def model_index(self) -> dict[str, Path]:
-        """Model templateId → the latest CI-SIS schematron of that model in the kit.
+    def model_templates(self) -> dict[Path, frozenset[str]]:
+        """Each top-level ``CI-SIS_*.sch`` → the CI-SIS model templateIds it asserts.
 
-        Read from each top-level schematron's header (``Entete``) include, where the
-        model's templateId is asserted.
+        Read from the schematron itself and its header (``Entete``) includes, where the
+        model's templateId is asserted; the generic CI-SIS one is left out. A schematron
+        asserting none (e.g. CSE-MDE) can only be named explicitly.
         """
-        index: dict[str, Path] = {}
+        found: dict[Path, frozenset[str]] = {}
         for sch in sorted(self.schematrons.glob("CI-SIS_*.sch")):
-            for template in self._model_templates(sch) - {_CISIS}:
-                # sorted(): later versions of a model replace earlier ones.
-                index[template] = sch
+            templates = self._model_templates(sch) - {_CISIS}
+            if templates:
+                found[sch] = frozenset(templates)
+        return found
+
+    @property
+    def model_index(self) -> dict[str, list[Path]]:
+        """Model templateId → the schematrons asserting it, latest version last."""
+        index: dict[str, list[Path]] = {}
+        for sch, templates in sorted(self.model_templates.items(), key=_version_key):
+            for template in templates:
+                index.setdefault(template, []).append(sch)
         return index
 
     def _model_templates(self, sch: Path) -> set[str]:
-        found: set[str] = set()
         text = sch.read_text(encoding="utf-8", errors="replace")
+        found = set(_MODEL_TEMPLATE.findall(text))
         for href in _INCLUDE.findall(text):
             if "entete" not in href.lower() and "en-tete" not in href.lower():
                 continue
             include = (sch.parent / href).resolve()
             if include.is_file():
                 found.update(
-                    _ENTETE_TEMPLATE.findall(include.read_text(encoding="utf-8", errors="replace"))
+                    _MODEL_TEMPLATE.findall(include.read_text(encoding="utf-8", errors="replace"))
                 )
         return found
 
     def schematrons_for(self, template_ids: tuple[str, ...] | list[str]) -> list[Path]:
-        """The schematrons that apply to a document declaring ``template_ids``."""
+        """The schematrons that apply to a document declaring ``template_ids``.
+
+        The two profiles always; plus each model schematron whose asserted templateIds
+        the document all declares (so a CSE-CS8 document, declaring ``….1.1.1.5`` and
+        ``….1.1.1.5.1``, does not get the CS9 or CS24 schematrons that share
+        ``….1.1.1.5``); of several versions asserting the same templateIds, the latest.
+        """
         chosen = [self.schematrons / p for p in DEFAULT_PROFILES]
         if _XDS_SD in template_ids:
             # A level-1 document: the model schematrons check structured bodies.
             return chosen
-        for template in template_ids:
-            sch = self.model_index.get(template)
-            if sch is not None and sch not in chosen:
-                chosen.append(sch)
+        declared = set(template_ids)
+        latest: dict[frozenset[str], Path] = {}
+        for sch, templates in sorted(self.model_templates.items(), key=_version_key):
+            if templates <= declared:
+                latest[templates] = sch  # sorted by version: a later one replaces
+        chosen.extend(sorted(latest.values()))
         return chosen
 
     @cached_property
@@ -177,6 +209,12 @@ class Kit:
             for c in root.iter(f"{{{_SVS}}}Concept")
             if c.get("code") and c.get("codeSystem")
         ]
+
+
+def _version_key(item: tuple[Path, frozenset[str]]) -> tuple[str, str]:
+    """Sort key: the ``_YYYY.NN`` version of a kit schematron, then its name."""
+    match = _SCH_VERSION.search(item[0].stem)
+    return (match.group(1) if match else "", item[0].name)
 
 
 # -- compile --------------------------------------------------------------------------------

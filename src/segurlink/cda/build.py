@@ -139,6 +139,13 @@ class _Writer:
 def _patient_ids(document: ClinicalDocument) -> tuple[InstanceId, ...]:
     """The patientRole ids: the INS first when the identity is qualified, then local ids."""
     record = document.patient.identity
+    for local in document.patient.local_ids:
+        # Otherwise an INS could reach the document past the RNIV status check.
+        if local.root in codes.INS_OIDS:
+            raise IdentityStatusError(
+                f"a local identifier may not use an INS OID ({local.root}): the INS comes "
+                "only from a qualified (QUAL) identity record"
+            )
     ids: list[InstanceId] = []
     if record.status is IdentityStatus.QUAL:
         ins = record.shareable_ins()
@@ -285,13 +292,9 @@ def build_element(document: ClinicalDocument) -> etree._Element:
     w.code(facility, document.encounter.facility_type)
 
     body = w.el(w.el(root, "component"), "nonXMLBody")
-    w.el(
-        body,
-        "text",
-        base64.b64encode(document.body.content).decode("ascii"),
-        mediaType=document.body.media_type,
-        representation="B64",
-    )
+    text = w.el(body, "text", mediaType=document.body.media_type, representation="B64")
+    # lxml takes the ASCII bytes as they are: no intermediate str copy of a large body.
+    text.text = base64.b64encode(document.body.content)  # type: ignore[assignment]
     return root
 
 

@@ -162,11 +162,17 @@ def facility_type(code: str | Code) -> Code:
 
 
 def _level1(
-    key: str, code: str, display: str, title: str, *, structured_model: str | None = None
+    key: str,
+    code: str,
+    display: str,
+    title: str,
+    *,
+    system: str = LOINC,
+    structured_model: str | None = None,
 ) -> DocumentType:
     return DocumentType(
         key,
-        Code(code, LOINC, display, "LOINC"),
+        Code(code, system, display, "LOINC" if system == LOINC else ""),
         title,
         (TEMPLATE_XDS_SD,),
         structured_model=structured_model,
@@ -174,7 +180,8 @@ def _level1(
 
 
 #: The document types of a medico-social DUI, by key: key, LOINC code, JDV_J07 display
-#: name, default title. Extend here.
+#: name, default title. Extend here (a TRE_A05 type: ``system=TRE_A05``); the code and
+#: display name must be JDV_J07's, which a conformance test checks against the kit.
 DOCUMENT_TYPES: Mapping[str, DocumentType] = MappingProxyType(
     {
         t.key: t

@@ -271,6 +271,20 @@ class _Rules:
                 node,
             )
 
+    def _interval_time_zone(self, interval: etree._Element | None) -> None:
+        # A warning only: the kit's own level-1 example has an encounter time without offset.
+        if interval is None:
+            return
+        for node in (interval, *_all(interval, "h:low|h:high")):
+            value = node.get("value", "")
+            if len(value) > 8 and not re.search(r"[+-]\d{4}$", value):
+                self.add(
+                    "context-time-zone",
+                    f"a time of day needs its time zone offset (e.g. +0100), got {value!r}",
+                    node,
+                    "warning",
+                )
+
     def run(self) -> list[CdaIssue]:
         root = self.root
         if root.tag != f"{{{HL7}}}ClinicalDocument":
@@ -464,21 +478,36 @@ class _Rules:
         if events and not any(_first(e, "h:effectiveTime") is not None for e in events):
             # Several documentationOf are allowed (e.g. imaging acts); one carries the time.
             self.add("service-event", "serviceEvent/effectiveTime is missing", events[0])
+        settings: list[etree._Element] = []
         for event in events:
+            if len(_all(event, "h:performer")) > 1:
+                self.add("service-event", "a serviceEvent has at most one performer", event)
             for sic in _all(event, ".//h:representedOrganization/h:standardIndustryClassCode"):
-                if sic.get("codeSystem") != codes.PRACTICE_SETTING:
+                settings.append(sic)
+                # JDV_J04 takes its codes from TRE_A01 and, for EXP_PATIENT/SNR, TRE_A00.
+                if sic.get("codeSystem") not in (codes.PRACTICE_SETTING, codes.NON_PS_AUTHOR_ROLE):
                     self.add(
                         "practice-setting",
                         f"standardIndustryClassCode code system must be {codes.PRACTICE_SETTING}",
                         sic,
                     )
+            self._interval_time_zone(_first(event, "h:effectiveTime"))
+        if events and not settings:
+            self.add(
+                "practice-setting",
+                "the practice setting (serviceEvent/performer/assignedEntity/"
+                "representedOrganization/standardIndustryClassCode, JDV_J04) is missing",
+                events[0],
+            )
         encounter = self.require(
             root, "h:componentOf/h:encompassingEncounter", "encounter", "encompassingEncounter"
         )
         if encounter is None:
             return
-        self.require(
-            encounter, "h:effectiveTime", "encounter", "encompassingEncounter/effectiveTime"
+        self._interval_time_zone(
+            self.require(
+                encounter, "h:effectiveTime", "encounter", "encompassingEncounter/effectiveTime"
+            )
         )
         facility = self.require(
             encounter,
