@@ -373,6 +373,9 @@ def _location(
                 "TRE_R331-TemporaliteCapacite", "01", "Courant")},
             {"url": "capacitySourceType", "valueCodeableConcept": _cc(
                 "TRE_R335-TypeSourceCapacite", "01", "Saisie manuelle")},
+            # Like every indicator of the IG example: "no temporary assignment" is a code.
+            {"url": "temporaryAssignement", "valueCodeableConcept": _cc(
+                "TRE_R337-AffectationTemporaire", "01", "Aucune")},
             *extra,
         ]
         return {"url": _CAP, "extension": subs}

@@ -69,3 +69,48 @@ def test_search_parameters_used_are_in_the_server_capability_statement() -> None
     }
     for kind in ("Organization", "HealthcareService", "Location"):
         assert SEARCH_PARAMS[kind] <= declared[kind], kind
+
+
+def _indicators(location: dict[str, object]) -> list[dict[str, object]]:
+    from segurlink.ror import CAPACITY_EXTENSION
+
+    return [e for e in location["extension"] if e["url"] == CAPACITY_EXTENSION]  # type: ignore[attr-defined,index]
+
+
+def _shape(extension: dict[str, object]) -> set[tuple[str, str, str]]:
+    out = set()
+    for sub in extension["extension"]:  # type: ignore[attr-defined]
+        if "valueCodeableConcept" in sub:
+            coding = sub["valueCodeableConcept"]["coding"][0]
+            out.add((sub["url"], coding["system"], coding["code"]))
+        else:
+            value = next(v for k, v in sub.items() if k.startswith("value"))
+            out.add((sub["url"], "", str(value)))
+    return out
+
+
+def test_published_indicator_has_the_shape_of_the_ig_example() -> None:
+    """The PATCH value carries an extension coded exactly as the IG's example Location."""
+    import datetime as dt
+
+    from segurlink_mocks.ror import _indicator_keys, _path_criteria
+
+    from segurlink.ror import CapacityUpdate, capacity_patch
+
+    sample = _load("Location-ror-location-exemple-1-capacities.json")
+    available_men = _indicators(sample)[2]  # 02 Disponible, genderCapacityAvailable 02 Homme
+    update = CapacityUpdate(
+        count=0, gender="02", source_type="01", updated=dt.datetime(2024, 7, 8, 18, 15, 39, tzinfo=dt.UTC)
+    )
+    for operation in ("replace", "add"):
+        body = capacity_patch(update, operation)  # type: ignore[arg-type]
+        to_fhir_model(body)
+        [parameter] = body["parameter"]
+        parts = {p["name"]: p for p in parameter["part"]}
+        assert parts["type"]["valueString"] == operation  # as in the ANS guide's examples
+        [extension] = parts["value"]["part"][0]["extension"]
+        assert _shape(extension) == _shape(available_men)
+    # The replace path selects that indicator and no other one of the example.
+    path = capacity_patch(update, "replace")["parameter"][0]["part"][1]["valueString"]
+    targeted = [e for e in _indicators(sample) if _indicator_keys(e) == _path_criteria(path)]
+    assert targeted == [available_men]

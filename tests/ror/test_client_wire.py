@@ -247,3 +247,110 @@ def test_export_downloads_every_resource_with_progress(
         "Organization": ror_mock.data.count("Organization"),
         "Location": ror_mock.data.count("Location"),
     }
+
+
+def test_token_is_renewed_shortly_before_expiry(ror_settings: Settings, ror_mock: RorMock) -> None:
+    now = [1000.0]
+    with RorClient.from_settings(ror_settings, clock=lambda: now[0]) as c:
+        first = c.token()
+        now[0] += ror_mock.token_lifetime - 31  # still more than the 30 s margin left
+        assert c.token() == first
+        now[0] += 2  # inside the margin: renewed before the server would refuse it
+        assert c.token() != first
+    assert _operations(ror_mock).count("token") == 2
+
+
+def test_slow_page_is_a_timeout_within_the_configured_read_timeout(
+    ror_mock: RorMock, segurlink_pki: Any
+) -> None:
+    from segurlink.errors import TransportTimeout
+
+    settings = Settings.from_mapping(
+        {
+            "tls": {"ca_bundle": str(segurlink_pki.ca)},
+            "timeouts": {"connect": 2.0, "read": 0.5},
+            "ror": ror_mock.settings_table(),
+        }
+    )
+    with RorClient.from_settings(settings) as c:
+        c.token()
+        ror_mock.inject("latency:3")
+        with pytest.raises(TransportTimeout):
+            c.locations(commune="45234", count=1, max_pages=1).first()
+    ror_mock.clear_faults()
+
+
+def _codes(codings: Any) -> set[str]:
+    return {c.code for c in codings}
+
+
+@pytest.mark.parametrize(
+    ("criteria", "holds"),
+    [
+        ({"category": "110"}, lambda s: "110" in _codes(s.categories)),
+        ({"type": "04"}, lambda s: "04" in _codes(s.types)),
+        ({"specialty": "210"}, lambda s: "210" in _codes(s.specialties)),
+        ({"characteristic": "02"}, lambda s: "02" in _codes(s.characteristics)),
+        ({"patient_type": "05"}, lambda s: s.age_low is not None and s.age_low >= 60),
+        ({"age": 10}, lambda s: s.age_low <= 10 <= s.age_high),
+        ({"commune": "37261"}, lambda s: s.locations[0].commune_cog.code == "37261"),
+        ({"name": "pédiatrie"}, lambda s: "PÉDIATRIE" in s.name.upper()),
+        ({"region": "53"}, lambda s: s.region == "53"),
+    ],
+    ids=lambda v: ",".join(v) if isinstance(v, dict) else "",
+)
+def test_typed_service_searches(client: RorClient, criteria: dict[str, Any], holds: Any) -> None:
+    results = client.services(count=100, max_pages=1, **criteria)
+    found = list(results)
+    assert found and results.total is not None and results.total >= len(found)
+    assert all(holds(service) for service in found)
+    assert all(s.organization is not None and s.locations for s in found)
+
+
+def test_organisations_by_id_nat_struct_and_type(client: RorClient, ror_mock: RorMock) -> None:
+    marks = ror_mock.landmarks
+    [org] = list(client.organizations(id_nat_struct=marks["eg_id_nat_struct"]))
+    assert org.finess == marks["eg_finess"]
+    ehpads = list(client.organizations(type="500", region="24", count=50))
+    assert ehpads and all("500" in {t.code for t in o.types} for o in ehpads)
+
+
+def test_revinclude_links_practitioner_roles_to_their_service(client: RorClient) -> None:
+    services = list(client.services(include_roles=True, region="24", count=30, max_pages=1))
+    with_roles = [s for s in services if s.roles]
+    assert with_roles and len(with_roles) < len(services)
+    for service in with_roles:
+        assert all(f"HealthcareService/{service.id}" in r.service_refs for r in service.roles)
+
+
+def test_resource_breaking_the_r4_model_is_a_validation_error(
+    client: RorClient, ror_mock: RorMock
+) -> None:
+    from segurlink.errors import ValidationError
+
+    key = f"Location/{ror_mock.landmarks['location_id']}"
+    stored = ror_mock.data.resources[key]
+    original = stored["status"]
+    stored["status"] = 12
+    try:
+        with pytest.raises(ValidationError) as info:
+            client.read("Location", ror_mock.landmarks["location_id"])
+        assert info.value.issues[0].location == "Location.status"
+        fast = client.locations(extra=[("_id", ror_mock.landmarks["location_id"])],
+                                validation="fast").first()
+        assert fast is not None and fast.status == "12"
+    finally:
+        stored["status"] = original
+
+
+def test_revinclude_links_services_to_their_location(client: RorClient) -> None:
+    locations = list(client.locations(commune="45234", include_services=True, count=20,
+                                      max_pages=1))
+    assert locations and all(loc.services for loc in locations)
+    for location in locations:
+        for service in location.services:
+            assert f"Location/{location.id}" in service.location_refs
+            assert service.organization_ref is not None
+            assert [loc.id for loc in service.locations] == [location.id]
+    plain = client.locations(commune="45234", count=20, max_pages=1).first()
+    assert plain is not None and plain.services == ()

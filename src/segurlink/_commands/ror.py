@@ -85,7 +85,9 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     capacity.add_argument("--gender", default="", help="TRE_R332: 01 F, 02 M, 03 either")
     capacity.add_argument("--additional-bed-type", default="", help="TRE_R334")
     capacity.add_argument("--crisis-type", default="", help="TRE_R336")
-    capacity.add_argument("--temporary-assignment", default="", help="TRE_R337")
+    capacity.add_argument(
+        "--temporary-assignment", default="01", help="TRE_R337 (default 01 none)"
+    )
     capacity.set_defaults(handler=_capacity)
 
     export = commands.add_parser(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
@@ -534,6 +534,7 @@ class _Linker:
         self._orgs: dict[str, Organization] = {}
         self._locations: dict[str, Location] = {}
         self._roles_by_service: dict[str, list[PractitionerRole]] | None = None
+        self._services_by_location: dict[str, list[Mapping[str, Any]]] | None = None
 
     def organization(
         self, key: str | None, _seen: frozenset[str] = frozenset()
@@ -567,6 +568,24 @@ class _Linker:
                     for ref in role.service_refs:
                         self._roles_by_service.setdefault(ref, []).append(role)
         return self._roles_by_service.get(service_key, [])
+
+    def location_with_services(self, key: str) -> Location | None:
+        """A matched Location with the services that reference it (``_revinclude``)."""
+        location = self.location(key)
+        if location is None:
+            return None
+        if self._services_by_location is None:
+            self._services_by_location = {}
+            for resource in self.resources.values():
+                if resource.get("resourceType") == "HealthcareService":
+                    for ref in resource.get("location") or ():
+                        loc_key = reference_key(ref)
+                        if loc_key:
+                            self._services_by_location.setdefault(loc_key, []).append(resource)
+        services = self._services_by_location.get(key)
+        if not services:
+            return location
+        return replace(location, services=tuple(self.service(r) for r in services))
 
     def service(self, resource: Mapping[str, Any]) -> HealthcareService:
         key = f"HealthcareService/{resource.get('id', '')}"
@@ -623,7 +642,12 @@ def read_bundle(bundle: Mapping[str, Any], resource_type: str) -> SearchPage[Any
         elif mode != "outcome":
             included.append(resource)
     linker = _Linker(resources)
-    decoded = [linker.decode(r) for r in matches]
+    decoded = [
+        linker.location_with_services(f"Location/{r.get('id', '')}")
+        if r["resourceType"] == "Location"
+        else linker.decode(r)
+        for r in matches
+    ]
     extra = [linker.decode(r) for r in included]
     total = bundle.get("total")
     return SearchPage(

@@ -143,7 +143,12 @@ class Organization:
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A place where the offer is delivered, with its decoded capacities."""
+    """A place where the offer is delivered, with its decoded capacities.
+
+    ``services`` are the healthcare services delivered here when a location search asked
+    for them (``_revinclude=HealthcareService:location``); their own ``locations`` hold
+    this place without the back-link.
+    """
 
     id: str
     name: str
@@ -158,6 +163,7 @@ class Location:
     region: str = ""
     last_updated: dt.datetime | None = None
     capacities: tuple[Capacity, ...] = ()
+    services: tuple[HealthcareService, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -237,7 +243,9 @@ class CapacityUpdate:
     Codes are the TRE codes (``capacity_type`` TRE_R329, ``status`` TRE_R330,
     ``temporality`` TRE_R331, ``gender`` TRE_R332, ``closing_type`` TRE_R333,
     ``additional_bed_type`` TRE_R334, ``crisis_type`` TRE_R336, ``temporary_assignment``
-    TRE_R337). Qualifiers left empty are not part of the indicator's key.
+    TRE_R337). Qualifiers left empty are not part of the indicator's key. The defaults
+    are those of an ordinary indicator in the ROR (and in the IG's example Location): a
+    current (01) available (02) bed (01) count, temporary assignment "01 Aucune".
 
     >>> CapacityUpdate(count=4, status="02", gender="03")
     CapacityUpdate(count=4, capacity_type='01', status='02', temporality='01', ...)
@@ -251,7 +259,7 @@ class CapacityUpdate:
     closing_type: str = ""
     additional_bed_type: str = ""
     crisis_type: str = ""
-    temporary_assignment: str = ""
+    temporary_assignment: str = "01"
     source_type: str = ""  # TRE_R335 (01 = manual entry); empty: left to the server
     updated: dt.datetime | None = None
 
