@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from .._soap import SOAP12_NS, WSA_NS, Envelope, read_envelope
+from .._xml import parse_xml
 from ..config import SoftwareIdentity
 from ..errors import MalformedResponse, SoapFault, XdsError, XdsIssue
 from ..identity import Ins
@@ -539,7 +540,7 @@ def visibility_update_body(
     confidentiality codes are ``confidentiality`` (TD3.3a/b masking)."""
     if not entry.raw or not entry.lid:
         raise ValueError("the entry must come from a LeafClass query (raw metadata and lid)")
-    eo = etree.fromstring(entry.raw)
+    eo = parse_xml(entry.raw, what="stored DocumentEntry")
     new_id = "Document01"
     for attr in ("status", "isOpaque", "home"):
         if attr in eo.attrib:
