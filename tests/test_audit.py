@@ -50,3 +50,22 @@ def test_failed_exchange_records_the_error_type(caplog: pytest.LogCaptureFixture
             with ExchangeLog().exchange("insi", "search"):
                 raise ValueError("boom")
     assert "error=ValueError" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("body", "secret"),
+    [
+        (b"<TIQ><ListePrenom>ZOE BELLA", b"BELLA"),  # answer cut inside a value
+        (b"<r><NomNaissance><![CDATA[ADRUN]]></NomNaissance></r>", b"ADRUN"),
+        (b"<patient><birthTime value='19751231'/></patient>", b"19751231"),
+        (b'<birthTime value="1975', b"1975"),
+        (b"<r>" + b"x" * 8170 + b"<NomNaissance>ADRUNLONG</NomNaissance>", b"ADRUN"),
+    ],
+)
+def test_mask_xml_hides_values_in_every_shape(body: bytes, secret: bytes) -> None:
+    assert secret.decode() not in mask_xml(body)
+
+
+def test_mask_xml_keeps_namespaces_and_non_sensitive_values() -> None:
+    text = mask_xml(b'<ns:Prenom xmlns:ns="urn:x">ZOE</ns:Prenom><CodeCR>00</CodeCR>')
+    assert 'xmlns:ns="urn:x"' in text and "<CodeCR>00</CodeCR>" in text and "ZOE" not in text

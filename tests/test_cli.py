@@ -195,3 +195,40 @@ def test_mock_serve_as_a_program_then_search_from_another_process(tmp_path: Path
         server.wait(timeout=20)
     assert server.returncode == 0
     assert not Path(ready["settings"]).exists()
+
+
+def _leaf_parsers() -> list[tuple[str, object]]:
+    import argparse
+
+    from segurlink.cli import build_parser
+
+    leaves: list[tuple[str, object]] = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            leaves.append((path, parser))
+        for action in subs:
+            for name, child in action.choices.items():
+                walk(child, f"{path} {name}".strip())
+
+    walk(build_parser(), "")
+    return leaves
+
+
+def test_every_command_takes_json_and_config_after_its_name() -> None:
+    leaves = _leaf_parsers()
+    assert {"insi search", "insi verify", "identity check-nir", "mock serve", "demo"} <= {
+        path for path, _ in leaves
+    }
+    for path, parser in leaves:
+        options = set(parser._option_string_actions)  # type: ignore[attr-defined]
+        assert {"--json", "--config"} <= options, path
+
+
+def test_config_after_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[insi]\nendpoint = 'https://127.0.0.1:9/lps'\n")
+    code, out, err = run(capsys, "insi", "search", *ADRTROIS, "--json", "--config", str(bad))
+    assert code == 2 and "[software]" in err
+    assert json.loads(out)["error"] == "ConfigurationError"

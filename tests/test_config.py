@@ -64,6 +64,16 @@ def test_secrets_never_show_in_reprs(tmp_path: Path) -> None:
     assert repr(Secret("x")) == "Secret('***')"
 
 
+def test_to_mapping_and_round_trips_keep_secrets_wrapped(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(TOML)
+    mapping = Settings.from_toml(path).to_mapping()
+    assert "s3cret" not in repr(mapping) and "p12-pass" not in repr(mapping)
+    again = Settings.from_env({"SEGURLINK_CONFIG": str(path)})
+    assert "s3cret" not in repr(again) and "p12-pass" not in repr(again)
+    assert again.tls_for("insi") == Settings.from_toml(path).tls_for("insi")
+
+
 def test_from_env_overrides_the_config_file(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text(TOML)
@@ -95,6 +105,9 @@ def test_from_env_does_not_read_os_environ_when_given_a_mapping(
         ({"structure": {"finess": "123"}}, "finess"),
         ({"timeouts": {"read": 0}}, "timeouts"),
         ({"timeouts": {"read": "slow"}}, "invalid"),
+        ({"timeouts": {"read": "inf"}}, "timeouts"),
+        ({"timeouts": {"connect": "nan"}}, "timeouts"),
+        ({"timeouts": {"total": 5}}, "unknown"),
         ({"tls": {"key": "k.pem"}}, "tls.key"),
         ({"tls": {"pkcs12": "a.p12", "cert": "c.pem"}}, "either"),
         ({"insi": "https://x"}, "table"),

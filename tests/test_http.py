@@ -179,3 +179,70 @@ def test_connection_refused_is_a_transport_error() -> None:
 def test_sessions_never_disable_verification(client_files: dict[str, Path]) -> None:
     assert build_session(TlsConfig()).verify is True
     assert build_session(TlsConfig(ca_bundle=client_files["ca"])).verify == str(client_files["ca"])
+
+
+# -- overall deadline: a server trickling bytes cannot hold a call past connect + read ------
+
+
+def _trickling_server(
+    tls_context: ssl.SSLContext | None, *, interval: float, stop: threading.Event
+) -> int:
+    """A raw server sending its status line and headers one byte every ``interval``."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: " + b"x" * 40 + b"\r\n\r\nok"
+
+    def serve() -> None:
+        with listener:
+            listener.settimeout(5)
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            if tls_context is not None:
+                conn = tls_context.wrap_socket(conn, server_side=True)
+            with conn:
+                conn.recv(65536)
+                for byte in answer:
+                    if stop.wait(interval):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        return
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_a_trickling_server_is_cut_at_the_overall_deadline(
+    ca: trustme.CA, client_files: dict[str, Path], scheme: str
+) -> None:
+    server_ctx = None
+    if scheme == "https":
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    stop = threading.Event()
+    # ~70 bytes 0.1 s apart (7 s in all): each read gets a byte well within read=0.4 s.
+    port = _trickling_server(server_ctx, interval=0.1, stop=stop)
+    session = build_session(TlsConfig(ca_bundle=client_files["ca"]), Timeouts(connect=0.5, read=0.4))
+    url = f"{scheme}://127.0.0.1:{port}/"
+    started = time.monotonic()
+    try:
+        with pytest.raises(TransportTimeout), request_errors(url):
+            session.get(url)
+    finally:
+        stop.set()
+    assert time.monotonic() - started < 5.0  # the whole answer would take 7 s
+
+
+def test_a_caller_timeout_sets_the_deadline_too(client_files: dict[str, Path]) -> None:
+    stop = threading.Event()
+    port = _trickling_server(None, interval=0.1, stop=stop)
+    session = build_session(TlsConfig(ca_bundle=client_files["ca"]), Timeouts(connect=30, read=30))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with pytest.raises(TransportTimeout), request_errors(url):
+            session.get(url, timeout=(0.5, 0.4))
+    finally:
+        stop.set()

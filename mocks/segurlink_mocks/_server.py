@@ -22,9 +22,11 @@ by default), over mutual TLS with the test PKI. A service mock subclasses it and
 
 Generic faults: ``latency:<seconds>`` (wait, then answer normally), ``reset`` (TCP reset,
 no answer), ``http500_html`` (an HTML error page from a "front" server), ``truncated``
-(the normal answer cut in the middle, status 200, Content-Length of the cut body) and
-``non_soap_200`` (status 200, ``text/plain``). When several faults are pending, the oldest
-one applies to the next request.
+(the normal answer cut in the middle, status 200, Content-Length of the cut body),
+``non_soap_200`` (status 200, ``text/plain``) and ``trickle:<seconds>`` (the normal
+answer sent in 20 pieces, ``<seconds>`` apart: each read of the client gets bytes before
+its socket timeout, so only an overall deadline stops the call). When several faults are
+pending, the oldest one applies to the next request.
 """
 
 from __future__ import annotations
@@ -60,10 +62,12 @@ __all__ = [
 
 logger = logging.getLogger("segurlink_mocks")
 
-#: Faults every mock serves itself (``latency`` takes ``:<seconds>``).
+#: Faults every mock serves itself (``latency`` and ``trickle`` take ``:<seconds>``).
 GENERIC_FAULTS: frozenset[str] = frozenset(
-    {"latency", "reset", "http500_html", "truncated", "non_soap_200"}
+    {"latency", "reset", "http500_html", "truncated", "non_soap_200", "trickle"}
 )
+_TIMED_FAULTS = frozenset({"latency", "trickle"})
+_TRICKLE_PIECES = 20
 
 _CONTROL_PREFIX = "/_mock/"
 _MAX_BODY = 16 * 1024 * 1024
@@ -272,13 +276,13 @@ class MockServer:
             raise ValueError(
                 f"unknown fault {fault!r}; known: {', '.join(sorted(self.known_faults))}"
             )
-        if name == "latency":
+        if name in _TIMED_FAULTS:
             try:
                 seconds = float(arg)
             except ValueError:
-                raise ValueError("latency needs seconds: 'latency:2.5'") from None
+                raise ValueError(f"{name} needs seconds: '{name}:2.5'") from None
             if not 0 <= seconds <= 3600:
-                raise ValueError("latency must be between 0 and 3600 seconds")
+                raise ValueError(f"{name} must be between 0 and 3600 seconds")
         elif arg:
             raise ValueError(f"fault {name!r} takes no argument")
 
@@ -402,6 +406,9 @@ class MockServer:
                 status=200,
                 content_type="text/plain; charset=utf-8",
             )
+        elif name == "trickle":
+            exchange.fault = None
+            return self._trickled(self.handle(request, exchange), float(arg))
         elif name == "truncated":
             exchange.fault = None
             full = self.handle(request, exchange)
@@ -410,6 +417,24 @@ class MockServer:
             cut.headers["Content-Type"] = full.headers.get("Content-Type", "text/xml")
             return cut
         return self.handle(request, exchange)
+
+    def _trickled(self, full: Response, interval: float) -> Response:
+        """``full`` with its body sent in pieces, ``interval`` seconds apart."""
+        body = full.get_data()
+        size = max(1, -(-len(body) // _TRICKLE_PIECES))
+        pieces = [body[i : i + size] for i in range(0, len(body), size)]
+        stopping = self._stopping
+
+        def slowly() -> Iterable[bytes]:
+            for piece in pieces:
+                if stopping.wait(interval):
+                    return
+                yield piece
+
+        out = Response(slowly(), status=full.status_code)
+        out.headers["Content-Type"] = full.headers.get("Content-Type", "text/xml")
+        out.headers["Content-Length"] = str(len(body))
+        return out
 
     # -- control endpoint ----------------------------------------------------------------
 

@@ -39,9 +39,16 @@ SENSITIVE_XML_ELEMENTS: frozenset[str] = frozenset(
     }
 )
 
-_XML_TEXT = re.compile(
-    rb"(<(?:[A-Za-z_][\w.-]*:)?(?P<tag>[A-Za-z_][\w.-]*)(?:\s[^<>]*)?>)([^<]+)(</)"
+# A start tag and the text right after it, up to the next tag or the end of the excerpt
+# (a body cut short still has its last value masked).
+_XML_ELEMENT = re.compile(
+    rb"(?P<open><(?:[A-Za-z_][\w.-]*:)?(?P<tag>[A-Za-z_][\w.-]*))"
+    rb"(?P<attrs>\s[^<>]*?)?(?P<end>/?>|$)(?P<text>[^<]*)"
 )
+_XML_ATTRIBUTE = re.compile(
+    rb"""(?P<name>[\w.:-]+)(?P<eq>\s*=\s*)(?P<q>["'])(?:(?!(?P=q)).)*(?:(?P=q)|$)""", re.S
+)
+_CDATA = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|$)", re.S)
 _DIGITS = re.compile(r"\b(\d{2})(\d[\dAB]{8,})(\d{2})\b")
 
 
@@ -66,16 +73,30 @@ def mask_xml(
 ) -> str:
     """A printable excerpt of ``body`` with the text of sensitive elements masked.
 
-    Works on bytes without parsing, so truncated or broken XML can still be logged.
+    Works on bytes without parsing, so truncated or broken XML can still be logged. The
+    text and attribute values (``<birthTime value="..."/>``) of sensitive elements are
+    masked, CDATA sections are always masked (they carry embedded documents), and long
+    digit runs that look like a NIR are masked wherever they are.
+
+    >>> mask_xml(b"<TIQ><NomNaissance>ADRUN</NomNaissance><Sexe>F</Sexe><ListePrenom>ZO")
+    '<TIQ><NomNaissance>***</NomNaissance><Sexe>F</Sexe><ListePrenom>***'
     """
     names = frozenset(sensitive)
 
-    def _sub(m: re.Match[bytes]) -> bytes:
-        if m.group("tag").decode("ascii", "replace") in names:
-            return m.group(1) + b"***" + m.group(4)
-        return m.group(0)
+    def _mask_attribute(m: re.Match[bytes]) -> bytes:
+        if m.group("name").startswith(b"xmlns"):
+            return m.group(0)
+        return m.group("name") + m.group("eq") + m.group("q") + b"***" + m.group("q")
 
-    masked = _XML_TEXT.sub(_sub, body[:max_bytes])
+    def _sub(m: re.Match[bytes]) -> bytes:
+        if m.group("tag").decode("ascii", "replace") not in names:
+            return m.group(0)
+        attrs = _XML_ATTRIBUTE.sub(_mask_attribute, m.group("attrs") or b"")
+        text = m.group("text")
+        return m.group("open") + attrs + m.group("end") + (b"***" if text.strip() else text)
+
+    excerpt = _CDATA.sub(b"<![CDATA[***]]>", body[:max_bytes])
+    masked = _XML_ELEMENT.sub(_sub, excerpt)
     text = masked.decode("utf-8", "replace")
     suffix = f"... ({len(body)} bytes)" if len(body) > max_bytes else ""
     return mask_text(text) + suffix

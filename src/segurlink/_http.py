@@ -5,21 +5,33 @@ way). TLS verification is always on: the trust store is the configured IGC-SantÃ
 or the system/certifi store when none is given. Client identities come from PEM files
 (optionally encrypted) or a PKCS#12 file.
 
+Timeouts: a socket timeout only bounds one ``recv``, so a server sending one byte just
+before each read timeout could hold a call for ever. Sessions built here also give every
+call an overall deadline of ``connect + read`` seconds (the timeout tuple of the call),
+enforced on each socket operation: the call fails with :class:`TransportTimeout` once it
+is spent, however slowly the server trickles. With ``stream=True`` the deadline covers the
+status line and headers; the caller reading the body is bounded per read only.
+
 :func:`request_errors` turns ``requests``/``urllib3`` exceptions into segurlink's own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
+import socket
 import ssl
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection
+from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 
 from ._version import __version__
@@ -45,6 +57,8 @@ def build_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
     except (ssl.SSLError, OSError) as exc:
         raise ConfigurationError(f"cannot load CA bundle {tls.ca_bundle}: {exc}") from exc
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # Sockets of this context honour the overall deadline of the call (see module doc).
+    ctx.sslsocket_class = _DeadlineSSLSocket
     password = tls.password.reveal() if tls.password is not None else None
     try:
         if tls.cert is not None:
@@ -85,6 +99,109 @@ def _load_pkcs12(ctx: ssl.SSLContext, path: Path, password: str | None) -> None:
         ctx.load_cert_chain(str(cert_path), str(key_path))
 
 
+#: The monotonic time by which the current call must be over (``None``: no deadline).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "segurlink_http_deadline", default=None
+)
+
+
+def _bounded_timeout(base: float | None) -> float | None:
+    """The socket timeout for the next operation: ``base``, cut to what the deadline leaves."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return base
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("the call's overall deadline has passed")
+    return remaining if base is None else min(base, remaining)
+
+
+class _DeadlineSSLSocket(ssl.SSLSocket):
+    """TLS socket whose reads and writes stop at the call's deadline."""
+
+    _base_timeout: float | None = None
+
+    def settimeout(self, value: float | None) -> None:
+        self._base_timeout = value
+        super().settimeout(value)
+
+    def _apply_deadline(self) -> None:
+        timeout = _bounded_timeout(self._base_timeout)
+        if timeout != self.gettimeout():
+            super().settimeout(timeout)
+
+    def do_handshake(self, block: bool = False) -> None:
+        self._apply_deadline()
+        super().do_handshake(block)
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        self._apply_deadline()
+        return super().read(len, buffer)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        self._apply_deadline()
+        return super().send(data, flags)
+
+
+class _DeadlineSocket(socket.socket):
+    """Plain TCP socket (``http://`` endpoints) whose operations stop at the deadline."""
+
+    _base_timeout: float | None = None
+
+    def settimeout(self, value: float | None) -> None:
+        self._base_timeout = value
+        super().settimeout(value)
+
+    def _apply_deadline(self) -> None:
+        timeout = _bounded_timeout(self._base_timeout)
+        if timeout != self.gettimeout():
+            super().settimeout(timeout)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self._apply_deadline()
+        return super().recv(bufsize, flags)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._apply_deadline()
+        return super().recv_into(buffer, nbytes, flags)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        self._apply_deadline()
+        return super().send(data, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self._apply_deadline()
+        super().sendall(data, flags)
+
+
+class _DeadlineHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        raw = super()._new_conn()
+        if type(raw) is not socket.socket:
+            return raw
+        timeout = raw.gettimeout()
+        sock = _DeadlineSocket(raw.family, raw.type, raw.proto, fileno=raw.detach())
+        sock.settimeout(timeout)
+        return sock
+
+
+class _DeadlineHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+def _call_budget(timeout: Any) -> float | None:
+    """``connect + read`` of a requests timeout (tuple, number or urllib3 ``Timeout``)."""
+    if isinstance(timeout, tuple):
+        parts = list(timeout)
+    elif isinstance(timeout, int | float):
+        parts = [timeout, timeout]
+    else:
+        parts = [getattr(timeout, "connect_timeout", None), getattr(timeout, "read_timeout", None)]
+    if any(not isinstance(p, int | float) for p in parts):
+        return None
+    return float(sum(parts))
+
+
 class _SegurlinkAdapter(HTTPAdapter):
     """Adapter carrying our SSL context and a default timeout for every request."""
 
@@ -103,6 +220,10 @@ class _SegurlinkAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._ssl_context
         super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            **self.poolmanager.pool_classes_by_scheme,
+            "http": _DeadlineHTTPConnectionPool,
+        }
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         proxy_kwargs["ssl_context"] = self._ssl_context
@@ -111,7 +232,20 @@ class _SegurlinkAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeouts.as_tuple
-        return super().send(request, **kwargs)
+        budget = _call_budget(kwargs["timeout"])
+        if budget is None:
+            return super().send(request, **kwargs)
+        stream = bool(kwargs.get("stream"))
+        kwargs["stream"] = True
+        token = _deadline.set(time.monotonic() + budget)
+        try:
+            response = super().send(request, **kwargs)
+            if not stream:
+                # Read the body here, under the deadline (requests would read it later).
+                _ = response.content
+            return response
+        finally:
+            _deadline.reset(token)
 
 
 def build_session(
@@ -192,6 +326,12 @@ def _is_timeout(exc: BaseException) -> bool:
     for arg in exc.args:
         reason = getattr(arg, "reason", arg)
         if isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError):
+            return True
+        # The overall deadline passing while the request is sent surfaces as
+        # ProtocolError("Connection aborted", TimeoutError(...)).
+        if isinstance(reason, BaseException) and any(
+            isinstance(a, TimeoutError) for a in reason.args
+        ):
             return True
     return False
 

@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON on stdout"
     )
+    # Also accepted after the command (`segurlink insi search ... --config FILE`).
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="settings TOML file")
     parser = argparse.ArgumentParser(
         prog="segurlink",
         description="Talk to the French national e-health services (INSi, DMP, MSSanté, PSC, ROR).",

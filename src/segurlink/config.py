@@ -256,6 +256,11 @@ class Settings:
             structure = data.pop("structure", None)
             tls = TlsConfig().overlay(data.pop("tls", {}), base_dir)
             timeouts_table = data.pop("timeouts", {})
+            unknown = sorted(set(timeouts_table) - {"connect", "read"})
+            if unknown:
+                raise ConfigurationError(
+                    f"unknown [timeouts] key(s) {', '.join(unknown)}: only connect and read"
+                )
             timeouts = Timeouts(
                 **{k: float(v) for k, v in timeouts_table.items() if k in ("connect", "read")}
             )

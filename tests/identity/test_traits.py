@@ -49,6 +49,8 @@ typed_text = st.text(
         ("Martin - Dupont", "MARTIN-DUPONT"),
         ("d`Artagnan", "D'ARTAGNAN"),
         ("Ｄｕｐｏｎｔ", "DUPONT"),
+        ("Ｄｕｐｏｎｔ－Ｍａｒｔｉｎ", "DUPONT-MARTIN"),
+        ("O＇Neil", "O'NEIL"),
         ("O\u200bdile", "ODILE"),
     ],
 )
@@ -223,6 +225,9 @@ def test_lunar_birth_date_has_no_date_value() -> None:
         "0000-01-01",
         "",
         19751231,
+        "2999-01-01",
+        "2999-00-00",
+        datetime.date(2999, 1, 1),
     ],
 )
 def test_bad_birth_dates_are_refused(typed: object) -> None:

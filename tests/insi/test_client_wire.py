@@ -293,3 +293,25 @@ def test_info_logs_carry_no_health_data(client: InsiClient, caplog: pytest.LogCa
         assert forbidden not in caplog.text
     info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert len(info) == 2 and all("outcome=0" in m for m in info)
+
+
+def test_a_server_trickling_its_answer_cannot_outlast_the_timeouts(
+    segurlink_mock_settings: Settings, insi_mock: Any
+) -> None:
+    # 20 pieces 0.25 s apart: every socket read gets bytes well within the 0.5 s read
+    # timeout, so only the overall deadline (connect + read = 1 s) can stop the call.
+    insi_mock.inject("trickle:0.25")
+    with make_client(segurlink_mock_settings, timeouts=Timeouts(connect=0.5, read=0.5)) as c:
+        started = time.monotonic()
+        with pytest.raises(TransportTimeout):
+            c.search(traits(**PERSON))
+        # the trickled answer takes 5 s to arrive in full; the call gave up long before
+        assert time.monotonic() - started < 4.0
+
+
+def test_a_trickled_answer_within_the_deadline_is_read(
+    segurlink_mock_settings: Settings, insi_mock: Any
+) -> None:
+    insi_mock.inject("trickle:0.01")
+    with make_client(segurlink_mock_settings) as c:
+        assert c.search(traits(**PERSON)).found

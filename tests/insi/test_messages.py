@@ -9,7 +9,13 @@ from lxml import etree
 
 from segurlink._resources import schemas_dir
 from segurlink.config import SoftwareIdentity
-from segurlink.errors import InsiFault, MalformedResponse, XmlSecurityError
+from segurlink.errors import (
+    InsiFault,
+    InvalidIdentifier,
+    InvalidTraits,
+    MalformedResponse,
+    XmlSecurityError,
+)
 from segurlink.identity import IdentityTraits
 from segurlink.insi import (
     ACTION_SEARCH_TRAITS,
@@ -142,6 +148,10 @@ def test_found_with_old_shape_and_odd_prefixes() -> None:
     assert str(result.identity.active.start) == "2020-01-01"
     assert result.identity.first_name == "ZOE"
     assert result.identity.traits.birth_place == "63220"
+    # a result may end up in a log or a traceback: its repr shows no health data
+    shown = repr(result)
+    for value in ("ADRUN", "ZOE", "1975-12-31", "63220", "2751263220749"):
+        assert value not in shown
 
 
 FAULT_2022 = (
@@ -212,3 +222,30 @@ def test_wrong_response_action_is_detected() -> None:
     with pytest.raises(MalformedResponse, match="action"):
         parse_answer(body, expected_action=ACTION_SEARCH_TRAITS)
     assert parse_answer(body).code is CrCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"birth_name": "adrun"}, InvalidTraits),
+        ({"birth_name": ""}, InvalidTraits),
+        ({"birth_date": "31/12/1975"}, InvalidTraits),
+        ({"birth_date": "1975-13-01"}, InvalidTraits),
+        ({"birth_rank": 0}, InvalidTraits),
+        ({"birth_rank": True}, InvalidTraits),
+        ({"nir": ("275126322074", "74")}, InvalidIdentifier),
+        ({"holder_nir": ("2751263220749", "7")}, InvalidIdentifier),
+    ],
+)
+def test_vitale_query_refuses_malformed_card_data(
+    changes: dict[str, object], error: type[Exception]
+) -> None:
+    values: dict[str, object] = {"birth_name": "ADRUN", "birth_date": "1975-12-31"}
+    values.update(changes)
+    with pytest.raises(error):
+        VitaleQuery(**values)  # type: ignore[arg-type]
+
+
+def test_vitale_query_accepts_lunar_dates_and_dependants() -> None:
+    query = VitaleQuery("ADRUN", "1975-00-00", 2, holder_nir=("2751263220749", "74"))
+    assert query.birth_rank == 2

@@ -10,7 +10,7 @@ What is **repaired** (the meaning cannot change):
   compatibility forms (full-width letters, ``ﬁ``), ligatures and special Latin letters
   (``Æ`` → ``AE``, ``Œ`` → ``OE``, ``ß`` → ``SS``, ``Ø`` → ``O``, ``Ł`` → ``L``,
   ``Đ`` → ``D``, ``ı`` → ``I``);
-- typographic apostrophes ``’ ‘ ʼ ` ´ ′`` → ``'`` and dashes ``‐ ‑ ‒ – — −`` → ``-``;
+- typographic apostrophes ``’ ‘ ʼ ` ´ ′ ＇`` → ``'`` and dashes ``‐ ‑ ‒ – — − － ﹣`` → ``-``;
 - whitespace: any kind becomes a space, runs are collapsed, the ends are trimmed,
   spaces around a hyphen are removed (``JEAN - PIERRE`` → ``JEAN-PIERRE``); invisible
   format characters (zero-width space, soft hyphen) are dropped.
@@ -129,6 +129,8 @@ def _is_name_character(char: str) -> bool:
         or char.isspace()
         or char in "'-"
         or ord(char) in _TRANSLATION
+        # compatibility forms of the apostrophe and hyphen (full-width "＇", "－", "﹣")
+        or unicodedata.normalize("NFKD", char) in ("'", "-")
     )
 
 
@@ -271,7 +273,7 @@ def _parse_birth_date(value: str | datetime.date) -> str:
     if isinstance(value, datetime.datetime):
         value = value.date()
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return _not_in_future(value.isoformat())
     if not isinstance(value, str):
         raise InvalidTraits(
             f"birth_date must be a date or a string, not {type(value).__name__}",
@@ -284,7 +286,18 @@ def _parse_birth_date(value: str | datetime.date) -> str:
         raise InvalidTraits(
             "birth_date must be a date, 'YYYY-MM-DD' or 'DD/MM/YYYY'", field="birth_date"
         )
-    return _check_birth_date(text)
+    return _not_in_future(_check_birth_date(text))
+
+
+def _not_in_future(iso: str) -> str:
+    # A typing slip (2079 for 1979) must be caught here, not sent to INSi (CR 01).
+    # Partial dates compare on what they give: 1975-00-00 is in the past all year long.
+    today = datetime.date.today().isoformat()
+    year, month, day = iso.split("-")
+    given = iso if month != "00" and day != "00" else f"{year}-{month}" if month != "00" else year
+    if given > today[: len(given)]:
+        raise InvalidTraits("birth_date is in the future", field="birth_date")
+    return iso
 
 
 def _parse_sex(value: str | Sex) -> Sex:

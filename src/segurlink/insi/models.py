@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from ..errors import InvalidIdentifier, InvalidTraits
 from ..identity import IdentityTraits, Ins, Sex
+from ..identity.traits import normalize_birth_name
+
+_CARD_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
+_MATRICULE = re.compile(r"\d{5}(?:\d{2}|2A|2B)\d{6}")
+_KEY = re.compile(r"\d{2}")
 
 __all__ = [
     "CrCode",
@@ -80,6 +87,43 @@ class VitaleQuery:
     nir: tuple[str, str] | None = None
     holder_nir: tuple[str, str] | None = None
 
+    def __post_init__(self) -> None:
+        # Card data is read, not typed: check its shape so nothing malformed is sent.
+        if not isinstance(self.birth_name, str) or normalize_birth_name(self.birth_name) != (
+            self.birth_name
+        ):
+            raise InvalidTraits(
+                "birth_name is not in INSi's alphabet; pass normalize_birth_name(value)",
+                field="birth_name",
+            )
+        match = _CARD_DATE.fullmatch(self.birth_date) if isinstance(self.birth_date, str) else None
+        if match is None or int(match["m"]) > 12 or int(match["d"]) > 31:
+            # Vitale "lunar" dates may carry 00 for the month or day.
+            raise InvalidTraits("birth_date must be 'YYYY-MM-DD' (00 allowed)", field="birth_date")
+        if (
+            not isinstance(self.birth_rank, int)
+            or isinstance(self.birth_rank, bool)
+            or not 1 <= self.birth_rank <= 9
+        ):
+            raise InvalidTraits(
+                "birth_rank must be 1 to 9 (twins share a date)", field="birth_rank"
+            )
+        for name in ("nir", "holder_nir"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if (
+                not isinstance(value, tuple)
+                or len(value) != 2
+                or not isinstance(value[0], str)
+                or not isinstance(value[1], str)
+                or not _MATRICULE.fullmatch(value[0])
+                or not _KEY.fullmatch(value[1])
+            ):
+                raise InvalidIdentifier(
+                    f"{name} must be (13-character matricule, 2-digit key) as read on the card"
+                )
+
     def __repr__(self) -> str:
         return f"VitaleQuery(birth_rank={self.birth_rank})"
 
@@ -105,7 +149,7 @@ class InsiIdentity:
     active: HistoricalIns
     history: tuple[HistoricalIns, ...]
     traits: IdentityTraits
-    first_name: str | None = None
+    first_name: str | None = dataclasses.field(default=None, repr=False)  # health data
 
     @property
     def ins(self) -> Ins:
