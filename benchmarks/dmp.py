@@ -17,42 +17,21 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
-import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from segurlink.config import Settings
+from segurlink_mocks.stack import mock_process
+
 from segurlink.dmp import DmpClient
 from segurlink.dmp import messages as msg
 from segurlink.dmp.mtom import build_mtom
 from tests.dmp import factory as f
-
-
-@contextlib.contextmanager
-def _mock_process(directory: Path) -> Iterator[Settings]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "segurlink", "mock", "serve", "--json", "--dir", str(directory)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        ready = json.loads(server.stdout.readline())
-        yield Settings.from_toml(ready["settings"])
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
 
 
 def _client_side(client: DmpClient, document: bytes) -> bytes:
@@ -71,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     n_seq, n_par = args.sequential, args.parallel
 
-    with tempfile.TemporaryDirectory() as tmp, _mock_process(Path(tmp)) as settings:
+    with tempfile.TemporaryDirectory() as tmp, mock_process(Path(tmp)) as settings:
         with DmpClient.from_settings(settings) as client:
             docs = [f.cda(seed=1000 + i) for i in range(n_seq + n_par)]
             client.deposit(f.cda(seed=999))  # warm-up (TLS, pools, caches)

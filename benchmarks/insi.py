@@ -11,25 +11,20 @@ The ratios matter, not the absolute figures (they depend on the machine).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 import zeep
 from lxml import etree
+from segurlink_mocks.stack import mock_process
 from zeep import Plugin
 from zeep.transports import Transport
 
 from segurlink._resources import schemas_dir
-from segurlink.config import Settings
 from segurlink.identity import IdentityTraits
 from segurlink.insi import InsiClient, TraitsQuery
 
@@ -58,29 +53,12 @@ def _rate(name: str, call: Callable[[], object], calls: int) -> float:
     return rate
 
 
-@contextlib.contextmanager
-def _mock_process(directory: Path) -> Iterator[Settings]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "segurlink", "mock", "serve", "--json", "--dir", str(directory)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        ready = json.loads(server.stdout.readline())
-        yield Settings.from_toml(ready["settings"])
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, _mock_process(Path(tmp)) as settings:
+    with tempfile.TemporaryDirectory() as tmp, mock_process(Path(tmp)) as settings:
         insi_settings = settings.insi()
         client = InsiClient.from_settings(settings)
         traits = IdentityTraits.from_input(**PERSON)

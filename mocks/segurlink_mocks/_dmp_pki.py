@@ -13,17 +13,16 @@ subject, same issuer)::
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .pki import _issued_by, _still_valid, _write_private, _write_public
 
 if TYPE_CHECKING:
     from .pki import TestPki
@@ -49,7 +48,6 @@ DMP_SIGN = "dmp-sign"
 DMP_SIGN_OTHER = "dmp-sign-other"
 
 _LEAF_DAYS = 730
-_RENEW_MARGIN = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +108,7 @@ def _reusable(identity: DmpIdentity, subject: x509.Name, ca: x509.Certificate) -
         return False
     if public.public_numbers() != key.public_key().public_numbers():
         return False
-    now = dt.datetime.now(dt.UTC)
-    if cert.subject != subject or not (
-        cert.not_valid_before_utc <= now and cert.not_valid_after_utc - now > _RENEW_MARGIN
-    ):
-        return False
-    try:
-        cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+    return cert.subject == subject and _still_valid(cert) and _issued_by(cert, ca)
 
 
 def _issue(
@@ -164,26 +153,12 @@ def _issue(
         )
         .sign(ca_key, hashes.SHA256())
     )
-    _atomic_write(
+    _write_private(
         identity.key,
         key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ),
-        0o600,
     )
-    _atomic_write(identity.cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-
-
-def _atomic_write(path: Path, data: bytes, mode: int) -> None:
-    # Write then rename: a concurrent reader (another test process) never sees half a file.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_public(identity.cert, cert.public_bytes(serialization.Encoding.PEM))

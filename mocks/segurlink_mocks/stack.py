@@ -14,13 +14,15 @@ points at a port nobody listens on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Self
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from .psc import PscMock
     from .ror import RorMock
 
-__all__ = ["MockStack", "default_state_dir", "serve_forever"]
+__all__ = ["MockStack", "default_state_dir", "mock_process", "serve_forever"]
 
 SOFTWARE_NAME = "segurlink-demo"
 SOFTWARE_VERSION = "0.1.0"
@@ -259,3 +261,33 @@ def serve_forever(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def mock_process(directory: Path) -> Iterator[Settings]:
+    """Run ``segurlink mock serve`` in a child process; yield the settings pointing at it.
+
+    For benchmarks and suites that want the mocks outside the test process (no shared GIL).
+    The child is stopped with SIGTERM on exit.
+    """
+    from segurlink.config import Settings
+
+    server = subprocess.Popen(  # noqa: S603 - fixed argv: this interpreter, our own module
+        [sys.executable, "-m", "segurlink", "mock", "serve", "--json", "--dir", str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError("segurlink mock serve exited before announcing its settings")
+        yield Settings.from_toml(json.loads(line)["settings"])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
