@@ -13,8 +13,6 @@ subject, same issuer)::
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -22,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .pki import _issued_by, _still_valid, _write_private, _write_public
+from .pki import ClientCert, _issued_by, _still_valid, _write_private, _write_public
 
 if TYPE_CHECKING:
     from .pki import TestPki
@@ -34,7 +32,6 @@ __all__ = [
     "DMP_STRUCTURE_ID",
     "DMP_STRUCTURE_NAME",
     "OTHER_STRUCTURE_ID",
-    "DmpIdentity",
     "ensure_dmp_certificates",
 ]
 
@@ -48,17 +45,6 @@ DMP_SIGN = "dmp-sign"
 DMP_SIGN_OTHER = "dmp-sign-other"
 
 _LEAF_DAYS = 730
-
-
-@dataclass(frozen=True, slots=True)
-class DmpIdentity:
-    """Paths of one RSA identity (PEM certificate and unencrypted PKCS#8 key)."""
-
-    cert: Path
-    key: Path
-
-    def as_requests_cert(self) -> tuple[str, str]:
-        return (str(self.cert), str(self.key))
 
 
 def _subject(cn: str, ou: str) -> x509.Name:
@@ -80,22 +66,22 @@ _SPECS: dict[str, tuple[str, str, bool]] = {
 }
 
 
-def ensure_dmp_certificates(pki: TestPki) -> dict[str, DmpIdentity]:
+def ensure_dmp_certificates(pki: TestPki) -> dict[str, ClientCert]:
     """Issue (or reuse) the three DMP identities in ``pki.directory``; name -> paths."""
     ca_cert = x509.load_pem_x509_certificate(pki.ca.read_bytes())
     ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
     if not isinstance(ca_key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
         raise TypeError("unsupported test CA key type")
-    result: dict[str, DmpIdentity] = {}
+    result: dict[str, ClientCert] = {}
     for name, (cn, ou, signing) in _SPECS.items():
-        identity = DmpIdentity(pki.directory / f"{name}.pem", pki.directory / f"{name}.key")
+        identity = ClientCert(pki.directory / f"{name}.pem", pki.directory / f"{name}.key")
         if not _reusable(identity, _subject(cn, ou), ca_cert):
             _issue(identity, _subject(cn, ou), ca_cert, ca_key, signing=signing)
         result[name] = identity
     return result
 
 
-def _reusable(identity: DmpIdentity, subject: x509.Name, ca: x509.Certificate) -> bool:
+def _reusable(identity: ClientCert, subject: x509.Name, ca: x509.Certificate) -> bool:
     try:
         cert = x509.load_pem_x509_certificate(identity.cert.read_bytes())
         key = serialization.load_pem_private_key(identity.key.read_bytes(), password=None)
@@ -112,7 +98,7 @@ def _reusable(identity: DmpIdentity, subject: x509.Name, ca: x509.Certificate) -
 
 
 def _issue(
-    identity: DmpIdentity,
+    identity: ClientCert,
     subject: x509.Name,
     ca_cert: x509.Certificate,
     ca_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
