@@ -12,7 +12,6 @@ subject, same issuer)::
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .pki import ClientCert, _issued_by, _still_valid, _write_private, _write_public
+from .pki import ClientCert, _issued_by, _still_valid, _write_private, _write_public, leaf_builder
 
 if TYPE_CHECKING:
     from .pki import TestPki
@@ -43,8 +42,6 @@ DMP_STRUCTURE_NAME = "EHPAD SEGURLINK TEST"
 DMP_AUTH = "dmp-auth"
 DMP_SIGN = "dmp-sign"
 DMP_SIGN_OTHER = "dmp-sign-other"
-
-_LEAF_DAYS = 730
 
 
 def _subject(cn: str, ou: str) -> x509.Name:
@@ -106,39 +103,16 @@ def _issue(
     signing: bool,
 ) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    eku = [ExtendedKeyUsageOID.EMAIL_PROTECTION] if signing else [ExtendedKeyUsageOID.CLIENT_AUTH]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=_LEAF_DAYS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=signing,
-                key_encipherment=not signing,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    eku = ExtendedKeyUsageOID.EMAIL_PROTECTION if signing else ExtendedKeyUsageOID.CLIENT_AUTH
+    cert = leaf_builder(
+        subject,
+        ca_cert,
+        ca_key.public_key(),
+        key.public_key(),
+        eku=eku,
+        signing=signing,
+        key_encipherment=not signing,  # an RSA TLS identity may encipher keys
+    ).sign(ca_key, hashes.SHA256())
     _write_private(
         identity.key,
         key.private_bytes(

@@ -36,6 +36,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPublicKeyTypes,
+    CertificatePublicKeyTypes,
+)
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -287,48 +291,15 @@ class TestPki:
             loaded = self._load_pair(name)
             if loaded is not None:
                 cert, _ = loaded
-                if (
-                    cert.subject == subject
-                    and _still_valid(cert)
-                    and _issued_by(cert, issuer.cert)
-                ):
+                if cert.subject == subject and _still_valid(cert) and _issued_by(cert, issuer.cert):
                     return False
         key = ec.generate_private_key(ec.SECP256R1())
-        now = _now()
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(issuer.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=_LEAF_DAYS))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
-                ),
-                critical=False,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
-                critical=False,
-            )
+        builder = leaf_builder(
+            subject,
+            issuer.cert,
+            issuer.key.public_key(),
+            key.public_key(),
+            eku=ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH,
         )
         if server:
             builder = builder.add_extension(
@@ -421,6 +392,54 @@ def _server_subject() -> x509.Name:
     )
 
 
+def leaf_builder(
+    subject: x509.Name,
+    issuer: x509.Certificate,
+    issuer_public_key: CertificateIssuerPublicKeyTypes,
+    public_key: CertificatePublicKeyTypes,
+    *,
+    eku: x509.ObjectIdentifier,
+    signing: bool = False,
+    key_encipherment: bool = False,
+) -> x509.CertificateBuilder:
+    """An end-entity certificate of the test CA, valid :data:`_LEAF_DAYS`, not yet signed.
+
+    ``signing`` certificates (VIHF / XAdES) get nonRepudiation; RSA TLS identities may ask
+    for keyEncipherment.
+    """
+    now = _now()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=_LEAF_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=signing,
+                key_encipherment=key_encipherment,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key),
+            critical=False,
+        )
+    )
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -461,10 +480,9 @@ def _encrypted_key_matches(path: Path, cert: x509.Certificate, password: bytes) 
         key = serialization.load_pem_private_key(path.read_bytes(), password=password)
     except (OSError, ValueError, TypeError):
         return False
-    return (
-        isinstance(key, ec.EllipticCurvePrivateKey)
-        and key.public_key().public_numbers() == _ec_public(cert)
-    )
+    return isinstance(
+        key, ec.EllipticCurvePrivateKey
+    ) and key.public_key().public_numbers() == _ec_public(cert)
 
 
 def _write_private(path: Path, data: bytes) -> None:
