@@ -15,17 +15,23 @@ https://127.0.0.1:40551/lps
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from segurlink._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ._server import Exchange, MockServer, PeerCertificate, RequestRecord
+    from ._core.installation import default_state_dir
+    from ._core.server import Exchange, MockServer, PeerCertificate, RequestRecord
+    from .dmp import DmpMock
     from .insi import InsiMock, InsiPerson, InsRecord, ResponseShape
     from .pki import ClientCert, TestPki
-    from .stack import MockStack, default_state_dir, serve_forever
+    from .psc import PscMock
+    from .ror import RorMock
+    from .stack import MockStack, serve_forever
 
 __all__ = [
     "ClientCert",
+    "DmpMock",
     "Exchange",
     "InsRecord",
     "InsiMock",
@@ -33,38 +39,34 @@ __all__ = [
     "MockServer",
     "MockStack",
     "PeerCertificate",
+    "PscMock",
     "RequestRecord",
     "ResponseShape",
+    "RorMock",
     "TestPki",
     "default_state_dir",
     "serve_forever",
 ]
 
-_LAZY: dict[str, str] = {
-    "ClientCert": ".pki",
-    "Exchange": "._server",
-    "InsRecord": ".insi",
-    "InsiMock": ".insi",
-    "InsiPerson": ".insi",
-    "MockServer": "._server",
-    "MockStack": ".stack",
-    "PeerCertificate": "._server",
-    "RequestRecord": "._server",
-    "ResponseShape": ".insi",
-    "TestPki": ".pki",
-    "default_state_dir": ".stack",
-    "serve_forever": ".stack",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'segurlink_mocks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(
+    globals(),
+    {
+        "ClientCert": ".pki",
+        "DmpMock": ".dmp",
+        "Exchange": "._core.server",
+        "InsRecord": ".insi",
+        "InsiMock": ".insi",
+        "InsiPerson": ".insi",
+        "MockServer": "._core.server",
+        "MockStack": ".stack",
+        "PeerCertificate": "._core.server",
+        "PscMock": ".psc",
+        "RequestRecord": "._core.server",
+        "ResponseShape": ".insi",
+        "RorMock": ".ror",
+        "TestPki": ".pki",
+        "default_state_dir": "._core.installation",
+        "serve_forever": ".stack",
+    },
+    __all__,
+)

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .stack import default_state_dir, serve_forever
+from ._core.installation import default_state_dir
+from .stack import serve_forever
 
 
 def main(argv: Sequence[str] | None = None) -> int:

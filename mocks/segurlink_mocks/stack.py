@@ -30,26 +30,25 @@ from typing import TYPE_CHECKING, Any, Self
 if TYPE_CHECKING:
     from segurlink.config import Settings
 
-    from ._server import MockServer
+    from ._core.server import MockServer
     from .dmp import DmpMock
     from .insi import InsiMock
     from .pki import TestPki
     from .psc import PscMock
     from .ror import RorMock
 
+from ._core.installation import (
+    DEFAULT_IDAM,
+    SOFTWARE_NAME,
+    SOFTWARE_VERSION,
+    STRUCTURE_FINESS,
+    default_state_dir,
+)
+
 __all__ = ["MockStack", "default_state_dir", "mock_process", "serve_forever"]
 
-SOFTWARE_NAME = "segurlink-demo"
-SOFTWARE_VERSION = "0.1.0"
-STRUCTURE_FINESS = "010000016"
 CONFIG_FILE = "segurlink.toml"
 _INSTANCE_FILE = "instance-id"
-
-
-def default_state_dir() -> Path:
-    """``$SEGURLINK_MOCK_DIR``, else ``~/.cache/segurlink/mock``."""
-    configured = os.environ.get("SEGURLINK_MOCK_DIR")
-    return Path(configured) if configured else Path.home() / ".cache" / "segurlink" / "mock"
 
 
 class MockStack:
@@ -162,7 +161,6 @@ class MockStack:
             return value
 
     def _write_config(self) -> None:
-        from .insi import DEFAULT_IDAM
         from .pki import STRUCTURE_NAME
 
         pki_dir = os.path.relpath(self.pki.directory, self.directory)

@@ -66,7 +66,7 @@ def load_settings(args: argparse.Namespace) -> Any:
         return Settings.from_toml(args.config)
     if any(k.startswith("SEGURLINK_") and k != "SEGURLINK_MOCK_DIR" for k in os.environ):
         return Settings.from_env()
-    from segurlink_mocks.stack import default_state_dir
+    from segurlink_mocks._core.installation import default_state_dir
 
     mock_config = default_state_dir() / "segurlink.toml"
     if mock_config.is_file():

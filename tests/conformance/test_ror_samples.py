@@ -93,7 +93,7 @@ def test_published_indicator_has_the_shape_of_the_ig_example() -> None:
     """The PATCH value carries an extension coded exactly as the IG's example Location."""
     import datetime as dt
 
-    from segurlink_mocks.ror import _indicator_keys, _path_criteria
+    from segurlink_mocks.ror.server import _indicator_keys, _path_criteria
 
     from segurlink.ror import CapacityUpdate, capacity_patch
 

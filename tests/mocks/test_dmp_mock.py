@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 from lxml import etree
-from segurlink_mocks._dmp_mime import build_mtom, parse_multipart
 from segurlink_mocks.dmp import DmpMock
+from segurlink_mocks.dmp.mime import build_mtom, parse_multipart
 from segurlink_mocks.pki import TestPki
 
 from tests.conftest import shared_path

@@ -54,7 +54,8 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> CommandResult:
-    from segurlink_mocks.stack import default_state_dir, serve_forever
+    from segurlink_mocks._core.installation import default_state_dir
+    from segurlink_mocks.stack import serve_forever
 
     def announce(stack: Any) -> None:
         if args.json:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import InputError
 from ..identity import IdentityRecord, Ins
+from .oids import LEVEL1_MEDIA_TYPES, RPPS_ROOT, STRUCTURE_ROOT
 
 __all__ = [
     "Attachment",
@@ -118,8 +119,6 @@ class Organization:
     @classmethod
     def from_finess(cls, finess: str, name: str = "") -> Organization:
         """The organisation whose idNat_Struct is ``"1" + FINESS``."""
-        from .codes import STRUCTURE_ROOT
-
         if not _FINESS.fullmatch(finess):
             raise InputError(f"a FINESS number has 9 characters, got {len(finess)}")
         return cls(InstanceId(STRUCTURE_ROOT, "1" + finess), name)
@@ -140,8 +139,6 @@ class Professional:
     @property
     def id(self) -> InstanceId:
         """The idNat_PS: ``"8" + RPPS`` under root ``1.2.250.1.71.4.2.1``."""
-        from .codes import RPPS_ROOT
-
         return InstanceId(RPPS_ROOT, "8" + self.rpps)
 
 
@@ -381,6 +378,4 @@ class CdaHeader:
     @property
     def format_code(self) -> str | None:
         """The XDS formatCode of a level-1 document (None for structured ones)."""
-        from .codes import LEVEL1_MEDIA_TYPES
-
         return LEVEL1_MEDIA_TYPES.get(self.media_type or "")

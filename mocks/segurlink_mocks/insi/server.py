@@ -39,10 +39,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
-from ._server import Exchange, MockServer
+from .._core.installation import DEFAULT_IDAM
+from .._core.server import Exchange, MockServer
 
 if TYPE_CHECKING:
-    from .pki import TestPki
+    from ..pki import TestPki
 
 __all__ = [
     "ACTION_CARTE_VITALE",
@@ -82,8 +83,6 @@ OID_INS_NIR = "1.2.250.1.213.1.4.8"
 OID_INS_NIA = "1.2.250.1.213.1.4.9"
 OID_INS_NIR_TEST = "1.2.250.1.213.1.4.10"
 
-#: The IDAM (CNDA authorisation number) the mock knows by default.
-DEFAULT_IDAM = "SEGURLINK-DEMO-IDAM"
 ALLOWED_CERTIFICATE_CNS = frozenset({"INSI-AUTO", "INSI-MANU"})
 
 _CR_LABELS = {"00": "OK", "01": "Aucune identite trouvee", "02": "Plusieurs identites trouvees"}

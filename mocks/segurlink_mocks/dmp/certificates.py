@@ -19,10 +19,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .pki import ClientCert, _issued_by, _still_valid, _write_private, _write_public, leaf_builder
+from ..pki.authority import (
+    ClientCert,
+    issued_by,
+    leaf_builder,
+    still_valid,
+    write_private,
+    write_public,
+)
 
 if TYPE_CHECKING:
-    from .pki import TestPki
+    from ..pki import TestPki
 
 __all__ = [
     "DMP_AUTH",
@@ -91,7 +98,7 @@ def _reusable(identity: ClientCert, subject: x509.Name, ca: x509.Certificate) ->
         return False
     if public.public_numbers() != key.public_key().public_numbers():
         return False
-    return cert.subject == subject and _still_valid(cert) and _issued_by(cert, ca)
+    return cert.subject == subject and still_valid(cert) and issued_by(cert, ca)
 
 
 def _issue(
@@ -113,7 +120,7 @@ def _issue(
         signing=signing,
         key_encipherment=not signing,  # an RSA TLS identity may encipher keys
     ).sign(ca_key, hashes.SHA256())
-    _write_private(
+    write_private(
         identity.key,
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -121,4 +128,4 @@ def _issue(
             serialization.NoEncryption(),
         ),
     )
-    _write_public(identity.cert, cert.public_bytes(serialization.Encoding.PEM))
+    write_public(identity.cert, cert.public_bytes(serialization.Encoding.PEM))

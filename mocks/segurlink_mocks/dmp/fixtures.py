@@ -20,14 +20,14 @@ import pytest
 if TYPE_CHECKING:
     from segurlink.config import Settings
 
-    from .dmp import DmpMock
-    from .pki import TestPki
+    from ..pki import TestPki
+    from .server import DmpMock
 
 
 @pytest.fixture(scope="session")
 def dmp_mock_session(segurlink_pki: TestPki) -> Iterator[DmpMock]:
     """The DMP mock of the session, not reset between tests."""
-    from .dmp import DmpMock
+    from .server import DmpMock
 
     with DmpMock(segurlink_pki) as mock:
         yield mock
@@ -45,22 +45,8 @@ def dmp_settings(dmp_mock: DmpMock, segurlink_pki: TestPki) -> Settings:
     """Settings for a DMP client of the mock (indirect mode, structure 1010000016)."""
     from segurlink.config import Settings
 
-    from .insi import DEFAULT_IDAM
-    from .pki import STRUCTURE_NAME
-    from .pytest_plugin import MOCK_SOFTWARE_INSTANCE
-    from .stack import SOFTWARE_NAME, SOFTWARE_VERSION, STRUCTURE_FINESS
+    from .._core.installation import base_tables
 
-    return Settings.from_mapping(
-        {
-            "software": {
-                "name": SOFTWARE_NAME,
-                "version": SOFTWARE_VERSION,
-                "idam": DEFAULT_IDAM,
-                "instance": MOCK_SOFTWARE_INSTANCE,
-            },
-            "structure": {"finess": STRUCTURE_FINESS, "name": STRUCTURE_NAME},
-            "tls": {"ca_bundle": str(segurlink_pki.ca)},
-            "timeouts": {"connect": 5.0, "read": 10.0},
-            "dmp": dmp_mock.settings_table(),
-        }
-    )
+    tables: dict[str, dict[str, str | float]] = base_tables(segurlink_pki)
+    tables["dmp"] = dict(dmp_mock.settings_table())
+    return Settings.from_mapping(tables)

@@ -16,14 +16,14 @@ import pytest
 if TYPE_CHECKING:
     from segurlink.config import Settings
 
-    from .pki import TestPki
-    from .psc import PscMock
+    from ..pki import TestPki
+    from .server import PscMock
 
 
 @pytest.fixture(scope="session")
 def psc_mock_session(segurlink_pki: TestPki) -> Iterator[PscMock]:
     """The PSC mock of the session, not reset between tests."""
-    from .psc import PscMock
+    from .server import PscMock
 
     with PscMock(segurlink_pki) as mock:
         yield mock

@@ -55,8 +55,8 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from ._server import Exchange, MockServer
-from .pki import TestPki
+from .._core.server import Exchange, MockServer
+from ..pki import TestPki
 
 __all__ = [
     "CLIENT_ID",

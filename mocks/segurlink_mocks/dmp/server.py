@@ -34,10 +34,11 @@ from urllib.parse import quote
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
-from ._dmp_mime import MimeError, Multipart, build_mtom, parse_multipart
-from ._dmp_pki import DMP_AUTH, DMP_SIGN, DMP_SIGN_OTHER, ensure_dmp_certificates
-from ._dmp_vihf import Vihf, VihfError, verify_vihf
-from ._dmp_xds import (
+from .._core.server import Exchange, MockServer, _ResetConnection
+from .certificates import DMP_AUTH, DMP_SIGN, DMP_SIGN_OTHER, ensure_dmp_certificates
+from .mime import MimeError, Multipart, build_mtom, parse_multipart
+from .vihf import Vihf, VihfError, verify_vihf
+from .xds import (
     ACCESS_DENIED,
     ACTIONS,
     APPROVED,
@@ -92,10 +93,9 @@ from ._dmp_xds import (
     _slot_values,
     _xon_id,
 )
-from ._server import Exchange, MockServer, _ResetConnection
 
 if TYPE_CHECKING:
-    from .pki import TestPki
+    from ..pki import TestPki
 
 __all__ = [
     "ACTIONS",
@@ -811,7 +811,7 @@ class DmpMock(MockServer):
     # -- ITI-41 ------------------------------------------------------------------------------
 
     def _iti41(self, call: _Call) -> _Answer:
-        from ._dmp_xds import check_submission
+        from .xds import check_submission
 
         body = call.body
         if body.tag != _q(XDSB, "ProvideAndRegisterDocumentSetRequest"):

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from ._dmp_mime import MimeError, Multipart
+from .mime import MimeError, Multipart
 
 if TYPE_CHECKING:
-    from ._dmp_vihf import Vihf
+    from .vihf import Vihf
 
 # -- namespaces and constants ---------------------------------------------------------------
 

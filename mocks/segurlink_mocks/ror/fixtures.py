@@ -19,14 +19,14 @@ import pytest
 if TYPE_CHECKING:
     from segurlink.config import Settings
 
-    from .pki import TestPki
-    from .ror import RorMock
+    from ..pki import TestPki
+    from .server import RorMock
 
 
 @pytest.fixture(scope="session")
 def ror_mock_session(segurlink_pki: TestPki) -> Iterator[RorMock]:
     """The ROR mock of the session, not reset between tests."""
-    from .ror import RorMock
+    from .server import RorMock
 
     with RorMock(segurlink_pki) as mock:
         yield mock

@@ -273,7 +273,7 @@ class TestPki:
             constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         except x509.ExtensionNotFound:
             return None
-        if not constraints.ca or not _still_valid(cert):
+        if not constraints.ca or not still_valid(cert):
             return None
         return _Issuer(cert, key)
 
@@ -291,7 +291,7 @@ class TestPki:
             loaded = self._load_pair(name)
             if loaded is not None:
                 cert, _ = loaded
-                if cert.subject == subject and _still_valid(cert) and _issued_by(cert, issuer.cert):
+                if cert.subject == subject and still_valid(cert) and issued_by(cert, issuer.cert):
                     return False
         key = ec.generate_private_key(ec.SECP256R1())
         builder = leaf_builder(
@@ -331,9 +331,9 @@ class TestPki:
                 [ca_cert],
                 serialization.BestAvailableEncryption(password),
             )
-            _write_private(self.insi_auto_p12, blob)
+            write_private(self.insi_auto_p12, blob)
         if not _encrypted_key_matches(self.insi_auto_encrypted_key, cert, password):
-            _write_private(
+            write_private(
                 self.insi_auto_encrypted_key,
                 key.private_bytes(
                     serialization.Encoding.PEM,
@@ -357,7 +357,7 @@ class TestPki:
         return cert, key
 
     def _write_pair(self, name: str, cert: x509.Certificate, key: _PrivateKey) -> None:
-        _write_private(
+        write_private(
             self.directory / f"{name}.key",
             key.private_bytes(
                 serialization.Encoding.PEM,
@@ -365,7 +365,7 @@ class TestPki:
                 serialization.NoEncryption(),
             ),
         )
-        _write_public(self.directory / f"{name}.pem", cert.public_bytes(serialization.Encoding.PEM))
+        write_public(self.directory / f"{name}.pem", cert.public_bytes(serialization.Encoding.PEM))
 
     def __repr__(self) -> str:
         return f"TestPki({str(self.directory)!r})"
@@ -444,12 +444,12 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def _still_valid(cert: x509.Certificate) -> bool:
+def still_valid(cert: x509.Certificate) -> bool:
     now = _now()
     return cert.not_valid_before_utc <= now and cert.not_valid_after_utc - now > _RENEW_MARGIN
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
@@ -485,11 +485,11 @@ def _encrypted_key_matches(path: Path, cert: x509.Certificate, password: bytes) 
     ) and key.public_key().public_numbers() == _ec_public(cert)
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     _atomic_write(path, data, 0o600)
 
 
-def _write_public(path: Path, data: bytes) -> None:
+def write_public(path: Path, data: bytes) -> None:
     _atomic_write(path, data, 0o644)
 
 

@@ -53,10 +53,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey, RSAKey
 from werkzeug.wrappers import Request, Response
 
-from ._server import Exchange, MockServer, PeerCertificate
+from .._core.server import Exchange, MockServer, PeerCertificate
 
 if TYPE_CHECKING:
-    from .pki import TestPki
+    from ..pki import TestPki
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
@@ -1531,15 +1531,15 @@ def _redirect(uri: str, query: Mapping[str, str]) -> Response:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m segurlink_mocks.psc``: run the PSC mock alone until Ctrl-C."""
+    """``python -m segurlink_mocks.psc.server``: run the PSC mock alone until Ctrl-C."""
     import argparse
     import sys
     from pathlib import Path
 
-    from .pki import TestPki
-    from .stack import default_state_dir
+    from .._core.installation import default_state_dir
+    from ..pki import TestPki
 
-    parser = argparse.ArgumentParser(prog="python -m segurlink_mocks.psc")
+    parser = argparse.ArgumentParser(prog="python -m segurlink_mocks.psc.server")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--login-page", action="store_true", help="show a login page")

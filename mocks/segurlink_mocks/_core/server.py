@@ -50,7 +50,7 @@ from werkzeug.wrappers import Request, Response
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from .pki import TestPki
+    from ..pki import TestPki
 
 __all__ = [
     "GENERIC_FAULTS",

@@ -1,0 +1,55 @@
+"""pytest fixtures of the INSi mock (enabled by the segurlink pytest plugin).
+
+* ``insi_mock_session`` (session): one INSi mock server for the whole run.
+* ``insi_mock`` (function): that server, reset first (no fault, empty request log,
+  initial persons, IDAMs and fault style; requests still sleeping from an earlier test
+  are dropped).
+* ``segurlink_mock_settings`` (function): a :class:`segurlink.config.Settings` pointing at
+  the INSi mock with the INSI-AUTO certificate and the software IDAM the mock knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from segurlink.config import Settings
+
+    from ..pki import TestPki
+    from .server import InsiMock
+
+
+@pytest.fixture(scope="session")
+def insi_mock_session(segurlink_pki: TestPki) -> Iterator[InsiMock]:
+    """The INSi mock server of the session, not reset between tests."""
+    from .server import InsiMock
+
+    with InsiMock(segurlink_pki) as mock:
+        yield mock
+
+
+@pytest.fixture
+def insi_mock(insi_mock_session: InsiMock) -> InsiMock:
+    """The INSi mock, reset for this test (faults, log, persons, IDAMs, fault style)."""
+    insi_mock_session.reset()
+    return insi_mock_session
+
+
+@pytest.fixture
+def segurlink_mock_settings(insi_mock: InsiMock, segurlink_pki: TestPki) -> Settings:
+    """Settings pointing at the INSi mock (INSI-AUTO certificate, known software IDAM)."""
+    from segurlink.config import Settings
+
+    from .._core.installation import base_tables
+
+    client = segurlink_pki.client("insi-auto")
+    tables: dict[str, dict[str, str | float]] = base_tables(segurlink_pki)
+    tables["insi"] = {
+        "endpoint": insi_mock.endpoint,
+        "cert": str(client.cert),
+        "key": str(client.key),
+    }
+    return Settings.from_mapping(tables)
