@@ -1,8 +1,8 @@
 """The examples of the core, identity, INSi and mocks pages of docs/ really run.
 
-Blocks fenced ```python run are executed in order, one namespace per page, in a directory
+Python blocks marked ``<!-- run -->`` are executed in order, one namespace per page, in a directory
 holding the ``segurlink.toml`` of a running mock stack (the file ``segurlink mock serve``
-writes). Blocks fenced ```python pytest are test files an editor would write: they run
+writes). Blocks marked ``<!-- pytest -->`` are test files an editor would write: they run
 together under pytest with the installed plugin. Blocks written as doctests (``>>>``) are
 checked as doctests. The TOML layout of docs/configuration.md loads.
 """
@@ -19,15 +19,9 @@ import pytest
 from segurlink_mocks.stack import MockStack
 
 from segurlink.config import Settings
+from tests.docs_blocks import DOCS, blocks
 
 pytest_plugins = ["pytester"]
-
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-
-
-def _blocks(page: str, fence: str) -> list[str]:
-    text = (DOCS / page).read_text(encoding="utf-8")
-    return re.findall(rf"^```{fence}\n(.*?)^```", text, re.M | re.S)
 
 
 @pytest.fixture(scope="module")
@@ -40,35 +34,36 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockStack]:
 def test_runnable_examples_run_in_order(
     page: str, stack: MockStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blocks = _blocks(page, "python run")
-    assert blocks, f"{page} has no runnable example"
+    runnable = blocks(page, "run")
+    assert runnable, f"{page} has no runnable example"
     monkeypatch.chdir(stack.config_path.parent)  # where `segurlink.toml` is
     namespace: dict[str, object] = {"__name__": f"docs_{page[:-3]}"}
-    for code in blocks:
+    for code in runnable:
         exec(compile(code, str(DOCS / page), "exec"), namespace)
 
 
 def test_mocks_page_test_examples_pass_under_pytest(pytester: pytest.Pytester) -> None:
-    blocks = _blocks("mocks.md", "python pytest")
-    assert len(blocks) >= 3
-    pytester.makepyfile(test_from_the_docs="\n\n".join(blocks))
+    tests = blocks("mocks.md", "pytest")
+    assert len(tests) >= 3
+    pytester.makepyfile(test_from_the_docs="\n\n".join(tests))
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=sum(len(re.findall(r"^def test_", b, re.M)) for b in blocks))
+    result.assert_outcomes(passed=sum(len(re.findall(r"^def test_", b, re.M)) for b in tests))
 
 
 def test_identity_page_doctests() -> None:
     parser = doctest.DocTestParser()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    blocks = _blocks("identity.md", "python")
-    assert len(blocks) >= 5
+    examples = blocks("identity.md")
+    assert len(examples) >= 5
     # One doctest for the page: later blocks use the names of earlier ones.
-    test = parser.get_doctest("\n".join(blocks), {}, "identity.md", str(DOCS), 0)
+    test = parser.get_doctest("\n".join(examples), {}, "identity.md", str(DOCS), 0)
     runner.run(test)
     assert runner.failures == 0 and runner.tries > 20
 
 
 def test_configuration_toml_layout_loads() -> None:
-    (toml,) = _blocks("configuration.md", "toml")
+    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    (toml,) = re.findall(r"^```toml\n(.*?)^```", text, re.M | re.S)
     settings = Settings.from_mapping(tomllib.loads(toml), base_dir=Path("/etc/mondui"))
     assert settings.require_software().idam == "R1234567"
     insi = settings.insi()

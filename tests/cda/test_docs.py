@@ -1,12 +1,13 @@
-"""The runnable examples of docs/cda.md (blocks fenced as ```python run) really run."""
+"""The runnable examples of docs/cda.md (Python blocks marked <!-- run -->) really run."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from tests.docs_blocks import blocks
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cda.md"
-BLOCKS = re.findall(r"^```python run\n(.*?)^```", DOC.read_text(encoding="utf-8"), re.M | re.S)
+BLOCKS = blocks(DOC.name, "run")
 
 
 def test_docs_examples_run_in_order() -> None:

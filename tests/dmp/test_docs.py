@@ -1,14 +1,15 @@
-"""The runnable example of docs/dmp.md (blocks fenced as ```python run) really runs."""
+"""The runnable example of docs/dmp.md (Python blocks marked <!-- run -->) really runs."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
+from tests.docs_blocks import blocks
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "dmp.md"
-BLOCKS = re.findall(r"^```python run\n(.*?)^```", DOC.read_text(encoding="utf-8"), re.M | re.S)
+BLOCKS = blocks(DOC.name, "run")
 
 
 def test_the_page_has_a_runnable_example() -> None:
