@@ -102,7 +102,7 @@ def test_service_fault_exits_1_with_codes(
     assert "InsiFault" in err
 
 
-def test_bad_traits_exit_1_and_nothing_is_sent(
+def test_bad_traits_exit_2_and_nothing_is_sent(
     stack: MockStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = stack.insi.request_count
@@ -110,7 +110,7 @@ def test_bad_traits_exit_1_and_nothing_is_sent(
         capsys, "--config", str(stack.config_path), "insi", "search",
         "--birth-name", "R2D2", "--first-names", "X", "--sex", "M", "--birth-date", "1977-05-25",
     )
-    assert code == 1 and "InvalidTraits" in err
+    assert code == 2 and "InvalidTraits" in err
     assert stack.insi.request_count == before
 
 
@@ -137,7 +137,7 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         (["identity", "check-nir", "2751263220749", "74"], 0, "valid key"),
         (["identity", "check-nir", "297022A02077878"], 0, "valid key"),
         (["identity", "check-nir", "2751263220749", "75"], 1, "expected 74"),
-        (["identity", "check-nir", "12"], 1, ""),
+        (["identity", "check-nir", "12"], 2, "InvalidIdentifier"),
     ],
 )
 def test_check_nir(

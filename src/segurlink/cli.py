@@ -1,6 +1,7 @@
 """The ``segurlink`` command: thin; parses arguments, calls the library, maps errors.
 
-Exit codes: 0 ok, 1 service or validation failure, 2 usage or configuration error.
+Exit codes: 0 ok; 1 the service or the document says no (not found, refused, invalid
+document, transport failure); 2 usage, configuration or input error (nothing was sent).
 Results go to stdout (``--json`` for machine-readable output on every command),
 diagnostics to stderr.
 

@@ -6,9 +6,9 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
 
 ::
 
-    SegurlinkError                      exit_code 1 unless said otherwise
+    SegurlinkError                      exit_code 1: the service or the document says no
     ├── ConfigurationError              exit_code 2: settings, files, certificates
-    ├── InputError                      bad input from the caller, nothing was sent
+    ├── InputError                      exit_code 2: bad input from the caller, nothing sent
     │   ├── InvalidIdentifier           NIR / NIA / INS format or key
     │   ├── InvalidTraits               identity traits that cannot be normalised
     │   └── IdentityStatusError         RNIV rule refused (e.g. sharing a non-QUAL INS)
@@ -75,6 +75,8 @@ class ConfigurationError(SegurlinkError):
 
 class InputError(SegurlinkError):
     """The caller's input is invalid; nothing was sent to any service."""
+
+    exit_code = 2
 
 
 class InvalidIdentifier(InputError):

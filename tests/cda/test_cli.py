@@ -78,7 +78,7 @@ def test_build_refuses_a_naive_time(tmp_path: Path, capsys: pytest.CaptureFixtur
     description.write_text(
         json.dumps({**DESCRIPTION, "effective_time": "2024-03-01T10:30:00"}), encoding="utf-8"
     )
-    assert main(["cda", "build", str(description), str(pdf)]) == 1
+    assert main(["cda", "build", str(description), str(pdf)]) == 2
     assert "time zone" in capsys.readouterr().err
 
 

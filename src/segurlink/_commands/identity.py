@@ -17,14 +17,16 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     check = commands.add_parser(
         "check-nir",
         parents=[common],
-        help="check the key of a NIR / NIA (15 chars, or 13 + key); exit 1 when invalid",
+        help=(
+            "check the key of a NIR / NIA (15 chars, or 13 + key); "
+            "exit 1 when the key is wrong, 2 when it is not a NIR"
+        ),
     )
     check.add_argument("nir", nargs="+", help="e.g. 2751263220749 74, or 297022A02077878")
     check.set_defaults(handler=_check_nir)
 
 
 def _check_nir(args: argparse.Namespace) -> CommandResult:
-    from ..errors import InvalidIdentifier
     from ..identity.nir import nir_key, split_nir
 
     text = "".join(args.nir)
@@ -34,6 +36,7 @@ def _check_nir(args: argparse.Namespace) -> CommandResult:
     data = {"matricule": matricule, "key": key, "expected_key": expected, "valid": valid}
     if valid:
         return CommandResult(data=data, text=f"{matricule} {key}: valid key")
-    if args.json:
-        return CommandResult(data=data, exit_code=1)
-    raise InvalidIdentifier(f"{matricule} {key}: invalid key, expected {expected}")
+    # The command's verdict, like `cda validate` on an invalid document: exit 1, not 2.
+    return CommandResult(
+        data=data, text=f"{matricule} {key}: invalid key, expected {expected}", exit_code=1
+    )
