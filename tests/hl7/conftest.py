@@ -57,7 +57,9 @@ def adt(
     pid3 = "LOC123^^^CHU-X&1.2.250.1.999.1&ISO^PI"
     if ins is not None:
         pid3 += f"~{ins}^^^ASIP-SANTE-INS-NIR&{oid}&ISO^INS^^20101207"
-    names = f"{birth_name}^{first_name}^{first_names if first_names is not None else first_name}^^^^L"
+    names = (
+        f"{birth_name}^{first_name}^{first_names if first_names is not None else first_name}^^^^L"
+    )
     if used_name:
         names += f"~{used_name}^{first_name}^^^^^D"
     pid11 = "1 RUE DU PORT^^PARIS^^75001^FRA^H"

@@ -60,7 +60,10 @@ def start_bridge(
     insi = InsiClient.from_settings(settings)
     forwarder = MllpClient("127.0.0.1", receiver.port, ack_timeout=5)
     bridge = Hl7InsiBridge(
-        insi, forwarder, settings=BridgeSettings(**bridge_settings), clock=lambda: NOW  # type: ignore[arg-type]
+        insi,
+        forwarder,
+        settings=BridgeSettings(**bridge_settings),
+        clock=lambda: NOW,  # type: ignore[arg-type]
     )
     listener = MllpListener(bridge.handle, port=0).start()
     try:
@@ -79,7 +82,7 @@ def running(
 
 
 def pid(message: bytes, number: int) -> str:
-    line = next(l for l in message.decode().split("\r") if l.startswith("PID|"))
+    line = next(s for s in message.decode().split("\r") if s.startswith("PID|"))
     return line.split("|")[number]
 
 
@@ -122,7 +125,10 @@ def test_vali_identity_without_ins_gets_insi_s_ins(running: Bridge) -> None:
     _, ack = running.send(adt(status="VALI"))
     assert ack.code is AckCode.AA
     (out,) = running.forwarded()
-    assert (out.identity.ins, out.identity.status) == (Ins("2751263220749", "74"), IdentityStatus.QUAL)
+    assert (out.identity.ins, out.identity.status) == (
+        Ins("2751263220749", "74"),
+        IdentityStatus.QUAL,
+    )
 
 
 def test_requested_event_is_written(
@@ -175,8 +181,14 @@ def test_same_message_on_two_connections_at_once_is_forwarded_once(running: Brid
 
 def test_cr_01_is_ae_and_nothing_is_written(running: Bridge) -> None:
     _, ack = running.send(
-        adt(birth_name="HOUILLES", first_name="PIERRE", first_names="PIERRE PAUL JACQUES",
-            sex="M", birth_date="19930127", cog="75056")
+        adt(
+            birth_name="HOUILLES",
+            first_name="PIERRE",
+            first_names="PIERRE PAUL JACQUES",
+            sex="M",
+            birth_date="19930127",
+            cog="75056",
+        )
     )
     assert ack.code is AckCode.AE
     assert [(e.code, e.application_code) for e in ack.errors] == [("207", "INSI_NOT_FOUND")]
@@ -299,9 +311,7 @@ def test_receiver_rejecting_the_update_gives_ar_and_the_message_is_processed_aga
     assert len(ids) == 1
 
 
-def test_receiver_down_gives_ar(
-    segurlink_mock_settings: Settings, insi_mock: object
-) -> None:
+def test_receiver_down_gives_ar(segurlink_mock_settings: Settings, insi_mock: object) -> None:
     gone = Receiver().start()
     gone.stop()
     for running in start_bridge(segurlink_mock_settings, gone, insi_mock):
@@ -325,18 +335,31 @@ def test_receiver_acknowledging_another_message_gives_ar(
 # -- no health data in logs ------------------------------------------------------------------------
 
 
-def test_no_health_data_in_any_log_record(running: Bridge, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_health_data_in_any_log_record(
+    running: Bridge, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, third-party ones included
     running.send(sample("SGL_admission.er7"))
     running.send(adt(birth_date="19751341"))
     running.send(adt(birth_name="HOUILLES", first_name="PIERRE", sex="M", birth_date="19930127"))
     running.send(adt(birth_name=r"A\Q\B"))
-    text = "\n".join(
-        f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records
-    )
+    text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert "hl7 ADT^A01 id=3975 ack=AA" in text  # the log is there...
     for secret in (
-        "PAT-TROIS", "DOMINIQUE", SAMPLE_INS, "2790351215189", "19790328", "1979-03-28",
-        "000003", "Breteuil", "ADRUN", "HOUILLES", "1975", "1993", ZOE_INS, "A\\Q\\B", "63220",
+        "PAT-TROIS",
+        "DOMINIQUE",
+        SAMPLE_INS,
+        "2790351215189",
+        "19790328",
+        "1979-03-28",
+        "000003",
+        "Breteuil",
+        "ADRUN",
+        "HOUILLES",
+        "1975",
+        "1993",
+        ZOE_INS,
+        "A\\Q\\B",
+        "63220",
     ):
         assert secret not in text, secret  # ...without health data

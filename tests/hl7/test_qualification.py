@@ -20,8 +20,11 @@ from segurlink.insi import (
 )
 
 TRAITS = IdentityTraits.from_input(
-    birth_name="ECETINSI", first_names="PIERRE-ALAIN MURIEL FLORIANT", sex="M",
-    birth_date="2009-07-14", birth_place="63220",
+    birth_name="ECETINSI",
+    first_names="PIERRE-ALAIN MURIEL FLORIANT",
+    sex="M",
+    birth_date="2009-07-14",
+    birth_place="63220",
 )
 ACTIVE = Ins("1090763220834", "89")
 OLD = Ins("2090763220834", "39")
@@ -80,7 +83,9 @@ def test_status_after_insi(sender: IdentityStatus | None, expected: IdentityStat
 def test_status_rule_is_the_identity_domain_rule(sender: IdentityStatus | None) -> None:
     """The table agrees with IdentityRecord.with_insi_result for every starting status."""
     status = sender or IdentityStatus.PROV
-    document = IdDocumentKind.PASSPORT if status in (IdentityStatus.VALI, IdentityStatus.QUAL) else None
+    document = (
+        IdDocumentKind.PASSPORT if status in (IdentityStatus.VALI, IdentityStatus.QUAL) else None
+    )
     ins = ACTIVE if status in (IdentityStatus.RECUP, IdentityStatus.QUAL) else None
     record = IdentityRecord(TRAITS, status=status, ins=ins, id_document=document)
     assert record.with_insi_result(ACTIVE, TRAITS).status is status_after_insi(sender)
@@ -153,7 +158,9 @@ def test_vali_identity_found_with_the_same_traits_becomes_qual_with_the_ins() ->
 def test_identity_without_document_becomes_recup_without_the_ins(codes: tuple[str, ...]) -> None:
     result = update(decide(identity(reliability_codes=codes), TRAITS, found()))
     assert (result.status, result.ins, result.ins_effective_date) == (
-        IdentityStatus.RECUP, None, None,
+        IdentityStatus.RECUP,
+        None,
+        None,
     )
 
 
@@ -177,14 +184,21 @@ def test_any_strict_trait_mismatch_writes_nothing(
     decision = refusal(decide(identity(), TRAITS, found(returned)))
     assert decision.code is AckCode.AE and decision.final
     assert {e.application_code for e in decision.errors} == {"TRAITS_MISMATCH"}
-    locations = {"birth_name": "PID-5.1", "first_names": "PID-5.2", "sex": "PID-8",
-                 "birth_date": "PID-7", "birth_place": "PID-11.9"}
+    locations = {
+        "birth_name": "PID-5.1",
+        "first_names": "PID-5.2",
+        "sex": "PID-8",
+        "birth_date": "PID-7",
+        "birth_place": "PID-11.9",
+    }
     assert [e.location for e in decision.errors] == [locations[f] for f in fields]
 
 
 def test_message_without_birth_place_does_not_qualify() -> None:
     message_traits = IdentityTraits.from_input(
-        birth_name="ECETINSI", first_names="PIERRE-ALAIN MURIEL FLORIANT", sex="M",
+        birth_name="ECETINSI",
+        first_names="PIERRE-ALAIN MURIEL FLORIANT",
+        sex="M",
         birth_date="2009-07-14",
     )
     decision = refusal(decide(identity(birth_place=None), message_traits, found()))
@@ -192,7 +206,9 @@ def test_message_without_birth_place_does_not_qualify() -> None:
 
 
 def test_message_ins_equal_to_insi_active_ins_is_confirmed() -> None:
-    result = update(decide(identity(ins=ACTIVE, ins_effective_date=datetime.date(2010, 1, 1)), TRAITS, found()))
+    result = update(
+        decide(identity(ins=ACTIVE, ins_effective_date=datetime.date(2010, 1, 1)), TRAITS, found())
+    )
     assert result.ins == ACTIVE
     assert result.ins_effective_date == datetime.date(2010, 1, 1)  # kept: INSi gave no date
 
@@ -209,13 +225,20 @@ def test_superseded_ins_is_replaced_by_the_active_one() -> None:
 )
 def test_another_ins_in_the_message_is_a_conflict(stored: Ins) -> None:
     decision = refusal(decide(identity(ins=stored), TRAITS, found()))
-    assert [(e.application_code, e.location) for e in decision.errors] == [("INS_CONFLICT", "PID-3")]
+    assert [(e.application_code, e.location) for e in decision.errors] == [
+        ("INS_CONFLICT", "PID-3")
+    ]
 
 
 def test_used_names_of_the_message_are_kept() -> None:
     with_used = IdentityTraits.from_input(
-        birth_name="ECETINSI", first_names="PIERRE-ALAIN MURIEL FLORIANT", sex="M",
-        birth_date="2009-07-14", birth_place="63220", used_name="MARTIN", used_first_name="PIERRE",
+        birth_name="ECETINSI",
+        first_names="PIERRE-ALAIN MURIEL FLORIANT",
+        sex="M",
+        birth_date="2009-07-14",
+        birth_place="63220",
+        used_name="MARTIN",
+        used_first_name="PIERRE",
     )
     result = update(decide(identity(), with_used, found()))
     assert (result.traits.used_name, result.traits.used_first_name) == ("MARTIN", "PIERRE")
