@@ -324,6 +324,14 @@ def test_assigning_authority_follows_the_oid(oid: str, namespace: str) -> None:
     assert field(out, "PID", 3).split("~")[1].split("^")[3] == f"{namespace}&{oid}&ISO"
 
 
+def test_ins_repetition_without_effective_date_ends_at_its_type() -> None:
+    update = IdentityUpdate(ZOE, IdentityStatus.QUAL, ZOE_INS)
+    out = build_identity_update(parse_message(adt()), update, control_id="1", now=NOW)
+    assert field(out, "PID", 3).split("~")[1] == (
+        "275126322074974^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS"
+    )
+
+
 def test_update_replaces_the_ins_in_place_and_drops_other_ins_repetitions() -> None:
     text = adt(ins="109076322088835", oid="1.2.250.1.213.1.4.9").replace(
         "^PI~", "^PI~2751263220749XX^^^ASIP-SANTE-INS-NIR&1.2.3&ISO^AN~"
@@ -360,11 +368,13 @@ def test_pid_32_keeps_non_status_codes() -> None:
     assert field(out, "PID", 32) == "QUAL~HOMD~ZZZ"
 
 
-def test_person_event_writes_adt_a05_with_pv1_n_and_keeps_patient_segments() -> None:
+@pytest.mark.parametrize("event", ["A28", "A31"])
+def test_person_event_writes_adt_a05_with_pv1_n_and_keeps_patient_segments(event: str) -> None:
     text = adt(event="A01").replace(
         "PV1|1|N", "PD1||U\rROL||UC|ODRP|X\rPV1|1|I|WARD\rPV2|||X\rROL||UC|ATND|Y\rZBE|1\rZFD|||Y"
     )
-    out = build_identity_update(parse_message(text), qual(), control_id="1", now=NOW)
+    out = build_identity_update(parse_message(text), qual(), event=event, control_id="1", now=NOW)
+    assert field(out, "MSH", 9) == f"ADT^{event}^ADT_A05"
     assert [line[:3] for line in out.decode().split("\r") if line] == [
         "MSH",
         "EVN",
