@@ -588,3 +588,8 @@ def test_hl7_like_text_gives_a_message_or_an_hl7_error(text: str) -> None:
         parse_message("MSH|^~\\&|A|B|C|D|2024||ADT^A31|1|P|2.5\r" + text)
     except Hl7Error:
         pass
+
+
+def test_hl7_null_means_no_value() -> None:
+    identity = parse_message(adt(used_name='""', sex='""', cog='""')).identity
+    assert (identity.used_name, identity.sex, identity.birth_place) == (None, None, None)
