@@ -36,6 +36,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.psc",
     "segurlink._commands.dmp",
     "segurlink._commands.ror",
+    "segurlink._commands.hl7",
     "segurlink._commands.mocks",
 )
 
@@ -152,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _error_fields(exc: Exception) -> dict[str, Any]:
     fields = {}
-    for name in ("subcode", "detail_code", "severity", "status", "field", "error", "url"):
+    names = ("subcode", "detail_code", "severity", "status", "segment", "field", "error", "url")
+    for name in names:
         value = getattr(exc, name, None)
         if value not in (None, ""):
             fields[name] = value

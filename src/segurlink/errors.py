@@ -11,14 +11,16 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
     ├── InputError                      exit_code 2: bad input from the caller, nothing sent
     │   ├── InvalidIdentifier           NIR / NIA / INS format or key
     │   ├── InvalidTraits               identity traits that cannot be normalised
-    │   └── IdentityStatusError         RNIV rule refused (e.g. sharing a non-QUAL INS)
+    │   ├── IdentityStatusError         RNIV rule refused (e.g. sharing a non-QUAL INS)
+    │   └── Hl7Error                    HL7 v2 message that cannot be read (segment, field)
     ├── ValidationError                 a document or message fails its rules
     ├── TransportError                  the exchange did not complete
     │   ├── TransportTimeout            no answer within the configured timeout
     │   ├── TlsError                    handshake or certificate verification failed
     │   ├── HttpStatusError             HTTP error status without a usable service answer
-    │   └── MalformedResponse           not the expected protocol (HTML, truncated XML...)
-    │       └── XmlSecurityError        DTD / entities in a received document
+    │   ├── MalformedResponse           not the expected protocol (HTML, truncated XML...)
+    │   │   └── XmlSecurityError        DTD / entities in a received document
+    │   └── MllpError                   MLLP framing broken or frame too large (HL7 v2)
     └── ServiceError                    the service answered with its own error
         ├── SoapFault                   SOAP fault: code, subcode, detail code, severity
         │   └── InsiFault               INSi (siram_* subcodes, desir_* / insi_* details)
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 __all__ = [
     "ConfigurationError",
     "FhirError",
+    "Hl7Error",
     "HttpStatusError",
     "IdentityStatusError",
     "InputError",
@@ -43,6 +46,7 @@ __all__ = [
     "InvalidTraits",
     "Issue",
     "MalformedResponse",
+    "MllpError",
     "OidcError",
     "SegurlinkError",
     "ServiceError",
@@ -98,6 +102,41 @@ class IdentityStatusError(InputError):
     """An identity-vigilance (RNIV) rule refuses the operation."""
 
 
+class Hl7Error(InputError):
+    """An HL7 v2 message segurlink cannot read.
+
+    ``segment`` is the segment ID (``PID``), ``field`` and ``component`` the 1-based
+    positions when known (``PID-7``); ``code`` the HL7 table 0357 error code an
+    acknowledgement carries (``101`` required field missing, ``102`` data type error,
+    ``200`` unsupported message type...). The message never quotes the field's value.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        segment: str,
+        field: int | None = None,
+        component: int | None = None,
+        code: str = "102",
+    ) -> None:
+        super().__init__(message)
+        self.segment = segment
+        self.field = field
+        self.component = component
+        self.code = code
+
+    @property
+    def location(self) -> str:
+        """``PID-5.2``, ``PID-7``, ``MSH``..."""
+        where = self.segment
+        if self.field is not None:
+            where += f"-{self.field}"
+            if self.component is not None:
+                where += f".{self.component}"
+        return where
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """One finding of a validation: severity, location, rule and message."""
@@ -145,6 +184,11 @@ class HttpStatusError(TransportError):
 
 class MalformedResponse(TransportError):
     """The answer is not what the protocol says: HTML page, truncated XML, wrong shape."""
+
+
+class MllpError(TransportError):
+    """An MLLP stream broke its framing (bytes outside a frame, missing end block) or
+    carried a frame larger than the configured limit."""
 
 
 class XmlSecurityError(MalformedResponse):
