@@ -16,7 +16,7 @@ from lxml import etree
 from segurlink.cda import DOCUMENT_TYPES, CdaSettings, Validator, build_document
 from segurlink.cda._schematron import Kit
 from tests.cda.factory import make_document, provisional_patient
-from tests.conftest import shared_path
+from tests.conftest import SHARED, shared_path
 
 pytestmark = pytest.mark.conformance
 NS = {"h": "urn:hl7-org:v3"}
@@ -35,7 +35,7 @@ def validator(kit_cache: Path) -> Validator:
 
 
 def _examples() -> list[str]:
-    folder = Path(__file__).resolve().parents[2].parent / "shared" / "cisis-kit" / "ExemplesCDA"
+    folder = SHARED / "cisis-kit" / "ExemplesCDA"
     return sorted(p.name for p in folder.glob("*.xml")) or ["(kit absent)"]
 
 
