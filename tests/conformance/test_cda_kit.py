@@ -7,15 +7,28 @@ compiled once per test session.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from segurlink.cda import DOCUMENT_TYPES, CdaSettings, Validator, build_document
+from segurlink.cda import (
+    DOCUMENT_TYPES,
+    Attachment,
+    Author,
+    CdaSettings,
+    ClinicalDocument,
+    InstanceId,
+    ParentDocument,
+    Validator,
+    build_document,
+    read_header,
+)
 from segurlink.cda._schematron import Kit
-from tests.cda.factory import make_document, provisional_patient
+from tests.cda.factory import DOCTOR, EHPAD, PDF, T0, make_document, provisional_patient
 from tests.conftest import SHARED, shared_path
 
 pytestmark = pytest.mark.conformance
@@ -63,17 +76,65 @@ def test_official_example_passes_segurlink_rules(validator: Validator, name: str
     assert report.errors == (), report.errors[:5]
 
 
-@pytest.mark.parametrize("software_author", [False, True], ids=["professional", "software"])
 @pytest.mark.parametrize("key", sorted(DOCUMENT_TYPES))
-def test_built_document_passes_xsd_and_schematrons(
-    validator: Validator, key: str, software_author: bool
+def test_built_document_by_a_software_author_passes_xsd_and_schematrons(
+    validator: Validator, key: str
 ) -> None:
-    xml = build_document(make_document(key, software_author=software_author))
+    # The professional-author version 1 of each type is validated in the chains below.
+    xml = build_document(make_document(key, software_author=True))
     report = validator.validate(xml)
     assert report.layers == ("rules", "xsd", "schematron")
     # Level 1: the profiles apply; model schematrons check structured bodies only.
     assert report.schematrons == PROFILES
     assert report.errors == (), report.errors[:5]
+
+
+@pytest.fixture(scope="module")
+def chain_validator(kit_cache: Path) -> Validator:
+    """One validator for every chain: each document is validated once, by every layer."""
+    return Validator(CdaSettings(kit=shared_path("cisis-kit"), cache_dir=kit_cache))
+
+
+def _version_chain(key: str) -> list[ClinicalDocument]:
+    """v1, then v2 (new body, times from its own effectiveTime), then v3 by another author."""
+    ids = iter(uuid.UUID(int=0xC4A1 * 100 + n) for n in range(4))
+    v1 = make_document(key)
+    v2 = v1.replacement(
+        id=InstanceId.new(uuid_factory=lambda: next(ids)),
+        effective_time=T0 + dt.timedelta(days=7),
+        body=Attachment(PDF.replace(b"%%EOF", b"% v2\n%%EOF")),
+    )
+    moment = T0 + dt.timedelta(days=9)
+    v3 = v2.replacement(
+        id=InstanceId("1.2.250.1.71.4.2.7.99.3", f"{key}-3"),
+        effective_time=moment,
+        authors=(Author(moment, EHPAD, professional=DOCTOR),),
+        title=f"{v1.display_title} (révisé)",
+    )
+    return [v1, v2, v3]
+
+
+@pytest.mark.parametrize("key", sorted(DOCUMENT_TYPES))
+def test_every_version_of_a_replacement_chain_passes_the_kit_xsd_and_strucmin(
+    chain_validator: Validator, key: str
+) -> None:
+    """v1 → v2 → v3 of each catalogued type: XSD, StrucMin and the CI-SIS profile, clean.
+
+    Not even a warning: StrucMin reports a parentDocument/setId as a warning only.
+    """
+    chain = _version_chain(key)
+    for number, document in enumerate(chain, start=1):
+        xml = build_document(document)
+        report = chain_validator.validate(xml)
+        assert report.layers == ("rules", "xsd", "schematron")
+        assert report.schematrons == PROFILES
+        assert report.issues == (), (f"v{number}", report.issues[:5])
+        header = read_header(xml)
+        assert header.version == number
+        assert header.set_id == chain[0].set_id
+        if number > 1:
+            assert header.relation == "RPLC"
+            assert header.parent_document == ParentDocument(chain[number - 2].id, None, number - 1)
 
 
 def test_built_document_for_provisional_identity_passes(validator: Validator) -> None:

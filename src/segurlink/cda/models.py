@@ -209,7 +209,13 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class ParentDocument:
-    """The document a replacement (``RPLC``) replaces."""
+    """The document a replacement (``RPLC``) replaces: its id and version.
+
+    ``set_id`` is what :func:`~segurlink.cda.read_header` found in a document that
+    carries one; the builder never writes it, because ``parentDocument`` holds only
+    ``id`` and ``versionNumber`` in the CI-SIS (StrucMin rule CI-SISRelatedDocument),
+    and a replacement keeps its parent's setId anyway.
+    """
 
     id: InstanceId
     set_id: InstanceId | None = None
@@ -293,16 +299,34 @@ class ClinicalDocument:
         id: InstanceId,
         effective_time: dt.datetime,
         body: Attachment | None = None,
+        authors: tuple[Author, ...] | None = None,
+        legal_authenticator: LegalAuthenticator | None = None,
         **changes: object,
     ) -> ClinicalDocument:
-        """A new version replacing this one: same setId, version + 1, ``RPLC`` to this id."""
+        """A new version replacing this one: same setId, version + 1, ``RPLC`` to this id.
+
+        The new version is authored and signed at its own ``effective_time``: the authors
+        and the legal authenticator keep who they are but get that time, unless
+        ``authors`` or ``legal_authenticator`` are given. ``changes`` are other fields
+        to change (``title``, ``service_event``...).
+
+        >>> v2 = v1.replacement(id=InstanceId.new(), effective_time=now)  # doctest: +SKIP
+        >>> v2.version, v2.replaces.id == v1.id, v2.authors[0].time == now  # doctest: +SKIP
+        (2, True, True)
+        """
+        if authors is None:
+            authors = tuple(replace(author, time=effective_time) for author in self.authors)
+        if legal_authenticator is None:
+            legal_authenticator = replace(self.legal_authenticator, time=effective_time)
         return replace(
             self,
             id=id,
             effective_time=effective_time,
             body=self.body if body is None else body,
+            authors=authors,
+            legal_authenticator=legal_authenticator,
             version=self.version + 1,
-            replaces=ParentDocument(self.id, self.set_id, self.version),
+            replaces=ParentDocument(self.id, version=self.version),
             **changes,  # type: ignore[arg-type]
         )
 

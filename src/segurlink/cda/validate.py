@@ -236,6 +236,20 @@ def _code(node: etree._Element | None) -> Code | None:
 
 # -- layer 1: segurlink's own header rules --------------------------------------------------
 
+#: The order of the ClinicalDocument children in the CDA R2 schema (POCD_MT000040).
+_HEADER_ORDER = {
+    name: rank
+    for rank, name in enumerate(
+        (
+            "realmCode", "typeId", "templateId", "id", "code", "title", "effectiveTime",
+            "confidentialityCode", "languageCode", "setId", "versionNumber", "copyTime",
+            "recordTarget", "author", "dataEnterer", "informant", "custodian",
+            "informationRecipient", "legalAuthenticator", "authenticator", "participant",
+            "inFulfillmentOf", "documentationOf", "relatedDocument", "authorization",
+            "componentOf", "component",
+        )
+    )
+}  # fmt: skip
 _TS_WITH_TZ = re.compile(r"\d{12}(\d{2}(\.\d+)?)?[+-]\d{4}")
 _OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
 
@@ -290,12 +304,30 @@ class _Rules:
         if root.tag != f"{{{HL7}}}ClinicalDocument":
             self.add("root", "the root element is not {urn:hl7-org:v3}ClinicalDocument", root)
             return self.issues
+        self.order(root)
         self.header(root)
         self.patient(root)
         self.participants(root)
         self.context(root)
         self.body(root)
         return self.issues
+
+    def order(self, root: etree._Element) -> None:
+        # Without the kit's XSD too: a header out of order is refused by every CDA schema.
+        highest, highest_name = -1, ""
+        for child in root:
+            if not isinstance(child.tag, str) or etree.QName(child).namespace != HL7:
+                continue
+            name = etree.QName(child).localname
+            rank = _HEADER_ORDER.get(name)
+            if rank is None:
+                continue
+            if rank < highest:
+                self.add(
+                    "header-order", f"{name} must come before {highest_name} (CDA R2 order)", child
+                )
+            elif rank > highest:
+                highest, highest_name = rank, name
 
     def header(self, root: etree._Element) -> None:
         realm = self.require(root, "h:realmCode", "realm", "realmCode")
@@ -357,9 +389,27 @@ class _Rules:
         version = self.require(root, "h:versionNumber", "version", "versionNumber")
         if version is not None and not re.fullmatch(r"[1-9]\d*", version.get("value", "")):
             self.add("version", "versionNumber must be a positive integer", version)
-        related = _first(root, "h:relatedDocument")
+        related_documents = _all(root, "h:relatedDocument")
+        if len(related_documents) > 1:
+            self.add("replacement", "a document replaces at most one document", root)
+        related = related_documents[0] if related_documents else None
         if related is not None:
+            if related.get("typeCode") != "RPLC":
+                self.add(
+                    "replacement",
+                    "relatedDocument/@typeCode must be RPLC (the only relation of the CI-SIS)",
+                    related,
+                )
             parent_id = self.require(related, "h:parentDocument/h:id", "replacement", "parent id")
+            for child in _all(related, "h:parentDocument/*"):
+                if etree.QName(child).localname not in ("id", "versionNumber"):
+                    # StrucMin CI-SISRelatedDocument: parentDocument holds id and versionNumber.
+                    self.add(
+                        "replacement",
+                        f"parentDocument holds only id and versionNumber, not "
+                        f"{etree.QName(child).localname}",
+                        child,
+                    )
             if related.get("typeCode") == "RPLC" and version is not None:
                 if version.get("value") == "1":
                     self.add("replacement", "a replacement (RPLC) has a version above 1", version)
