@@ -185,7 +185,7 @@ def test_read_header_gives_the_facts_for_xds_metadata() -> None:
     assert header.patient.birth_name == "PAT-TROIS"
     assert header.patient.first_names == ("DOMINIQUE", "MARIE-LOUISE")
     assert header.patient.sex == "F"
-    assert header.custodian is not None and header.custodian.id.extension == "1010000001"
+    assert header.custodian is not None and header.custodian.id.extension == "1010000016"
     assert header.practice_setting is not None and header.practice_setting.code == "ESSMS"
     assert header.facility_type is not None and header.facility_type.code == "SA17"
     assert header.service_start == T0 - dt.timedelta(days=2)

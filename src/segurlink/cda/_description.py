@@ -6,7 +6,7 @@ Layout (TOML shown; JSON has the same keys)::
     confidentiality = "N"             # optional (N)
     effective_time = "2024-03-01T10:30:00+01:00"   # optional: now
     version = 1                       # optional
-    structure = { finess = "010000001", name = "EHPAD Les Tilleuls" }
+    structure = { finess = "010000016", name = "EHPAD Les Tilleuls" }
     facility_type = "SA17"            # healthCareFacility/code
     practice_setting = "ESSMS"        # standardIndustryClassCode
     encounter_start = "2023-01-01T00:00:00+01:00"

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from .._finess import check_finess
 from ..errors import InputError
 from ..identity import IdentityRecord, Ins
 from .oids import LEVEL1_MEDIA_TYPES, RPPS_ROOT, STRUCTURE_ROOT
@@ -42,7 +43,6 @@ __all__ = [
 
 _OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
 _RPPS = re.compile(r"\d{11}")
-_FINESS = re.compile(r"[0-9]{2}[0-9AB][0-9]{6}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +109,8 @@ class PersonName:
 class Organization:
     """An organisation identified by its national structure identifier.
 
-    >>> Organization.from_finess("010000000", "EHPAD Les Tilleuls").id.extension
-    '1010000000'
+    >>> Organization.from_finess("010000016", "EHPAD Les Tilleuls").id.extension
+    '1010000016'
     """
 
     id: InstanceId
@@ -118,10 +118,17 @@ class Organization:
 
     @classmethod
     def from_finess(cls, finess: str, name: str = "") -> Organization:
-        """The organisation whose idNat_Struct is ``"1" + FINESS``."""
-        if not _FINESS.fullmatch(finess):
-            raise InputError(f"a FINESS number has 9 characters, got {len(finess)}")
-        return cls(InstanceId(STRUCTURE_ROOT, "1" + finess), name)
+        """The organisation whose idNat_Struct is ``"1" + FINESS``.
+
+        The FINESS is 9 characters: the département (``01``-``95``, ``2A``/``2B`` for
+        Corsica, ``97``/``98`` overseas) then 7 digits, the last a Luhn key (checked
+        except for Corsican numbers). Raises :class:`~segurlink.errors.InputError`
+        naming what is wrong.
+
+        >>> Organization.from_finess("2B0000000").id.extension
+        '12B0000000'
+        """
+        return cls(InstanceId(STRUCTURE_ROOT, "1" + check_finess(finess)), name)
 
 
 @dataclass(frozen=True, slots=True)
