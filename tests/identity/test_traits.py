@@ -17,6 +17,7 @@ from segurlink.identity import (
     normalize_first_name,
     normalize_first_names,
 )
+from segurlink.identity.traits import MAX_NAME_LENGTH
 
 OUTPUT = re.compile(r"[A-Z' -]+")
 
@@ -291,3 +292,85 @@ def test_repr_shows_no_health_data() -> None:
     for secret in ("ADRUN", "ZOE", "1975", "12-31", "63220", "MARTIN"):
         assert secret not in text
     assert "sex='F'" in text
+
+
+# -- lengths (what is sent to INSi is bounded; see MAX_NAME_LENGTH's source) ---------------
+
+NAME_FIELDS = ["birth_name", "first_names", "used_name", "used_first_name"]
+
+
+def test_the_bound_is_100_characters() -> None:
+    assert MAX_NAME_LENGTH == 100
+
+
+@pytest.mark.parametrize("field", NAME_FIELDS)
+def test_each_name_at_the_limit_is_accepted(field: str) -> None:
+    traits = adrun(**{field: "A" * MAX_NAME_LENGTH})
+    value = traits.first_names_text if field == "first_names" else getattr(traits, field)
+    assert value == "A" * MAX_NAME_LENGTH
+
+
+@pytest.mark.parametrize("field", NAME_FIELDS)
+def test_each_name_one_over_the_limit_is_refused(field: str) -> None:
+    with pytest.raises(InvalidTraits, match="has 101 characters once normalised") as info:
+        adrun(**{field: "A" * (MAX_NAME_LENGTH + 1)})
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("first_names", "accepted"),
+    [
+        (["A" * 49, "B" * 50], True),  # 49 + space + 50 = 100
+        (["A" * 50, "B" * 50], False),  # 101 as ListePrenom
+        (["ZOE"] * 25, True),  # 25 * 4 - 1 = 99
+        (["ZOE"] * 26, False),  # 103
+    ],
+)
+def test_the_list_of_first_names_is_bounded_as_one_text(
+    first_names: list[str], accepted: bool
+) -> None:
+    if accepted:
+        assert len(normalize_first_names(first_names)) == len(first_names)
+    else:
+        with pytest.raises(InvalidTraits, match=r"first_names has 10[13] characters"):
+            normalize_first_names(first_names)
+
+
+def test_the_limit_applies_to_the_normalised_value() -> None:
+    # "Æ" becomes "AE": 50 of them are 100 characters, 51 are 102.
+    assert normalize_birth_name("Æ" * 50) == "AE" * 50
+    with pytest.raises(InvalidTraits, match="102 characters"):
+        normalize_birth_name("Æ" * 51)
+    # Blanks collapse first: a long run of spaces inside does not count.
+    assert normalize_birth_name("A" + " " * 500 + "B" * 98) == "A " + "B" * 98
+
+
+def test_a_one_megabyte_name_is_refused() -> None:
+    with pytest.raises(InvalidTraits) as info:
+        adrun(birth_name="A" * 1_000_000)
+    assert info.value.field == "birth_name"
+    assert len(str(info.value)) < 200
+
+
+@pytest.mark.parametrize(
+    ("field", "at_limit", "over"),
+    [
+        # Fixed-length fields of the contract (INSi_RESULTAT_INS.xsd patterns).
+        ("birth_date", "1975-12-31", "1975-12-311"),
+        ("birth_date", "31/12/1975", "31/12/19755"),
+        ("birth_place", "63220", "632201"),
+        ("birth_place", "2A020", "2A0201"),
+    ],
+)
+def test_fixed_length_fields_at_and_over_their_length(field: str, at_limit: str, over: str) -> None:
+    assert adrun(**{field: at_limit})
+    with pytest.raises(InvalidTraits) as info:
+        adrun(**{field: over})
+    assert info.value.field == field
+
+
+def test_the_constructor_reads_long_names_as_they_come() -> None:
+    # Answers of INSi go through the constructor: only what is sent is bounded.
+    long = "A" * (MAX_NAME_LENGTH + 1)
+    traits = IdentityTraits(long, (long,), Sex.F, "1975-12-31", used_name=long)
+    assert traits.birth_name == long

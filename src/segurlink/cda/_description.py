@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._ascii import is_ascii_digits
 from ..errors import InputError
 from ..identity import IdDocumentKind, IdentityRecord, IdentityStatus, IdentityTraits, Ins
 from . import codes
@@ -74,6 +75,19 @@ def _time(value: Any, what: str, default: dt.datetime | None = None) -> dt.datet
     if parsed.tzinfo is None:
         raise InputError(f"description: {what} needs a time zone offset (e.g. +01:00)")
     return parsed
+
+
+def _version(value: Any, what: str) -> int:
+    # A TOML integer, or ASCII digits: int() would also read "２" (full-width) as 2.
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and is_ascii_digits(value.strip()):
+        number = int(value.strip())
+    else:
+        raise InputError(f"description: {what} must be a whole number, got {value!r}")
+    if number < 1:
+        raise InputError(f"description: {what} must be 1 or more, got {number}")
+    return number
 
 
 def _ii(value: Any, what: str) -> InstanceId:
@@ -176,7 +190,9 @@ def document_from_description(
             _ii(replaces_data["set_id"], "replaces.set_id")
             if replaces_data.get("set_id")
             else None,
-            int(replaces_data["version"]) if replaces_data.get("version") else None,
+            _version(replaces_data["version"], "replaces.version")
+            if replaces_data.get("version")
+            else None,
         )
     set_id = data.get("set_id")
     if replaces is not None and set_id is None and replaces.set_id is not None:
@@ -185,7 +201,7 @@ def document_from_description(
         set_id_value = (
             _ii(set_id, "set_id") if set_id else InstanceId.new(uuid_factory=uuid_factory)
         )
-    version = int(data.get("version", 1))
+    version = _version(data.get("version", 1), "version")
     if replaces is not None and "version" not in data and replaces.version is not None:
         version = replaces.version + 1
     return ClinicalDocument(

@@ -41,8 +41,9 @@ __all__ = [
     "SoftwareDevice",
 ]
 
-_OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
-_RPPS = re.compile(r"\d{11}")
+# ASCII digits only ([0-9], not \d, which matches full-width and other scripts' digits).
+_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+_RPPS = re.compile(r"[0-9]{11}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from .._ascii import is_ascii_digits
 from .._xml import parse_xml
 from ..errors import ConfigurationError, InputError, Issue, ValidationError
 from ..identity import Ins
@@ -160,9 +161,11 @@ def _xpath_of(element: etree._Element) -> str:
     return "/" + "/".join(reversed(parts))
 
 
+# [0-9], never \d: a CDA timestamp, OID or code is ASCII (\d matches "４" too, and int()
+# reads it as 4).
 _TS = re.compile(
-    r"(?P<y>\d{4})(?P<mo>\d{2})?(?P<d>\d{2})?(?P<h>\d{2})?(?P<mi>\d{2})?(?P<s>\d{2})?"
-    r"(?:\.\d+)?(?P<tz>[+-]\d{4})?"
+    r"(?P<y>[0-9]{4})(?P<mo>[0-9]{2})?(?P<d>[0-9]{2})?(?P<h>[0-9]{2})?(?P<mi>[0-9]{2})?"
+    r"(?P<s>[0-9]{2})?(?:\.[0-9]+)?(?P<tz>[+-][0-9]{4})?"
 )
 
 
@@ -250,8 +253,12 @@ _HEADER_ORDER = {
         )
     )
 }  # fmt: skip
-_TS_WITH_TZ = re.compile(r"\d{12}(\d{2}(\.\d+)?)?[+-]\d{4}")
-_OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
+_TS_WITH_TZ = re.compile(r"[0-9]{12}([0-9]{2}(\.[0-9]+)?)?[+-][0-9]{4}")
+_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+_VERSION = re.compile(r"[1-9][0-9]*")
+_INS_EXTENSION = re.compile(r"[0-9]{5}([0-9]{2}|2A|2B)[0-9]{8}")
+_COG = re.compile(r"[0-9]{5}|2[AB][0-9]{3}")
+_TZ_SUFFIX = re.compile(r"[+-][0-9]{4}$")
 
 
 class _Rules:
@@ -291,7 +298,7 @@ class _Rules:
             return
         for node in (interval, *_all(interval, "h:low|h:high")):
             value = node.get("value", "")
-            if len(value) > 8 and not re.search(r"[+-]\d{4}$", value):
+            if len(value) > 8 and not _TZ_SUFFIX.search(value):
                 self.add(
                     "context-time-zone",
                     f"a time of day needs its time zone offset (e.g. +0100), got {value!r}",
@@ -387,7 +394,7 @@ class _Rules:
         if set_id is not None and not _OID.fullmatch(set_id.get("root", "")):
             self.add("set-id", "the setId root must be an OID", set_id)
         version = self.require(root, "h:versionNumber", "version", "versionNumber")
-        if version is not None and not re.fullmatch(r"[1-9]\d*", version.get("value", "")):
+        if version is not None and not _VERSION.fullmatch(version.get("value", "")):
             self.add("version", "versionNumber must be a positive integer", version)
         related_documents = _all(root, "h:relatedDocument")
         if len(related_documents) > 1:
@@ -437,7 +444,7 @@ class _Rules:
                 )
         ins_ids = [i for i in ids if i.get("root") in codes.INS_OIDS]
         for ins_id in ins_ids:
-            if not re.fullmatch(r"\d{5}(\d{2}|2A|2B)\d{8}", ins_id.get("extension", "")):
+            if not _INS_EXTENSION.fullmatch(ins_id.get("extension", "")):
                 self.add(
                     "patient-ins", "an INS extension is 15 characters (matricule + key)", ins_id
                 )
@@ -476,7 +483,7 @@ class _Rules:
             if gender.get("code") not in ("M", "F", "U"):
                 self.add("patient-sex", "administrativeGenderCode must be M, F or U", gender)
         county = _first(patient, "h:birthplace/h:place/h:addr/h:county")
-        if county is not None and not re.fullmatch(r"\d{5}|2[AB]\d{3}", _text(county) or ""):
+        if county is not None and not _COG.fullmatch(_text(county) or ""):
             self.add(
                 "patient-birth-place", "the birth place is a 5-character INSEE COG code", county
             )
@@ -847,7 +854,7 @@ def read_header(document: bytes | str | etree._Element) -> CdaHeader:
             parent = ParentDocument(
                 parent_id,
                 _ii(_first(related, "h:parentDocument/h:setId")),
-                int(value) if value.isdigit() else None,
+                int(value) if is_ascii_digits(value) else None,
             )
     legal = _first(root, "h:legalAuthenticator")
     language = _first(root, "h:languageCode")
@@ -856,7 +863,7 @@ def read_header(document: bytes | str | etree._Element) -> CdaHeader:
     return CdaHeader(
         id=doc_id,
         set_id=_ii(_first(root, "h:setId")),
-        version=int(version_value) if version_value.isdigit() else None,
+        version=int(version_value) if is_ascii_digits(version_value) else None,
         type_code=_code(_first(root, "h:code")),
         title=_text(_first(root, "h:title")) or "",
         effective_time=parse_ts(effective.get("value") if effective is not None else None),
