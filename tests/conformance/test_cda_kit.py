@@ -285,3 +285,19 @@ def test_compiled_schematrons_are_cached_outside_the_kit(
         / "include"
         / "voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml"
     ).exists()
+
+
+def test_the_shipped_description_example_builds_a_document_the_kit_accepts(
+    chain_validator: Validator, tmp_path: Path
+) -> None:
+    """docs/examples/ppa-description.toml through `segurlink cda build`, then every layer."""
+    from segurlink.cli import main
+
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    out = tmp_path / "ppa.xml"
+    argv = ["cda", "build", str(examples / "ppa-description.toml"), str(examples / "ppa.pdf")]
+    assert main([*argv, "-o", str(out)]) == 0
+    report = chain_validator.validate(out.read_bytes())
+    assert report.layers == ("rules", "xsd", "schematron")
+    assert report.schematrons == PROFILES
+    assert report.issues == (), report.issues[:5]
