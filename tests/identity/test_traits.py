@@ -374,3 +374,94 @@ def test_the_constructor_reads_long_names_as_they_come() -> None:
     long = "A" * (MAX_NAME_LENGTH + 1)
     traits = IdentityTraits(long, (long,), Sex.F, "1975-12-31", used_name=long)
     assert traits.birth_name == long
+
+
+# -- one example per repair (each entry of the repair table has its failing case) ----------
+
+REPAIRS = [
+    # ligatures and special Latin letters, upper and lower case
+    ("Æ", "ÆLIS", "AELIS"),
+    ("æ", "Cæsar", "CAESAR"),
+    ("Œ", "ŒDIPE", "OEDIPE"),
+    ("œ", "Bœuf", "BOEUF"),
+    ("ẞ", "STRAẞE", "STRASSE"),  # capital sharp s: upper() keeps it
+    ("ß", "Straße", "STRASSE"),  # small sharp s: upper() gives SS
+    ("Ø", "Østergaard", "OSTERGAARD"),
+    ("ø", "Bjørn", "BJORN"),
+    ("Ł", "Łukasz", "LUKASZ"),
+    ("ł", "Wałęsa", "WALESA"),
+    ("Đ", "Đokić", "DOKIC"),
+    ("đ", "Karađorđe", "KARADORDE"),
+    ("ı", "Yıldız", "YILDIZ"),  # dotless i: upper() gives I
+    # apostrophes
+    ("’", "O’Neil", "O'NEIL"),
+    ("‘", "O‘Neil", "O'NEIL"),
+    ("ʼ", "Dʼarc", "D'ARC"),
+    ("`", "d`Artagnan", "D'ARTAGNAN"),
+    ("´", "O´Brien", "O'BRIEN"),
+    ("′", "O′Hara", "O'HARA"),
+    ("＇", "O＇Neil", "O'NEIL"),
+    # hyphens and dashes
+    ("‐", "Martin‐Dupont", "MARTIN-DUPONT"),  # U+2010 HYPHEN
+    ("‑", "Martin‑Dupont", "MARTIN-DUPONT"),  # U+2011 NON-BREAKING HYPHEN
+    ("‒", "Martin‒Dupont", "MARTIN-DUPONT"),  # U+2012 FIGURE DASH
+    ("–", "Martin–Dupont", "MARTIN-DUPONT"),  # U+2013 EN DASH
+    ("—", "Martin—Dupont", "MARTIN-DUPONT"),  # U+2014 EM DASH
+    ("−", "Martin−Dupont", "MARTIN-DUPONT"),  # U+2212 MINUS SIGN
+    ("－", "Martin－Dupont", "MARTIN-DUPONT"),  # U+FF0D FULLWIDTH HYPHEN-MINUS
+    ("﹣", "Martin﹣Dupont", "MARTIN-DUPONT"),  # U+FE63 SMALL HYPHEN-MINUS
+    ("‐‐", "Martin‐‐Dupont", "MARTIN--DUPONT"),  # double hyphen, birth names only
+    # invisible format characters and spaces
+    ("\u00ad", "Du\u00adpont", "DUPONT"),  # soft hyphen
+    ("\u200b", "Du\u200bpont", "DUPONT"),  # zero-width space
+    ("\u00a0", "de\u00a0Vinci", "DE VINCI"),  # no-break space
+    ("\u3000", "de\u3000Vinci", "DE VINCI"),  # ideographic space
+]
+
+
+@pytest.mark.parametrize(("char", "typed", "normalised"), REPAIRS, ids=[r[0] for r in REPAIRS])
+def test_each_repair_of_the_table(char: str, typed: str, normalised: str) -> None:
+    assert char in typed
+    assert normalize_birth_name(typed) == normalised
+    assert adrun(used_name=typed).used_name == normalised
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [("Ło’ïc", "LO'IC"), ("Đorđe", "DORDE"), ("Jean‐Paul", "JEAN-PAUL"), ("Yıldız", "YILDIZ")],
+)
+def test_repairs_apply_to_first_names_too(typed: str, normalised: str) -> None:
+    assert normalize_first_name(typed) == normalised
+    assert adrun(first_names=[typed, "Zoé"]).first_names == (normalised, "ZOE")
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [("Xavier", "XAVIER"), ("xavier", "XAVIER"), ("Axel", "AXEL"), ("Félix", "FELIX"),
+     ("MAXIME", "MAXIME"), ("Ｘavier", "XAVIER")],
+)  # fmt: skip
+def test_names_with_x_keep_their_x(typed: str, normalised: str) -> None:
+    assert normalize_birth_name(typed) == normalised
+    assert normalize_first_name(typed) == normalised
+    traits = adrun(birth_name=typed, first_names=typed, used_first_name=typed)
+    assert traits.birth_name == traits.first_name == traits.used_first_name == normalised
+
+
+@pytest.mark.parametrize("typed", ["1975-13-00", "1975-00-32", "0000-00-00", "00/13/1975",
+                                   "32/00/1975", "1975-13-32"])  # fmt: skip
+def test_partial_birth_dates_out_of_range_are_refused(typed: str) -> None:
+    with pytest.raises(InvalidTraits, match="not a possible date") as info:
+        adrun(birth_date=typed)
+    assert info.value.field == "birth_date"
+    with pytest.raises(InvalidTraits) as info:
+        IdentityTraits("ADRUN", ("ZOE",), Sex.F, typed)
+    assert info.value.field == "birth_date"
+
+
+@pytest.mark.parametrize("typed", ["1975-12-00", "1975-00-31", "1975-00-00", "00/12/1975"])
+def test_partial_birth_dates_at_the_edges_are_accepted(typed: str) -> None:
+    traits = adrun(birth_date=typed)
+    assert traits.birth_date_value is None
+    assert IdentityTraits("ADRUN", ("ZOE",), Sex.F, traits.birth_date).birth_date == (
+        traits.birth_date
+    )

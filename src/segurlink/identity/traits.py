@@ -59,16 +59,15 @@ class Sex(StrEnum):
 
 
 # Applied after upper-casing, before and after NFKD (NFKD may reveal a typographic mark).
+# No "ß" nor "ı": upper-casing already gives "SS" and "I".
 _TRANSLATION = str.maketrans(
     {
         "Æ": "AE",
         "Œ": "OE",
         "ẞ": "SS",
-        "ß": "SS",
         "Ø": "O",
         "Ł": "L",
         "Đ": "D",
-        "ı": "I",
         "’": "'",
         "‘": "'",
         "ʼ": "'",
