@@ -301,3 +301,11 @@ def test_the_shipped_description_example_builds_a_document_the_kit_accepts(
     assert report.layers == ("rules", "xsd", "schematron")
     assert report.schematrons == PROFILES
     assert report.issues == (), report.issues[:5]
+
+
+def test_a_document_for_a_male_patient_born_in_corsica_passes(chain_validator: Validator) -> None:
+    from tests.cda.test_header_rules import male_document
+
+    report = chain_validator.validate(etree.tostring(male_document()))
+    assert report.schematrons == PROFILES
+    assert report.issues == (), report.issues[:5]

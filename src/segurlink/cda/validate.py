@@ -266,10 +266,8 @@ class _Rules:
         self.root = root
         self.issues: list[CdaIssue] = []
 
-    def add(
-        self, rule: str, message: str, node: etree._Element | None, severity: str = "error"
-    ) -> None:
-        location = _xpath_of(node) if node is not None else "/ClinicalDocument"
+    def add(self, rule: str, message: str, node: etree._Element, severity: str = "error") -> None:
+        location = _xpath_of(node)
         self.issues.append(CdaIssue(severity, message, location, f"segurlink:{rule}", "rules"))
 
     def require(
