@@ -13,7 +13,7 @@ TOML layout (every table optional except ``[software]`` for the services that ne
     instance = "0c1f7c3e-..."  # UUID fixed per installation
 
     [structure]
-    finess = "010000000"
+    finess = "010000016"
     name = "EHPAD Les Tilleuls"
 
     [tls]                   # default mutual-TLS identity and trust store
@@ -50,7 +50,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Self
 
-from .errors import ConfigurationError
+from ._finess import check_finess
+from .errors import ConfigurationError, InputError
 
 __all__ = [
     "InsiSettings",
@@ -123,8 +124,10 @@ class Structure:
     name: str = ""
 
     def __post_init__(self) -> None:
-        if not (len(self.finess) == 9 and self.finess[:2].isalnum() and self.finess.isalnum()):
-            raise ConfigurationError(f"structure.finess must be 9 characters, got {self.finess!r}")
+        try:
+            object.__setattr__(self, "finess", check_finess(self.finess))
+        except InputError as exc:
+            raise ConfigurationError(f"structure.finess: {exc.message}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,7 +66,7 @@ DOCTOR = Professional(
     PersonName("CAMPARINI", ("Marcel",), suffix="DR"),
     Code("G15_10/SM26", "1.2.250.1.213.1.1.4.5", "Qualifié en Médecine Générale (SM)"),
 )
-EHPAD = Organization.from_finess("010000001", "EHPAD Les Tilleuls")
+EHPAD = Organization.from_finess("010000016", "EHPAD Les Tilleuls")
 
 
 def make_document(
@@ -83,7 +83,7 @@ def make_document(
             T0,
             EHPAD,
             device=SoftwareDevice(
-                InstanceId("1.2.250.1.71.4.2.2", "1010000001"), "MonDUI 4.2", "MonDUI"
+                InstanceId("1.2.250.1.71.4.2.2", "1010000016"), "MonDUI 4.2", "MonDUI"
             ),
         )
     else:

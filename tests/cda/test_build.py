@@ -12,6 +12,7 @@ from lxml import etree
 from segurlink.cda import (
     Attachment,
     InstanceId,
+    ParentDocument,
     build_document,
     check_header,
     document_type,
@@ -124,6 +125,53 @@ def test_replacement_keeps_set_id_and_increments_version() -> None:
     assert header.parent_document.id == first.id
     assert header.parent_document.version == 1
     assert check_header(etree.fromstring(xml)) == []
+    # CDA order (the XSD refuses relatedDocument before documentationOf), and StrucMin's
+    # CI-SISRelatedDocument: parentDocument holds id and versionNumber, never a setId.
+    children = [etree.QName(c).localname for c in etree.fromstring(xml)]
+    assert children[-4:] == ["documentationOf", "relatedDocument", "componentOf", "component"]
+    parent = "//h:relatedDocument/h:parentDocument/*"
+    assert [
+        etree.QName(c).localname for c in etree.fromstring(xml).xpath(parent, namespaces=NS)
+    ] == [
+        "id",
+        "versionNumber",
+    ]
+
+
+def test_a_new_version_is_authored_and_signed_at_its_own_time() -> None:
+    first = make_document()
+    later = T0 + dt.timedelta(days=7, hours=2)
+    second = first.replacement(
+        id=InstanceId("1.2.250.1.71.4.2.7.99.2", "DOC-2"), effective_time=later
+    )
+    assert [a.time for a in second.authors] == [later]
+    assert second.legal_authenticator.time == later
+    # Who authored and signed does not change.
+    assert second.authors[0].professional == first.authors[0].professional
+    assert second.legal_authenticator.professional == first.legal_authenticator.professional
+    header = read_header(build_document(second))
+    assert [a.time for a in header.authors] == [later]
+    assert header.legal_authenticator is not None and header.legal_authenticator.time == later
+
+
+def test_a_new_version_keeps_the_times_its_caller_gives() -> None:
+    first = make_document()
+    later, signed = T0 + dt.timedelta(days=7), T0 + dt.timedelta(days=8)
+    author = dataclasses.replace(first.authors[0], time=T0 + dt.timedelta(days=6))
+    legal = dataclasses.replace(first.legal_authenticator, time=signed)
+    second = first.replacement(
+        id=InstanceId("1.2.250.1.71.4.2.7.99.2", "DOC-2"),
+        effective_time=later,
+        authors=(author,),
+        legal_authenticator=legal,
+    )
+    assert second.authors == (author,)
+    assert second.legal_authenticator == legal
+    third = second.replacement(
+        id=InstanceId("1.2.250.1.71.4.2.7.99.2", "DOC-3"), effective_time=signed
+    )
+    assert (third.version, third.replaces) == (3, ParentDocument(second.id, None, 2))
+    assert third.authors[0].time == signed
 
 
 def test_read_header_gives_the_facts_for_xds_metadata() -> None:
@@ -137,7 +185,7 @@ def test_read_header_gives_the_facts_for_xds_metadata() -> None:
     assert header.patient.birth_name == "PAT-TROIS"
     assert header.patient.first_names == ("DOMINIQUE", "MARIE-LOUISE")
     assert header.patient.sex == "F"
-    assert header.custodian is not None and header.custodian.id.extension == "1010000001"
+    assert header.custodian is not None and header.custodian.id.extension == "1010000016"
     assert header.practice_setting is not None and header.practice_setting.code == "ESSMS"
     assert header.facility_type is not None and header.facility_type.code == "SA17"
     assert header.service_start == T0 - dt.timedelta(days=2)

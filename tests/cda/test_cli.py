@@ -18,7 +18,7 @@ DESCRIPTION = {
     "effective_time": "2024-03-01T10:30:00+01:00",
     "id": {"root": "1.2.250.1.71.4.2.7.99.3", "extension": "DOC-1"},
     "set_id": {"root": "1.2.250.1.71.4.2.7.99.3", "extension": "SET-1"},
-    "structure": {"finess": "010000001", "name": "EHPAD Les Tilleuls"},
+    "structure": {"finess": "010000016", "name": "EHPAD Les Tilleuls"},
     "patient": {
         "status": "PROV",
         "birth_name": "Pat-Trois",
@@ -146,7 +146,7 @@ effective_time = 2024-03-01T10:30:00+01:00
 facility_type = "SA16"
 practice_setting = "ESSMS"
 id = { root = "1.2.250.1.71.4.2.7.99.3", extension = "DOC-9" }
-structure = { finess = "010000001", name = "MAS Les Pins" }
+structure = { finess = "010000016", name = "MAS Les Pins" }
 [patient]
 status = "PROV"
 birth_name = "Pat-Trois"

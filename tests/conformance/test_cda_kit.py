@@ -7,16 +7,29 @@ compiled once per test session.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from segurlink.cda import DOCUMENT_TYPES, CdaSettings, Validator, build_document
+from segurlink.cda import (
+    DOCUMENT_TYPES,
+    Attachment,
+    Author,
+    CdaSettings,
+    ClinicalDocument,
+    InstanceId,
+    ParentDocument,
+    Validator,
+    build_document,
+    read_header,
+)
 from segurlink.cda._schematron import Kit
-from tests.cda.factory import make_document, provisional_patient
-from tests.conftest import shared_path
+from tests.cda.factory import DOCTOR, EHPAD, PDF, T0, make_document, provisional_patient
+from tests.conftest import SHARED, shared_path
 
 pytestmark = pytest.mark.conformance
 NS = {"h": "urn:hl7-org:v3"}
@@ -35,7 +48,7 @@ def validator(kit_cache: Path) -> Validator:
 
 
 def _examples() -> list[str]:
-    folder = Path(__file__).resolve().parents[2].parent / "shared" / "cisis-kit" / "ExemplesCDA"
+    folder = SHARED / "cisis-kit" / "ExemplesCDA"
     return sorted(p.name for p in folder.glob("*.xml")) or ["(kit absent)"]
 
 
@@ -63,17 +76,65 @@ def test_official_example_passes_segurlink_rules(validator: Validator, name: str
     assert report.errors == (), report.errors[:5]
 
 
-@pytest.mark.parametrize("software_author", [False, True], ids=["professional", "software"])
 @pytest.mark.parametrize("key", sorted(DOCUMENT_TYPES))
-def test_built_document_passes_xsd_and_schematrons(
-    validator: Validator, key: str, software_author: bool
+def test_built_document_by_a_software_author_passes_xsd_and_schematrons(
+    validator: Validator, key: str
 ) -> None:
-    xml = build_document(make_document(key, software_author=software_author))
+    # The professional-author version 1 of each type is validated in the chains below.
+    xml = build_document(make_document(key, software_author=True))
     report = validator.validate(xml)
     assert report.layers == ("rules", "xsd", "schematron")
     # Level 1: the profiles apply; model schematrons check structured bodies only.
     assert report.schematrons == PROFILES
     assert report.errors == (), report.errors[:5]
+
+
+@pytest.fixture(scope="module")
+def chain_validator(kit_cache: Path) -> Validator:
+    """One validator for every chain: each document is validated once, by every layer."""
+    return Validator(CdaSettings(kit=shared_path("cisis-kit"), cache_dir=kit_cache))
+
+
+def _version_chain(key: str) -> list[ClinicalDocument]:
+    """v1, then v2 (new body, times from its own effectiveTime), then v3 by another author."""
+    ids = iter(uuid.UUID(int=0xC4A1 * 100 + n) for n in range(4))
+    v1 = make_document(key)
+    v2 = v1.replacement(
+        id=InstanceId.new(uuid_factory=lambda: next(ids)),
+        effective_time=T0 + dt.timedelta(days=7),
+        body=Attachment(PDF.replace(b"%%EOF", b"% v2\n%%EOF")),
+    )
+    moment = T0 + dt.timedelta(days=9)
+    v3 = v2.replacement(
+        id=InstanceId("1.2.250.1.71.4.2.7.99.3", f"{key}-3"),
+        effective_time=moment,
+        authors=(Author(moment, EHPAD, professional=DOCTOR),),
+        title=f"{v1.display_title} (révisé)",
+    )
+    return [v1, v2, v3]
+
+
+@pytest.mark.parametrize("key", sorted(DOCUMENT_TYPES))
+def test_every_version_of_a_replacement_chain_passes_the_kit_xsd_and_strucmin(
+    chain_validator: Validator, key: str
+) -> None:
+    """v1 → v2 → v3 of each catalogued type: XSD, StrucMin and the CI-SIS profile, clean.
+
+    Not even a warning: StrucMin reports a parentDocument/setId as a warning only.
+    """
+    chain = _version_chain(key)
+    for number, document in enumerate(chain, start=1):
+        xml = build_document(document)
+        report = chain_validator.validate(xml)
+        assert report.layers == ("rules", "xsd", "schematron")
+        assert report.schematrons == PROFILES
+        assert report.issues == (), (f"v{number}", report.issues[:5])
+        header = read_header(xml)
+        assert header.version == number
+        assert header.set_id == chain[0].set_id
+        if number > 1:
+            assert header.relation == "RPLC"
+            assert header.parent_document == ParentDocument(chain[number - 2].id, None, number - 1)
 
 
 def test_built_document_for_provisional_identity_passes(validator: Validator) -> None:
@@ -224,3 +285,27 @@ def test_compiled_schematrons_are_cached_outside_the_kit(
         / "include"
         / "voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml"
     ).exists()
+
+
+def test_the_shipped_description_example_builds_a_document_the_kit_accepts(
+    chain_validator: Validator, tmp_path: Path
+) -> None:
+    """docs/examples/ppa-description.toml through `segurlink cda build`, then every layer."""
+    from segurlink.cli import main
+
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    out = tmp_path / "ppa.xml"
+    argv = ["cda", "build", str(examples / "ppa-description.toml"), str(examples / "ppa.pdf")]
+    assert main([*argv, "-o", str(out)]) == 0
+    report = chain_validator.validate(out.read_bytes())
+    assert report.layers == ("rules", "xsd", "schematron")
+    assert report.schematrons == PROFILES
+    assert report.issues == (), report.issues[:5]
+
+
+def test_a_document_for_a_male_patient_born_in_corsica_passes(chain_validator: Validator) -> None:
+    from tests.cda.test_header_rules import male_document
+
+    report = chain_validator.validate(etree.tostring(male_document()))
+    assert report.schematrons == PROFILES
+    assert report.issues == (), report.issues[:5]

@@ -89,3 +89,68 @@ def test_is_frozen() -> None:
     ins = Ins("2751263220749", "74")
     with pytest.raises(AttributeError):
         ins.key = "75"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("matricule", "key"),
+    [("2751263220749", " 74 "), (" 2751263220749 ", "74"), ("2751263220749\t", "\u00a074")],
+)
+def test_spaces_around_the_matricule_or_key_are_not_kept(matricule: str, key: str) -> None:
+    ins = Ins(matricule, key)
+    assert (ins.matricule, ins.key) == ("2751263220749", "74")
+    assert ins.value == "275126322074974"
+    assert ins.mssante_address == "275126322074974@patient.mssante.fr"
+    assert ins == Ins("2751263220749", "74")
+    assert ins.key_is_valid
+
+
+def test_a_key_typed_with_spaces_is_parsed() -> None:
+    ins = Ins.parse("2 75 12 63 220 749 7 4")
+    assert ins.value == "275126322074974"
+    assert " " not in ins.mssante_address
+
+
+@pytest.mark.parametrize(
+    ("matricule", "key"),
+    [
+        # The mod 97 key of each number, but a first digit outside 1-8: no key is valid.
+        ("9751263220749", "15"),
+        ("0751263220749", "77"),
+    ],
+)
+def test_key_is_invalid_when_the_first_digit_is_refused(matricule: str, key: str) -> None:
+    assert 97 - int(matricule) % 97 == int(key)  # the arithmetic alone would say valid
+    ins = Ins(matricule, key)  # the shape is accepted (answers are read as they come)
+    assert ins.key_is_valid is False
+    with pytest.raises(InvalidIdentifier):
+        Ins.parse(matricule + key)
+
+
+@pytest.mark.parametrize(
+    ("oid", "literal", "is_test", "is_nia"),
+    [
+        (InsOid.NIR, "1.2.250.1.213.1.4.8", False, False),
+        (InsOid.NIA, "1.2.250.1.213.1.4.9", False, True),
+        (InsOid.NIR_TEST, "1.2.250.1.213.1.4.10", True, False),
+        (InsOid.NIR_DEMO, "1.2.250.1.213.1.4.11", True, False),
+    ],
+)
+def test_each_oid_by_its_literal(oid: InsOid, literal: str, is_test: bool, is_nia: bool) -> None:
+    assert oid.value == literal
+    ins = Ins("2751263220749", "74", literal)
+    assert ins.oid == literal
+    assert (ins.is_test, ins.is_nia) == (is_test, is_nia)
+    assert repr(ins) == f"Ins('27***********74', oid='{literal}')"
+
+
+def test_the_default_oid_is_the_nir() -> None:
+    assert Ins("2751263220749", "74").oid == "1.2.250.1.213.1.4.8"
+    assert Ins.parse("275126322074974").oid == "1.2.250.1.213.1.4.8"
+
+
+@pytest.mark.parametrize(
+    "oid", ["1.2.250.1.213.1.4.12", "1.2.250.1.213.1.4.1", "1.2.250.1.213.1.4"]
+)
+def test_neighbouring_oids_are_refused(oid: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="unknown INS OID"):
+        Ins("2751263220749", "74", oid)

@@ -17,6 +17,7 @@ from segurlink.identity import (
     normalize_first_name,
     normalize_first_names,
 )
+from segurlink.identity.traits import MAX_NAME_LENGTH
 
 OUTPUT = re.compile(r"[A-Z' -]+")
 
@@ -291,3 +292,184 @@ def test_repr_shows_no_health_data() -> None:
     for secret in ("ADRUN", "ZOE", "1975", "12-31", "63220", "MARTIN"):
         assert secret not in text
     assert "sex='F'" in text
+
+
+# -- lengths (what is sent to INSi is bounded; see MAX_NAME_LENGTH's source) ---------------
+
+NAME_FIELDS = ["birth_name", "first_names", "used_name", "used_first_name"]
+
+
+def test_the_bound_is_100_characters() -> None:
+    assert MAX_NAME_LENGTH == 100
+
+
+@pytest.mark.parametrize("field", NAME_FIELDS)
+def test_each_name_at_the_limit_is_accepted(field: str) -> None:
+    traits = adrun(**{field: "A" * MAX_NAME_LENGTH})
+    value = traits.first_names_text if field == "first_names" else getattr(traits, field)
+    assert value == "A" * MAX_NAME_LENGTH
+
+
+@pytest.mark.parametrize("field", NAME_FIELDS)
+def test_each_name_one_over_the_limit_is_refused(field: str) -> None:
+    with pytest.raises(InvalidTraits, match="has 101 characters once normalised") as info:
+        adrun(**{field: "A" * (MAX_NAME_LENGTH + 1)})
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("first_names", "accepted"),
+    [
+        (["A" * 49, "B" * 50], True),  # 49 + space + 50 = 100
+        (["A" * 50, "B" * 50], False),  # 101 as ListePrenom
+        (["ZOE"] * 25, True),  # 25 * 4 - 1 = 99
+        (["ZOE"] * 26, False),  # 103
+    ],
+)
+def test_the_list_of_first_names_is_bounded_as_one_text(
+    first_names: list[str], accepted: bool
+) -> None:
+    if accepted:
+        assert len(normalize_first_names(first_names)) == len(first_names)
+    else:
+        with pytest.raises(InvalidTraits, match=r"first_names has 10[13] characters"):
+            normalize_first_names(first_names)
+
+
+def test_the_limit_applies_to_the_normalised_value() -> None:
+    # "Æ" becomes "AE": 50 of them are 100 characters, 51 are 102.
+    assert normalize_birth_name("Æ" * 50) == "AE" * 50
+    with pytest.raises(InvalidTraits, match="102 characters"):
+        normalize_birth_name("Æ" * 51)
+    # Blanks collapse first: a long run of spaces inside does not count.
+    assert normalize_birth_name("A" + " " * 250 + "B" * 98) == "A " + "B" * 98
+
+
+@pytest.mark.parametrize("field", NAME_FIELDS)
+def test_a_one_megabyte_name_is_refused_before_it_is_normalised(field: str) -> None:
+    with pytest.raises(InvalidTraits, match="1000000 characters; at most 100") as info:
+        adrun(**{field: "A" * 1_000_000})
+    assert info.value.field == field
+    assert len(str(info.value)) < 200
+
+
+def test_padding_and_decomposed_accents_do_not_count() -> None:
+    # A fixed-width export pads with blanks; decomposed accents are two code points.
+    padded = "  " + "E\u0301" * 100 + " " * 1000
+    assert normalize_birth_name(padded) == "E" * 100
+    assert adrun(first_names=[padded]).first_name == "E" * 100
+
+
+@pytest.mark.parametrize(
+    ("field", "at_limit", "over"),
+    [
+        # Fixed-length fields of the contract (INSi_RESULTAT_INS.xsd patterns).
+        ("birth_date", "1975-12-31", "1975-12-311"),
+        ("birth_date", "31/12/1975", "31/12/19755"),
+        ("birth_place", "63220", "632201"),
+        ("birth_place", "2A020", "2A0201"),
+    ],
+)
+def test_fixed_length_fields_at_and_over_their_length(field: str, at_limit: str, over: str) -> None:
+    assert adrun(**{field: at_limit})
+    with pytest.raises(InvalidTraits) as info:
+        adrun(**{field: over})
+    assert info.value.field == field
+
+
+def test_the_constructor_reads_long_names_as_they_come() -> None:
+    # Answers of INSi go through the constructor: only what is sent is bounded.
+    long = "A" * (MAX_NAME_LENGTH + 1)
+    traits = IdentityTraits(long, (long,), Sex.F, "1975-12-31", used_name=long)
+    assert traits.birth_name == long
+
+
+# -- one example per repair (each entry of the repair table has its failing case) ----------
+
+REPAIRS = [
+    # ligatures and special Latin letters, upper and lower case
+    ("Æ", "ÆLIS", "AELIS"),
+    ("æ", "Cæsar", "CAESAR"),
+    ("Œ", "ŒDIPE", "OEDIPE"),
+    ("œ", "Bœuf", "BOEUF"),
+    ("ẞ", "STRAẞE", "STRASSE"),  # capital sharp s: upper() keeps it
+    ("ß", "Straße", "STRASSE"),  # small sharp s: upper() gives SS
+    ("Ø", "Østergaard", "OSTERGAARD"),
+    ("ø", "Bjørn", "BJORN"),
+    ("Ł", "Łukasz", "LUKASZ"),
+    ("ł", "Wałęsa", "WALESA"),
+    ("Đ", "Đokić", "DOKIC"),
+    ("đ", "Karađorđe", "KARADORDE"),
+    ("ı", "Yıldız", "YILDIZ"),  # dotless i: upper() gives I
+    # apostrophes
+    ("’", "O’Neil", "O'NEIL"),
+    ("‘", "O‘Neil", "O'NEIL"),
+    ("ʼ", "Dʼarc", "D'ARC"),
+    ("`", "d`Artagnan", "D'ARTAGNAN"),
+    ("´", "O´Brien", "O'BRIEN"),
+    ("′", "O′Hara", "O'HARA"),
+    ("＇", "O＇Neil", "O'NEIL"),
+    # hyphens and dashes
+    ("‐", "Martin‐Dupont", "MARTIN-DUPONT"),  # U+2010 HYPHEN
+    ("‑", "Martin‑Dupont", "MARTIN-DUPONT"),  # U+2011 NON-BREAKING HYPHEN
+    ("‒", "Martin‒Dupont", "MARTIN-DUPONT"),  # U+2012 FIGURE DASH
+    ("–", "Martin–Dupont", "MARTIN-DUPONT"),  # U+2013 EN DASH
+    ("—", "Martin—Dupont", "MARTIN-DUPONT"),  # U+2014 EM DASH
+    ("−", "Martin−Dupont", "MARTIN-DUPONT"),  # U+2212 MINUS SIGN
+    ("－", "Martin－Dupont", "MARTIN-DUPONT"),  # U+FF0D FULLWIDTH HYPHEN-MINUS
+    ("﹣", "Martin﹣Dupont", "MARTIN-DUPONT"),  # U+FE63 SMALL HYPHEN-MINUS
+    ("‐‐", "Martin‐‐Dupont", "MARTIN--DUPONT"),  # double hyphen, birth names only
+    # invisible format characters and spaces
+    ("\u00ad", "Du\u00adpont", "DUPONT"),  # soft hyphen
+    ("\u200b", "Du\u200bpont", "DUPONT"),  # zero-width space
+    ("\u00a0", "de\u00a0Vinci", "DE VINCI"),  # no-break space
+    ("\u3000", "de\u3000Vinci", "DE VINCI"),  # ideographic space
+]
+
+
+@pytest.mark.parametrize(("char", "typed", "normalised"), REPAIRS, ids=[r[0] for r in REPAIRS])
+def test_each_repair_of_the_table(char: str, typed: str, normalised: str) -> None:
+    assert char in typed
+    assert normalize_birth_name(typed) == normalised
+    assert adrun(used_name=typed).used_name == normalised
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [("Ło’ïc", "LO'IC"), ("Đorđe", "DORDE"), ("Jean‐Paul", "JEAN-PAUL"), ("Yıldız", "YILDIZ")],
+)
+def test_repairs_apply_to_first_names_too(typed: str, normalised: str) -> None:
+    assert normalize_first_name(typed) == normalised
+    assert adrun(first_names=[typed, "Zoé"]).first_names == (normalised, "ZOE")
+
+
+@pytest.mark.parametrize(
+    ("typed", "normalised"),
+    [("Xavier", "XAVIER"), ("xavier", "XAVIER"), ("Axel", "AXEL"), ("Félix", "FELIX"),
+     ("MAXIME", "MAXIME"), ("Ｘavier", "XAVIER")],
+)  # fmt: skip
+def test_names_with_x_keep_their_x(typed: str, normalised: str) -> None:
+    assert normalize_birth_name(typed) == normalised
+    assert normalize_first_name(typed) == normalised
+    traits = adrun(birth_name=typed, first_names=typed, used_first_name=typed)
+    assert traits.birth_name == traits.first_name == traits.used_first_name == normalised
+
+
+@pytest.mark.parametrize("typed", ["1975-13-00", "1975-00-32", "0000-00-00", "00/13/1975",
+                                   "32/00/1975", "1975-13-32"])  # fmt: skip
+def test_partial_birth_dates_out_of_range_are_refused(typed: str) -> None:
+    with pytest.raises(InvalidTraits, match="not a possible date") as info:
+        adrun(birth_date=typed)
+    assert info.value.field == "birth_date"
+    with pytest.raises(InvalidTraits) as info:
+        IdentityTraits("ADRUN", ("ZOE",), Sex.F, typed)
+    assert info.value.field == "birth_date"
+
+
+@pytest.mark.parametrize("typed", ["1975-12-00", "1975-00-31", "1975-00-00", "00/12/1975"])
+def test_partial_birth_dates_at_the_edges_are_accepted(typed: str) -> None:
+    traits = adrun(birth_date=typed)
+    assert traits.birth_date_value is None
+    assert IdentityTraits("ADRUN", ("ZOE",), Sex.F, traits.birth_date).birth_date == (
+        traits.birth_date
+    )

@@ -9,6 +9,11 @@ from ..cli import CommandResult
 
 __all__ = ["register"]
 
+_USAGE = (
+    "check-nir takes one NIR: its 15 characters as one argument (quote it if it has spaces), "
+    "or its 13-character matricule and its 2-digit key as two arguments"
+)
+
 
 def register(groups: Any, common: argparse.ArgumentParser) -> None:
     identity = groups.add_parser("identity", help="identity tools (NIR / NIA / INS)")
@@ -18,19 +23,40 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         "check-nir",
         parents=[common],
         help=(
-            "check the key of a NIR / NIA (15 chars, or 13 + key); "
-            "exit 1 when the key is wrong, 2 when it is not a NIR"
+            "check the key of one NIR / NIA: 15 characters, or matricule and key as two "
+            "arguments; exit 1 when the key is wrong, 2 when it is not a NIR"
+        ),
+        description=(
+            "Check the key of one NIR / NIA. Give it as one argument of 15 characters "
+            "('297022A02077878', or quoted with separators: '2 97 02 2A 020 778 78'), or as "
+            "two arguments, the 13-character matricule then the 2-digit key "
+            "('297022A020778 78'). Exit 0 when the key is right, 1 when it is wrong, 2 when "
+            "the value is not a NIR."
         ),
     )
-    check.add_argument("nir", nargs="+", help="e.g. 2751263220749 74, or 297022A02077878")
+    check.add_argument(
+        "nir", nargs="+", metavar="NIR", help="e.g. 297022A02077878, or 297022A020778 78"
+    )
     check.set_defaults(handler=_check_nir)
 
 
 def _check_nir(args: argparse.Namespace) -> CommandResult:
-    from ..identity.nir import nir_key, split_nir
+    from ..errors import InputError
+    from ..identity.nir import _SEPARATORS, nir_key, split_nir
 
-    text = "".join(args.nir)
-    matricule, key = split_nir(text)
+    parts: list[str] = args.nir
+    if len(parts) == 1:
+        matricule, key = split_nir(parts[0])
+    elif len(parts) == 2:
+        # Two 15-character NIRs must not be read as one: the first is the matricule alone.
+        lengths = [len(_SEPARATORS.sub("", part)) for part in parts]
+        if lengths != [13, 2]:
+            raise InputError(
+                f"{_USAGE}; got two arguments of {lengths[0]} and {lengths[1]} characters"
+            )
+        matricule, key = split_nir(parts[0] + parts[1])
+    else:
+        raise InputError(f"{_USAGE}; got {len(parts)} arguments")
     expected = f"{nir_key(matricule):02d}"
     valid = key == expected
     data = {"matricule": matricule, "key": key, "expected_key": expected, "valid": valid}

@@ -263,15 +263,6 @@ def build_element(document: ClinicalDocument) -> etree._Element:
         legal, "assignedEntity", document.legal_authenticator.professional, with_code=False
     )
 
-    if document.replaces is not None:
-        related = w.el(root, "relatedDocument", typeCode="RPLC")
-        parent = w.el(related, "parentDocument")
-        w.ii(parent, document.replaces.id)
-        if document.replaces.set_id is not None:
-            w.ii(parent, document.replaces.set_id, "setId")
-        if document.replaces.version is not None:
-            w.el(parent, "versionNumber", value=str(document.replaces.version))
-
     event = w.el(w.el(root, "documentationOf"), "serviceEvent")
     if document.service_event.code is not None:
         w.code(event, document.service_event.code)
@@ -283,6 +274,15 @@ def build_element(document: ClinicalDocument) -> etree._Element:
     w.person_name(w.el(entity, "assignedPerson"), document.service_event.performer.name)
     org = w.organization(entity, "representedOrganization", document.service_event.organization)
     w.code(org, document.service_event.practice_setting, "standardIndustryClassCode")
+
+    # CDA order: documentationOf, relatedDocument, authorization, componentOf, component.
+    if document.replaces is not None:
+        related = w.el(root, "relatedDocument", typeCode="RPLC")
+        parent = w.el(related, "parentDocument")
+        # Only id and versionNumber: StrucMin (CI-SISRelatedDocument) flags a setId here.
+        w.ii(parent, document.replaces.id)
+        if document.replaces.version is not None:
+            w.el(parent, "versionNumber", value=str(document.replaces.version))
 
     encounter = w.el(w.el(root, "componentOf"), "encompassingEncounter")
     w.interval(encounter, document.encounter.start, document.encounter.end)

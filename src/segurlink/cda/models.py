@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from .._finess import check_finess
 from ..errors import InputError
 from ..identity import IdentityRecord, Ins
 from .oids import LEVEL1_MEDIA_TYPES, RPPS_ROOT, STRUCTURE_ROOT
@@ -40,9 +41,9 @@ __all__ = [
     "SoftwareDevice",
 ]
 
-_OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
-_RPPS = re.compile(r"\d{11}")
-_FINESS = re.compile(r"[0-9]{2}[0-9AB][0-9]{6}")
+# ASCII digits only ([0-9], not \d, which matches full-width and other scripts' digits).
+_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+_RPPS = re.compile(r"[0-9]{11}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +110,8 @@ class PersonName:
 class Organization:
     """An organisation identified by its national structure identifier.
 
-    >>> Organization.from_finess("010000000", "EHPAD Les Tilleuls").id.extension
-    '1010000000'
+    >>> Organization.from_finess("010000016", "EHPAD Les Tilleuls").id.extension
+    '1010000016'
     """
 
     id: InstanceId
@@ -118,10 +119,17 @@ class Organization:
 
     @classmethod
     def from_finess(cls, finess: str, name: str = "") -> Organization:
-        """The organisation whose idNat_Struct is ``"1" + FINESS``."""
-        if not _FINESS.fullmatch(finess):
-            raise InputError(f"a FINESS number has 9 characters, got {len(finess)}")
-        return cls(InstanceId(STRUCTURE_ROOT, "1" + finess), name)
+        """The organisation whose idNat_Struct is ``"1" + FINESS``.
+
+        The FINESS is 9 characters: the département (``01``-``95``, ``2A``/``2B`` for
+        Corsica, ``97``/``98`` overseas) then 7 digits, the last a Luhn key (checked
+        except for Corsican numbers). Raises :class:`~segurlink.errors.InputError`
+        naming what is wrong.
+
+        >>> Organization.from_finess("2B0000000").id.extension
+        '12B0000000'
+        """
+        return cls(InstanceId(STRUCTURE_ROOT, "1" + check_finess(finess)), name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +217,13 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class ParentDocument:
-    """The document a replacement (``RPLC``) replaces."""
+    """The document a replacement (``RPLC``) replaces: its id and version.
+
+    ``set_id`` is what :func:`~segurlink.cda.read_header` found in a document that
+    carries one; the builder never writes it, because ``parentDocument`` holds only
+    ``id`` and ``versionNumber`` in the CI-SIS (StrucMin rule CI-SISRelatedDocument),
+    and a replacement keeps its parent's setId anyway.
+    """
 
     id: InstanceId
     set_id: InstanceId | None = None
@@ -293,16 +307,34 @@ class ClinicalDocument:
         id: InstanceId,
         effective_time: dt.datetime,
         body: Attachment | None = None,
+        authors: tuple[Author, ...] | None = None,
+        legal_authenticator: LegalAuthenticator | None = None,
         **changes: object,
     ) -> ClinicalDocument:
-        """A new version replacing this one: same setId, version + 1, ``RPLC`` to this id."""
+        """A new version replacing this one: same setId, version + 1, ``RPLC`` to this id.
+
+        The new version is authored and signed at its own ``effective_time``: the authors
+        and the legal authenticator keep who they are but get that time, unless
+        ``authors`` or ``legal_authenticator`` are given. ``changes`` are other fields
+        to change (``title``, ``service_event``...).
+
+        >>> v2 = v1.replacement(id=InstanceId.new(), effective_time=now)  # doctest: +SKIP
+        >>> v2.version, v2.replaces.id == v1.id, v2.authors[0].time == now  # doctest: +SKIP
+        (2, True, True)
+        """
+        if authors is None:
+            authors = tuple(replace(author, time=effective_time) for author in self.authors)
+        if legal_authenticator is None:
+            legal_authenticator = replace(self.legal_authenticator, time=effective_time)
         return replace(
             self,
             id=id,
             effective_time=effective_time,
             body=self.body if body is None else body,
+            authors=authors,
+            legal_authenticator=legal_authenticator,
             version=self.version + 1,
-            replaces=ParentDocument(self.id, self.set_id, self.version),
+            replaces=ParentDocument(self.id, version=self.version),
             **changes,  # type: ignore[arg-type]
         )
 

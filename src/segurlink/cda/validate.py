@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from .._ascii import is_ascii_digits
 from .._xml import parse_xml
 from ..errors import ConfigurationError, InputError, Issue, ValidationError
 from ..identity import Ins
@@ -160,9 +161,11 @@ def _xpath_of(element: etree._Element) -> str:
     return "/" + "/".join(reversed(parts))
 
 
+# [0-9], never \d: a CDA timestamp, OID or code is ASCII (\d matches "４" too, and int()
+# reads it as 4).
 _TS = re.compile(
-    r"(?P<y>\d{4})(?P<mo>\d{2})?(?P<d>\d{2})?(?P<h>\d{2})?(?P<mi>\d{2})?(?P<s>\d{2})?"
-    r"(?:\.\d+)?(?P<tz>[+-]\d{4})?"
+    r"(?P<y>[0-9]{4})(?P<mo>[0-9]{2})?(?P<d>[0-9]{2})?(?P<h>[0-9]{2})?(?P<mi>[0-9]{2})?"
+    r"(?P<s>[0-9]{2})?(?:\.[0-9]+)?(?P<tz>[+-][0-9]{4})?"
 )
 
 
@@ -236,8 +239,26 @@ def _code(node: etree._Element | None) -> Code | None:
 
 # -- layer 1: segurlink's own header rules --------------------------------------------------
 
-_TS_WITH_TZ = re.compile(r"\d{12}(\d{2}(\.\d+)?)?[+-]\d{4}")
-_OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
+#: The order of the ClinicalDocument children in the CDA R2 schema (POCD_MT000040).
+_HEADER_ORDER = {
+    name: rank
+    for rank, name in enumerate(
+        (
+            "realmCode", "typeId", "templateId", "id", "code", "title", "effectiveTime",
+            "confidentialityCode", "languageCode", "setId", "versionNumber", "copyTime",
+            "recordTarget", "author", "dataEnterer", "informant", "custodian",
+            "informationRecipient", "legalAuthenticator", "authenticator", "participant",
+            "inFulfillmentOf", "documentationOf", "relatedDocument", "authorization",
+            "componentOf", "component",
+        )
+    )
+}  # fmt: skip
+_TS_WITH_TZ = re.compile(r"[0-9]{12}([0-9]{2}(\.[0-9]+)?)?[+-][0-9]{4}")
+_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+_VERSION = re.compile(r"[1-9][0-9]*")
+_INS_EXTENSION = re.compile(r"[0-9]{5}([0-9]{2}|2A|2B)[0-9]{8}")
+_COG = re.compile(r"[0-9]{5}|2[AB][0-9]{3}")
+_TZ_SUFFIX = re.compile(r"[+-][0-9]{4}$")
 
 
 class _Rules:
@@ -245,10 +266,8 @@ class _Rules:
         self.root = root
         self.issues: list[CdaIssue] = []
 
-    def add(
-        self, rule: str, message: str, node: etree._Element | None, severity: str = "error"
-    ) -> None:
-        location = _xpath_of(node) if node is not None else "/ClinicalDocument"
+    def add(self, rule: str, message: str, node: etree._Element, severity: str = "error") -> None:
+        location = _xpath_of(node)
         self.issues.append(CdaIssue(severity, message, location, f"segurlink:{rule}", "rules"))
 
     def require(
@@ -277,7 +296,7 @@ class _Rules:
             return
         for node in (interval, *_all(interval, "h:low|h:high")):
             value = node.get("value", "")
-            if len(value) > 8 and not re.search(r"[+-]\d{4}$", value):
+            if len(value) > 8 and not _TZ_SUFFIX.search(value):
                 self.add(
                     "context-time-zone",
                     f"a time of day needs its time zone offset (e.g. +0100), got {value!r}",
@@ -290,12 +309,30 @@ class _Rules:
         if root.tag != f"{{{HL7}}}ClinicalDocument":
             self.add("root", "the root element is not {urn:hl7-org:v3}ClinicalDocument", root)
             return self.issues
+        self.order(root)
         self.header(root)
         self.patient(root)
         self.participants(root)
         self.context(root)
         self.body(root)
         return self.issues
+
+    def order(self, root: etree._Element) -> None:
+        # Without the kit's XSD too: a header out of order is refused by every CDA schema.
+        highest, highest_name = -1, ""
+        for child in root:
+            if not isinstance(child.tag, str) or etree.QName(child).namespace != HL7:
+                continue
+            name = etree.QName(child).localname
+            rank = _HEADER_ORDER.get(name)
+            if rank is None:
+                continue
+            if rank < highest:
+                self.add(
+                    "header-order", f"{name} must come before {highest_name} (CDA R2 order)", child
+                )
+            elif rank > highest:
+                highest, highest_name = rank, name
 
     def header(self, root: etree._Element) -> None:
         realm = self.require(root, "h:realmCode", "realm", "realmCode")
@@ -355,11 +392,29 @@ class _Rules:
         if set_id is not None and not _OID.fullmatch(set_id.get("root", "")):
             self.add("set-id", "the setId root must be an OID", set_id)
         version = self.require(root, "h:versionNumber", "version", "versionNumber")
-        if version is not None and not re.fullmatch(r"[1-9]\d*", version.get("value", "")):
+        if version is not None and not _VERSION.fullmatch(version.get("value", "")):
             self.add("version", "versionNumber must be a positive integer", version)
-        related = _first(root, "h:relatedDocument")
+        related_documents = _all(root, "h:relatedDocument")
+        if len(related_documents) > 1:
+            self.add("replacement", "a document replaces at most one document", root)
+        related = related_documents[0] if related_documents else None
         if related is not None:
+            if related.get("typeCode") != "RPLC":
+                self.add(
+                    "replacement",
+                    "relatedDocument/@typeCode must be RPLC (the only relation of the CI-SIS)",
+                    related,
+                )
             parent_id = self.require(related, "h:parentDocument/h:id", "replacement", "parent id")
+            for child in _all(related, "h:parentDocument/*"):
+                if etree.QName(child).localname not in ("id", "versionNumber"):
+                    # StrucMin CI-SISRelatedDocument: parentDocument holds id and versionNumber.
+                    self.add(
+                        "replacement",
+                        f"parentDocument holds only id and versionNumber, not "
+                        f"{etree.QName(child).localname}",
+                        child,
+                    )
             if related.get("typeCode") == "RPLC" and version is not None:
                 if version.get("value") == "1":
                     self.add("replacement", "a replacement (RPLC) has a version above 1", version)
@@ -387,7 +442,7 @@ class _Rules:
                 )
         ins_ids = [i for i in ids if i.get("root") in codes.INS_OIDS]
         for ins_id in ins_ids:
-            if not re.fullmatch(r"\d{5}(\d{2}|2A|2B)\d{8}", ins_id.get("extension", "")):
+            if not _INS_EXTENSION.fullmatch(ins_id.get("extension", "")):
                 self.add(
                     "patient-ins", "an INS extension is 15 characters (matricule + key)", ins_id
                 )
@@ -426,7 +481,7 @@ class _Rules:
             if gender.get("code") not in ("M", "F", "U"):
                 self.add("patient-sex", "administrativeGenderCode must be M, F or U", gender)
         county = _first(patient, "h:birthplace/h:place/h:addr/h:county")
-        if county is not None and not re.fullmatch(r"\d{5}|2[AB]\d{3}", _text(county) or ""):
+        if county is not None and not _COG.fullmatch(_text(county) or ""):
             self.add(
                 "patient-birth-place", "the birth place is a 5-character INSEE COG code", county
             )
@@ -797,7 +852,7 @@ def read_header(document: bytes | str | etree._Element) -> CdaHeader:
             parent = ParentDocument(
                 parent_id,
                 _ii(_first(related, "h:parentDocument/h:setId")),
-                int(value) if value.isdigit() else None,
+                int(value) if is_ascii_digits(value) else None,
             )
     legal = _first(root, "h:legalAuthenticator")
     language = _first(root, "h:languageCode")
@@ -806,7 +861,7 @@ def read_header(document: bytes | str | etree._Element) -> CdaHeader:
     return CdaHeader(
         id=doc_id,
         set_id=_ii(_first(root, "h:setId")),
-        version=int(version_value) if version_value.isdigit() else None,
+        version=int(version_value) if is_ascii_digits(version_value) else None,
         type_code=_code(_first(root, "h:code")),
         title=_text(_first(root, "h:title")) or "",
         effective_time=parse_ts(effective.get("value") if effective is not None else None),

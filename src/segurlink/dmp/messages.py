@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .._ascii import is_ascii_digits
 from .._soap import SOAP12_NS, WSA_NS, Envelope, read_envelope
 from .._xml import parse_xml
 from ..config import SoftwareIdentity
@@ -441,7 +442,7 @@ def _entry(eo: etree._Element) -> DocumentEntry:
         confidentiality=tuple(classes.get(DE_CONFIDENTIALITY, ())),
         creation_time=(_slot_values(eo, "creationTime") or [""])[0],
         hash=(_slot_values(eo, "hash") or [""])[0],
-        size=int(size[0]) if size and size[0].isdigit() else None,
+        size=int(size[0]) if size and is_ascii_digits(size[0]) else None,
         repository_id=(_slot_values(eo, "repositoryUniqueId") or [""])[0],
         author_institution=institution,
         is_signature=class_code == "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1",

@@ -58,7 +58,7 @@ CONTENT_TYPE_SYSTEMS = frozenset(
 #: code 04): an EHPAD should configure its own JDV_J59 value (see docs/dmp.md).
 DEFAULT_CONTENT_TYPE = Code("04", "1.2.250.1.213.2.2", "Hospitalisation de jour")
 
-_OID = re.compile(r"[0-2](\.(0|[1-9]\d*))+")
+_OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")  # [0-9]: \d matches non-ASCII digits
 
 
 class Authorisation(enum.StrEnum):

@@ -137,7 +137,7 @@ class Vihf:
         exercices = tuple(getattr(professional, "exercices", ()) or ())
         ex, activity = _chosen_activity(exercices, settings.structure_id)
         sector = str(getattr(activity, "sector", "") or "")
-        if re.fullmatch(r"SA\d{2}", sector) and "sector" not in kwargs:
+        if re.fullmatch(r"SA[0-9]{2}", sector) and "sector" not in kwargs:
             kwargs["sector"] = sector
         if ex is not None:
             if ex.profession:

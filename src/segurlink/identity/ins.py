@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .._ascii import describe_non_ascii
 from .._audit import mask_identifier
 from ..errors import InvalidIdentifier
 from .nir import check_nir, nir_key
@@ -32,8 +33,8 @@ class InsOid(StrEnum):
 _OIDS = frozenset(oid.value for oid in InsOid)
 _TEST_OIDS = frozenset({InsOid.NIR_TEST.value, InsOid.NIR_DEMO.value})
 # Shape only: INSi may return matricules this library would refuse from a user.
-_MATRICULE = re.compile(r"\d{5}(?:\d{2}|2A|2B)\d{6}")
-_KEY = re.compile(r"\d{2}")
+_MATRICULE = re.compile(r"[0-9]{5}(?:[0-9]{2}|2A|2B)[0-9]{6}")
+_KEY = re.compile(r"[0-9]{2}")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -61,6 +62,12 @@ class Ins:
     def __post_init__(self) -> None:
         if not isinstance(self.matricule, str) or not isinstance(self.key, str):
             raise InvalidIdentifier("an INS matricule and key are strings")
+        for what, text in (("matricule", self.matricule), ("key", self.key)):
+            problem = describe_non_ascii(text.strip())
+            if problem is not None:
+                raise InvalidIdentifier(
+                    f"an INS {what} is written in ASCII (0-9, 2A/2B): {problem}"
+                )
         matricule = self.matricule.strip().upper()
         if not _MATRICULE.fullmatch(matricule):
             raise InvalidIdentifier(

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import re
 
+from .._ascii import describe_non_ascii
 from .._audit import mask_identifier
 from ..errors import InvalidIdentifier
 
 __all__ = ["check_nir", "nir_key", "split_nir"]
 
 # First digit 1/2 is the sex; 3, 4, 7, 8 occur in provisional and foreign-born numbers.
-_MATRICULE = re.compile(r"[1-8]\d{4}(?:\d{2}|2A|2B)\d{6}")
-_NIR = re.compile(r"(?P<matricule>\d{5}(?:\d{2}|2A|2B)\d{6})(?P<key>\d{2})")
+# [0-9], never \d: \d also matches full-width and other scripts' digits (see _ascii).
+_MATRICULE = re.compile(r"[1-8][0-9]{4}(?:[0-9]{2}|2A|2B)[0-9]{6}")
+_NIR = re.compile(r"(?P<matricule>[0-9]{5}(?:[0-9]{2}|2A|2B)[0-9]{6})(?P<key>[0-9]{2})")
 _SEPARATORS = re.compile(r"[\s.\-]+")
 _CORSICA = {"2A": "19", "2B": "18"}
 
@@ -33,6 +35,12 @@ _CORSICA = {"2A": "19", "2B": "18"}
 def _describe(text: str) -> str:
     # Never echo a full identifier into an error message (messages end up in logs).
     return repr(mask_identifier(text)) + f" ({len(text)} characters)"
+
+
+def _refuse_non_ascii(text: str, what: str) -> None:
+    problem = describe_non_ascii(text)
+    if problem is not None:
+        raise InvalidIdentifier(f"{what} is written with ASCII digits 0-9 (and 2A/2B): {problem}")
 
 
 def nir_key(matricule: str) -> int:
@@ -48,6 +56,7 @@ def nir_key(matricule: str) -> int:
     """
     if not isinstance(matricule, str):
         raise InvalidIdentifier(f"a NIR matricule is a string, not {type(matricule).__name__}")
+    _refuse_non_ascii(matricule, "a NIR/NIA matricule")
     value = matricule.upper()
     if not _MATRICULE.fullmatch(value):
         raise InvalidIdentifier(
@@ -68,7 +77,9 @@ def split_nir(text: str) -> tuple[str, str]:
     """
     if not isinstance(text, str):
         raise InvalidIdentifier(f"a NIR is a string, not {type(text).__name__}")
-    compact = _SEPARATORS.sub("", text.strip()).upper()
+    compact = _SEPARATORS.sub("", text.strip())
+    _refuse_non_ascii(compact, "a NIR/NIA")
+    compact = compact.upper()
     match = _NIR.fullmatch(compact)
     if match is None:
         raise InvalidIdentifier(

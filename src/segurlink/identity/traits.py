@@ -38,9 +38,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .._ascii import describe_non_ascii
 from ..errors import InvalidTraits
 
 __all__ = [
+    "MAX_NAME_LENGTH",
     "IdentityTraits",
     "Sex",
     "normalize_birth_name",
@@ -57,16 +59,15 @@ class Sex(StrEnum):
 
 
 # Applied after upper-casing, before and after NFKD (NFKD may reveal a typographic mark).
+# No "ß" nor "ı": upper-casing already gives "SS" and "I".
 _TRANSLATION = str.maketrans(
     {
         "Æ": "AE",
         "Œ": "OE",
         "ẞ": "SS",
-        "ß": "SS",
         "Ø": "O",
         "Ł": "L",
         "Đ": "D",
-        "ı": "I",
         "’": "'",
         "‘": "'",
         "ʼ": "'",
@@ -82,12 +83,24 @@ _TRANSLATION = str.maketrans(
     }
 )
 _ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ '-")
+
+#: Longest name segurlink sends to INSi, once normalised: the birth name, each first name,
+#: the list of birth first names as one text, the used name and used first name.
+#: Source: the INSi contract bounds no name. In DESIR_ICIR_EXP_1.5.0
+#: (insi-contract/wsdl/xsd/ServiceIdentiteCertifiee), INSi_RECSANS_INS.xsd types
+#: ``NomNaissance`` and ``Prenom`` as plain ``xsd:string``, and INSi_RESULTAT_INS.xsd
+#: constrains only the coded fields (NIR ``\d{6}[A-Za-z0-9]\d{6}``, Cle ``[0-9]{2}``, COG
+#: ``[A-Za-z0-9]{5}``, DateLunaire ``\d{4}-\d{2}-\d{2}``, Sexe ``[A-Z]{1}``), which the
+#: formats of this module already fix. So this bound is segurlink's own, the one its INSi
+#: mock applies: nothing longer is ever sent (a 1 MB "name" used to be).
+MAX_NAME_LENGTH = 100
 _WHITESPACE = re.compile(r"\s+")
 _SPACED_HYPHEN = re.compile(r" ?- ?")
 _SEPARATORS = re.compile(r"[\s,]+")
-_ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
-_FR_DATE = re.compile(r"(?P<d>\d{2})/(?P<m>\d{2})/(?P<y>\d{4})")
-_BIRTH_PLACE = re.compile(r"\d{5}|2A\d{3}|2B\d{3}")
+# [0-9], never \d: dates and place codes go to INSi as typed, in ASCII (see _ascii).
+_ISO_DATE = re.compile(r"(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})")
+_FR_DATE = re.compile(r"(?P<d>[0-9]{2})/(?P<m>[0-9]{2})/(?P<y>[0-9]{4})")
+_BIRTH_PLACE = re.compile(r"[0-9]{5}|2A[0-9]{3}|2B[0-9]{3}")
 
 
 def _describe_char(char: str) -> str:
@@ -168,8 +181,34 @@ def _check_sequences(value: str, field: str, *, first_name: bool) -> str:
     return value
 
 
+def _readable(text: object, field: str) -> None:
+    # Normalising costs ~2 s per megabyte: refuse far too long input before doing it. The
+    # margin leaves room for decomposed accents and padding, which normalisation removes.
+    if isinstance(text, str) and len(text.strip()) > 4 * MAX_NAME_LENGTH:
+        raise InvalidTraits(
+            f"{field} has {len(text.strip())} characters; at most {MAX_NAME_LENGTH} are "
+            "sent to INSi",
+            field=field,
+        )
+
+
+def _within_limit(value: str, field: str) -> str:
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidTraits(
+            f"{field} has {len(value)} characters once normalised; at most "
+            f"{MAX_NAME_LENGTH} are sent to INSi",
+            field=field,
+        )
+    return value
+
+
+def _birth_name(text: str, field: str = "birth_name") -> str:
+    value = _normalise_characters(text, field)
+    return _check_sequences(value, field, first_name=False)
+
+
 def normalize_birth_name(text: str) -> str:
-    """A birth name (or used name) in INSi's alphabet.
+    """A birth name (or used name) in INSi's alphabet, at most :data:`MAX_NAME_LENGTH`.
 
     >>> normalize_birth_name("  de   Vinci ")
     'DE VINCI'
@@ -179,8 +218,21 @@ def normalize_birth_name(text: str) -> str:
     Raises :class:`~segurlink.errors.InvalidTraits` (``field="birth_name"``) for what
     cannot be repaired; see the module documentation for the rules.
     """
-    value = _normalise_characters(text, "birth_name")
-    return _check_sequences(value, "birth_name", first_name=False)
+    _readable(text, "birth_name")
+    return _within_limit(_birth_name(text), "birth_name")
+
+
+def _first_name(text: str) -> str:
+    value = _check_sequences(
+        _normalise_characters(text, "first_names"), "first_names", first_name=True
+    )
+    if " " in value:
+        raise InvalidTraits(
+            "first_names: a single first name cannot contain a space (INSi separates "
+            "first names with spaces); pass them as a list or use normalize_first_names",
+            field="first_names",
+        )
+    return value
 
 
 def normalize_first_name(text: str) -> str:
@@ -194,23 +246,16 @@ def normalize_first_name(text: str) -> str:
     >>> normalize_first_name("pierre - alain")
     'PIERRE-ALAIN'
     """
-    value = _check_sequences(
-        _normalise_characters(text, "first_names"), "first_names", first_name=True
-    )
-    if " " in value:
-        raise InvalidTraits(
-            "first_names: a single first name cannot contain a space (INSi separates "
-            "first names with spaces); pass them as a list or use normalize_first_names",
-            field="first_names",
-        )
-    return value
+    _readable(text, "first_names")
+    return _within_limit(_first_name(text), "first_names")
 
 
 def normalize_first_names(text_or_list: str | Sequence[str]) -> tuple[str, ...]:
     """The birth first names, in order, as a tuple of normalised single names.
 
     A string is split on spaces and commas; each element of a list is split the same way.
-    Hyphenated names (``PIERRE-ALAIN``) stay one name.
+    Hyphenated names (``PIERRE-ALAIN``) stay one name. Together, separated by spaces (as
+    ``ListePrenom``), they have at most :data:`MAX_NAME_LENGTH` characters.
 
     >>> normalize_first_names(["Zoé", "Anne  Marie"])
     ('ZOE', 'ANNE', 'MARIE')
@@ -230,6 +275,7 @@ def normalize_first_names(text_or_list: str | Sequence[str]) -> tuple[str, ...]:
             raise InvalidTraits(
                 f"first_names must be strings, not {type(item).__name__}", field="first_names"
             )
+        _readable(item, "first_names")
         if not _SEPARATORS.sub("", item):
             continue
         # Repair characters on the whole item first so "JEAN - PIERRE" stays one name.
@@ -239,18 +285,35 @@ def normalize_first_names(text_or_list: str | Sequence[str]) -> tuple[str, ...]:
         raise InvalidTraits(
             "first_names is empty: at least one first name is needed", field="first_names"
         )
+    _within_limit(" ".join(names), "first_names")
     return tuple(names)
 
 
-def _normalise_used_first_name(text: str) -> str:
+def _used_first_name(text: str) -> str:
     # A used first name is not a ListePrenom element, so spaces are allowed in it.
     value = _normalise_characters(text, "used_first_name")
     return _check_sequences(value, "used_first_name", first_name=True)
 
 
+def _normalise_used_first_name(text: str) -> str:
+    _readable(text, "used_first_name")
+    return _within_limit(_used_first_name(text), "used_first_name")
+
+
+def _used_name(text: str) -> str:
+    return _birth_name(text, "used_name")
+
+
 def _normalise_used_name(text: str) -> str:
-    value = _normalise_characters(text, "used_name")
-    return _check_sequences(value, "used_name", first_name=False)
+    _readable(text, "used_name")
+    return _within_limit(_used_name(text), "used_name")
+
+
+def _refuse_non_ascii(text: str, field: str) -> None:
+    # "1997-0２-26" would pass a \d pattern and reach INSi as typed (CR 01 for a real person).
+    problem = describe_non_ascii(text)
+    if problem is not None:
+        raise InvalidTraits(f"{field} is written with ASCII digits 0-9: {problem}", field=field)
 
 
 def _check_birth_date(value: object) -> str:
@@ -280,6 +343,7 @@ def _parse_birth_date(value: str | datetime.date) -> str:
             field="birth_date",
         )
     text = value.strip()
+    _refuse_non_ascii(text, "birth_date")
     if match := _FR_DATE.fullmatch(text):
         text = f"{match['y']}-{match['m']}-{match['d']}"
     elif not _ISO_DATE.fullmatch(text):
@@ -340,7 +404,9 @@ class IdentityTraits:
     used_first_name: str | None = None
 
     def __post_init__(self) -> None:
-        self._check_normalised("birth_name", self.birth_name, normalize_birth_name)
+        # Lengths are not checked here: INSi's answers are read as they come. Only what
+        # goes out is bounded (from_input, the normalize_* functions, the INSi queries).
+        self._check_normalised("birth_name", self.birth_name, _birth_name)
         if isinstance(self.first_names, str) or not isinstance(self.first_names, Sequence):
             raise InvalidTraits(
                 "first_names must be a tuple of single first names", field="first_names"
@@ -351,7 +417,7 @@ class IdentityTraits:
                 "first_names is empty: at least one first name is needed", field="first_names"
             )
         for name in first_names:
-            self._check_normalised("first_names", name, normalize_first_name)
+            self._check_normalised("first_names", name, _first_name)
         object.__setattr__(self, "first_names", first_names)
         if self.sex not in ("M", "F"):
             raise InvalidTraits(
@@ -367,11 +433,9 @@ class IdentityTraits:
                 field="birth_place",
             )
         if self.used_name is not None:
-            self._check_normalised("used_name", self.used_name, _normalise_used_name)
+            self._check_normalised("used_name", self.used_name, _used_name)
         if self.used_first_name is not None:
-            self._check_normalised(
-                "used_first_name", self.used_first_name, _normalise_used_first_name
-            )
+            self._check_normalised("used_first_name", self.used_first_name, _used_first_name)
 
     @staticmethod
     def _check_normalised(field: str, value: object, normalise: Callable[[str], str]) -> None:
@@ -410,6 +474,7 @@ class IdentityTraits:
         if birth_place is not None:
             if not isinstance(birth_place, str):
                 raise InvalidTraits("birth_place must be a string", field="birth_place")
+            _refuse_non_ascii(birth_place.strip(), "birth_place")
             place = birth_place.strip().upper() or None
         return cls(
             birth_name=normalize_birth_name(birth_name),

@@ -10,11 +10,12 @@ from enum import StrEnum
 
 from ..errors import InvalidIdentifier, InvalidTraits
 from ..identity import IdentityTraits, Ins, Sex
-from ..identity.traits import normalize_birth_name
+from ..identity.traits import normalize_birth_name, normalize_first_names
 
-_CARD_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
-_MATRICULE = re.compile(r"\d{5}(?:\d{2}|2A|2B)\d{6}")
-_KEY = re.compile(r"\d{2}")
+# [0-9], never \d: what is sent to INSi is ASCII (\d matches every script's digits).
+_CARD_DATE = re.compile(r"(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})")
+_MATRICULE = re.compile(r"[0-9]{5}(?:[0-9]{2}|2A|2B)[0-9]{6}")
+_KEY = re.compile(r"[0-9]{2}")
 
 __all__ = [
     "CrCode",
@@ -54,6 +55,21 @@ class TraitsQuery:
     sex: Sex
     birth_date: str
     birth_place: str | None = None
+
+    def __post_init__(self) -> None:
+        # The last gate before the wire: formats (ASCII date and COG, INSi's alphabet) and
+        # lengths, also for traits built with the constructor, which does not bound them.
+        if not isinstance(self.first_name, str):
+            raise InvalidTraits("first_name must be a string", field="first_names")
+        IdentityTraits(
+            self.birth_name,
+            tuple(self.first_name.split(" ")),  # one name, or the whole list as one Prenom
+            self.sex,
+            self.birth_date,
+            self.birth_place,
+        )
+        normalize_birth_name(self.birth_name)
+        normalize_first_names(self.first_name)
 
     @classmethod
     def from_traits(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .._ascii import is_ascii_digits
 from .._audit import mask_identifier
 from ..config import Secret
 
@@ -289,7 +290,7 @@ class ProfessionalIdentity:
     def rpps(self) -> str | None:
         """The 11-digit RPPS number when ``national_id`` is ``8`` + RPPS, else ``None``."""
         nid = self.national_id
-        if len(nid) == 12 and nid.startswith("8") and nid.isdigit():
+        if len(nid) == 12 and nid.startswith("8") and is_ascii_digits(nid):
             return nid[1:]
         return None
 

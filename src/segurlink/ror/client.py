@@ -25,6 +25,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from .._ascii import is_ascii_digits
 from .._audit import ExchangeLog
 from .._http import build_session, request_errors
 from ..config import Secret, Settings, Timeouts, TlsConfig
@@ -692,7 +693,7 @@ def _retry_after(value: str | None, attempt: int) -> float:
     """Seconds to wait from a ``Retry-After`` (seconds or HTTP date), else a backoff."""
     if value:
         value = value.strip()
-        if value.isdigit():
+        if is_ascii_digits(value):
             return float(value)
         try:
             from email.utils import parsedate_to_datetime
