@@ -274,13 +274,28 @@ def _capacity(args: argparse.Namespace) -> CommandResult:
 
 
 class _ProgressBar:
-    """A one-line progress bar on stderr (redrawn with a carriage return)."""
+    """A one-line progress bar on a terminal (redrawn with a carriage return); on a pipe or
+    a file, one plain line per phase instead of carriage-return frames."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.terminal = sys.stderr.isatty()
+        self.phase = ""
 
     def __call__(self, progress: Any) -> None:
         if not self.enabled:
+            return
+        if not self.terminal:
+            if progress.phase != self.phase:
+                self.phase = progress.phase
+                detail = progress.message or ""
+                if progress.phase == "done":
+                    detail = f"{progress.files_done} file(s), {progress.bytes_done / 1e6:.1f} MB"
+                print(
+                    f"export: {progress.phase}{': ' + detail if detail else ''}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             return
         if progress.phase == "fetching" and progress.files_total:
             ratio = progress.files_done / progress.files_total
