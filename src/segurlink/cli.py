@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from ._version import __version__
 
@@ -112,6 +112,17 @@ def load_settings(args: argparse.Namespace) -> Any:
     return Settings.from_env(environ)
 
 
+class UsageError(Exception):
+    """A command line argparse refused (exit 2); shown on one line, as JSON with ``--json``."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the message and where to read the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -127,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="log to stderr (-vv: debug, masked)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="segurlink",
         description="Talk to the French national e-health services (INSi, DMP, MSSanté, PSC, ROR).",
     )
@@ -196,7 +207,15 @@ def _emit(result: CommandResult, as_json: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``segurlink`` command; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        if "--json" in argv:
+            error = {"class": "UsageError", "code": "usage", "exit_code": 2, "message": str(exc)}
+            print(json.dumps(error, ensure_ascii=False, indent=2))
+        print(f"segurlink: UsageError: {exc}", file=sys.stderr)
+        return 2
     verbosity = args.verbose + getattr(args, "verbose_after", 0)
     if verbosity:
         _log_to_stderr(verbosity)
@@ -204,10 +223,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
-    from .errors import SegurlinkError
+    from .errors import InputError, SegurlinkError
 
     try:
-        result = handler(args)
+        try:
+            result = handler(args)
+        except OSError as exc:
+            # Network errors are wrapped by the clients: an OSError here is a local path.
+            where = f": {exc.filename}" if exc.filename else ""
+            raise InputError(f"{exc.strerror or exc}{where}") from exc
     except SegurlinkError as exc:
         if args.json:
             json.dump(error_json(exc), sys.stdout, ensure_ascii=False, indent=2, default=str)
@@ -216,6 +240,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug of ours: one line (traceback at -vv)
+        _log.debug("internal error", exc_info=True)
+        if args.json:
+            error = {"class": type(exc).__name__, "code": "internal", "exit_code": 1,
+                     "message": str(exc)}
+            print(json.dumps(error, ensure_ascii=False, indent=2, default=str))
+        print(f"segurlink: internal error (please report it): {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 1
     try:
         _emit(result, args.json)
     except BrokenPipeError:  # `segurlink ... | head`: the reader left, not an error of ours

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CommandResult
+from ._args import non_empty, port
 
 __all__ = ["ready_data", "register", "run_demo"]
 
@@ -44,8 +45,8 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         "refuses a directory where mocks already run",
     )
     serve.add_argument("--dir", type=Path, help="state directory (default ~/.cache/segurlink/mock)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--insi-port", type=int, default=0)
+    serve.add_argument("--host", type=non_empty, default="127.0.0.1")
+    serve.add_argument("--insi-port", type=port, default=0, help="INSi port (0: any free one)")
     serve.set_defaults(handler=_serve)
 
     demo = groups.add_parser(
