@@ -39,6 +39,7 @@ DOCS = REPO / "docs"
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<mark>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_SNIPPET = re.compile(r'^--8<--\s+"([^"]+)"\s*$')
 _ADMONITION = re.compile(r"^\s*(!!!|\?\?\?\+?)\s+\w+")
 
 
@@ -72,7 +73,13 @@ def _plain(markdown_inline: str) -> str:
 
 def read_markdown(path: Path) -> MarkdownPage:
     page = MarkdownPage(path)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        snippet = _SNIPPET.match(line)  # pymdownx.snippets: the included file is the page
+        if snippet:
+            lines += (REPO / snippet[1]).read_text(encoding="utf-8").splitlines()
+        else:
+            lines.append(line)
     fence: str | None = None
     previous = ""
     for line in lines:
