@@ -137,3 +137,29 @@ def test_changelog_follows_keep_a_changelog() -> None:
     assert (__version__, "2026-11-23") in releases
     sections = set(re.findall(r"^### (\w+)", text, re.M))
     assert sections <= {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
+
+
+def _shell_commands(page: str) -> list[str]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    commands = []
+    for body in re.findall(r"^```(?:bash|console)\n(.*?)^```", text, re.M | re.S):
+        for line in body.splitlines():
+            line = line.strip().removeprefix("$ ")
+            if line.startswith("segurlink ") and not line.startswith("segurlink mocks running"):
+                commands.append(line.split("  #")[0].strip())
+    return commands
+
+
+@pytest.mark.parametrize("page", ["index.md", "mocks.md", "cli.md", "production.md"])
+def test_shell_examples_run_against_the_mocks(
+    page: str, stack: MockStack, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ``segurlink`` commands of the page's shell blocks run, as typed, against the
+    running mocks (``mock serve`` itself is the stack; ``demo`` has its own test)."""
+    monkeypatch.setenv("SEGURLINK_MOCK_DIR", str(stack.directory))  # the default settings
+    for command in _shell_commands(page):
+        argv = shlex.split(command)[1:]
+        if argv[:2] == ["mock", "serve"] or argv == ["demo"]:
+            continue
+        assert main(argv) == 0, f"{page}: {command}\n{capsys.readouterr().err}"
