@@ -35,13 +35,17 @@ ADRTROIS = [
 ]
 
 
-@pytest.fixture
-def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MockStack]:
-    """Mocks running in the default state directory, as after `segurlink mock serve`."""
-    directory = tmp_path / "state"
-    monkeypatch.setenv("SEGURLINK_MOCK_DIR", str(directory))
-    with MockStack(directory) as stack:
+@pytest.fixture(scope="module")
+def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockStack]:
+    with MockStack(tmp_path_factory.mktemp("state")) as stack:
         yield stack
+
+
+@pytest.fixture
+def running(_stack: MockStack, monkeypatch: pytest.MonkeyPatch) -> MockStack:
+    """Mocks running in the default state directory, as after `segurlink mock serve`."""
+    monkeypatch.setenv("SEGURLINK_MOCK_DIR", str(_stack.directory))
+    return _stack
 
 
 def _args(config: Path | None = None) -> argparse.Namespace:

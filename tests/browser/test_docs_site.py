@@ -181,6 +181,7 @@ return {
   pre: root.querySelectorAll('pre').length,
   tables: root.querySelectorAll('table').length,
   admonitions: root.querySelectorAll('.admonition, details').length,
+  nestedQuotes: root.querySelectorAll('blockquote blockquote').length,
   headings: headings.map(h => ({text: clean(h.innerText), id: h.id, level: h.tagName})),
   outline: outside.map(a => a.getAttribute('href')),
   resources: performance.getEntriesByType('resource').map(e => e.name),
@@ -205,6 +206,9 @@ def page_defects(page: MarkdownPage, shown: dict[str, Any], origin: str) -> list
             defects.append(f"doctest shown as a quote, not as code: {stripped[:70]!r}")
         if "\\|" in stripped:
             defects.append(f"escaped pipe shown with its backslash: {stripped[:70]!r}")
+    if shown["nestedQuotes"]:
+        # `>>> x` read as Markdown is three nested quotes: a doctest that lost its fence
+        defects.append(f"{shown['nestedQuotes']} nested quotes (doctests shown as quotes)")
     if not page.generated and shown["pre"] != page.fences:
         defects.append(
             f"{page.fences} fenced blocks in the Markdown, {shown['pre']} code blocks shown"
