@@ -30,7 +30,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockStack]:
         yield running
 
 
-@pytest.mark.parametrize("page", ["index.md", "configuration.md", "insi.md", "mocks.md"])
+@pytest.mark.parametrize(
+    "page", ["index.md", "configuration.md", "insi.md", "mocks.md", "production.md"]
+)
 def test_runnable_examples_run_in_order(
     page: str, stack: MockStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._core.installation import default_state_dir
-from .stack import serve_forever
+from .stack import MockDirectoryBusy, serve_forever
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         serve_forever(args.dir or default_state_dir(), args.host, args.insi_port)
+    except MockDirectoryBusy as exc:
+        print(f"segurlink mocks: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"segurlink mocks: {exc}", file=sys.stderr)
         return 1

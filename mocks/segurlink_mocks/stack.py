@@ -3,8 +3,13 @@
 :class:`MockStack` creates (or reuses) the test PKI in ``<directory>/pki``, starts every
 mock, and writes ``<directory>/segurlink.toml``: a segurlink settings file pointing at
 the mocks, loadable with :meth:`segurlink.config.Settings.from_toml` (relative paths in it
-are relative to the file). The file is removed when the stack stops, so a stale file never
-points at a port nobody listens on.
+are relative to the file). The file is removed when the stack stops.
+
+One stack per directory: a running stack holds an exclusive lock on ``<directory>/mocks.lock``
+(released by the kernel even when the process is killed) and records its pid in
+``<directory>/mocks.json``. :func:`stack_status` tells a running stack from a settings file
+left behind by a killed one, and a second stack refuses a directory in use instead of
+overwriting the first one's file.
 
 >>> with MockStack(tmp_dir) as stack:                 # doctest: +SKIP
 ...     settings = stack.settings()
@@ -23,9 +28,10 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 if TYPE_CHECKING:
     from segurlink.config import Settings
@@ -45,10 +51,112 @@ from ._core.installation import (
     default_state_dir,
 )
 
-__all__ = ["MockStack", "default_state_dir", "mock_process", "serve_forever"]
+__all__ = [
+    "MockDirectoryBusy",
+    "MockStack",
+    "StackStatus",
+    "default_state_dir",
+    "mock_process",
+    "serve_forever",
+    "stack_status",
+]
 
 CONFIG_FILE = "segurlink.toml"
+STATE_FILE = "mocks.json"
+LOCK_FILE = "mocks.lock"
 _INSTANCE_FILE = "instance-id"
+
+try:  # POSIX: an flock dies with its process, so a killed server leaves no live lock
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the pid check alone
+    fcntl = None  # type: ignore[assignment]
+
+
+class MockDirectoryBusy(RuntimeError):
+    """Another running mock stack serves this directory."""
+
+    def __init__(self, status: StackStatus) -> None:
+        super().__init__(
+            f"{status.directory} is in use by the mocks of {status.owner}: their settings are "
+            f"{status.config_path}; use them, stop them first, or give this one another "
+            "directory (--dir or SEGURLINK_MOCK_DIR)"
+        )
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class StackStatus:
+    """What a state directory holds: running mocks, a stale settings file, or nothing.
+
+    ``stale`` means a ``segurlink.toml`` is there but the stack that wrote it is gone
+    (killed before it could remove the file): its ports are closed.
+    """
+
+    directory: Path
+    state: Literal["running", "stale", "absent"]
+    pid: int | None = None
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / CONFIG_FILE
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def owner(self) -> str:
+        return f"process {self.pid}" if self.pid else "another process"
+
+
+def stack_status(directory: Path) -> StackStatus:
+    """Whether mocks are running with their settings file in ``directory``.
+
+    Running means the directory's lock is held (or, without ``fcntl``, the recorded pid
+    is alive); a settings file without a live owner is stale.
+    """
+    directory = Path(directory)
+    pid = _recorded_pid(directory)
+    if not (directory / CONFIG_FILE).is_file():
+        return StackStatus(directory, "absent", pid)
+    held = _lock_is_held(directory / LOCK_FILE)
+    if held is None:  # no lock file (or no flock): fall back on the recorded pid
+        held = pid is not None and _pid_alive(pid)
+    return StackStatus(directory, "running" if held else "stale", pid)
+
+
+def _recorded_pid(directory: Path) -> int | None:
+    try:
+        pid = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))["pid"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid if isinstance(pid, int) and pid > 0 else None
+
+
+def _lock_is_held(path: Path) -> bool | None:
+    if fcntl is None or not path.is_file():
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the shared lock we may have taken
+    return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
 
 
 class MockStack:
@@ -66,6 +174,9 @@ class MockStack:
         self._ror: RorMock | None = None
         self._psc: PscMock | None = None
         self._dmp: DmpMock | None = None
+        self._lock_fd: int | None = None
+        #: The pid of a killed stack whose stale settings file this one replaced (0: unknown).
+        self.replaced_stale: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -79,12 +190,13 @@ class MockStack:
         if self._insi is not None:
             raise RuntimeError("mock stack already started")
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._pki = TestPki.create(self.directory / "pki")
-        self._insi = InsiMock(self._pki, host=self.host, port=self.insi_port).start()
-        self._ror = RorMock(self._pki, host=self.host).start()
-        self._psc = PscMock(self._pki, host=self.host).start()
-        self._dmp = DmpMock(self._pki, host=self.host).start()
+        self._claim_directory()
         try:
+            self._pki = TestPki.create(self.directory / "pki")
+            self._insi = InsiMock(self._pki, host=self.host, port=self.insi_port).start()
+            self._ror = RorMock(self._pki, host=self.host).start()
+            self._psc = PscMock(self._pki, host=self.host).start()
+            self._dmp = DmpMock(self._pki, host=self.host).start()
             self._write_config()
         except BaseException:
             self.stop()
@@ -92,14 +204,36 @@ class MockStack:
         return self
 
     def stop(self) -> None:
-        """Stop every mock and remove the settings file."""
+        """Stop every mock, remove the settings file and release the directory."""
         for mock in self.mocks.values():
             mock.stop()
         self._insi = None
         self._ror = None
         self._psc = None
         self._dmp = None
-        self.config_path.unlink(missing_ok=True)
+        if self._lock_fd is not None:  # only the owner removes the files
+            self.config_path.unlink(missing_ok=True)
+            (self.directory / STATE_FILE).unlink(missing_ok=True)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _claim_directory(self) -> None:
+        """Take the directory's lock, or raise :class:`MockDirectoryBusy`."""
+        before = stack_status(self.directory)
+        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            elif before.running:  # pragma: no cover - Windows
+                raise BlockingIOError
+        except BlockingIOError:
+            os.close(fd)
+            raise MockDirectoryBusy(stack_status(self.directory)) from None
+        self._lock_fd = fd
+        if before.state == "stale":
+            self.replaced_stale = before.pid or 0
+        state = {"pid": os.getpid(), "settings": CONFIG_FILE}
+        (self.directory / STATE_FILE).write_text(json.dumps(state) + "\n", encoding="utf-8")
 
     def __enter__(self) -> Self:
         return self.start()
@@ -137,8 +271,8 @@ class MockStack:
         return self.directory / CONFIG_FILE
 
     def urls(self) -> dict[str, str]:
-        """Service endpoint of each running mock."""
-        return {"insi": self.insi.endpoint}
+        """The service URL of each running mock (what its settings table points at)."""
+        return {name: _service_url(mock) for name, mock in self.mocks.items()}
 
     def settings(self) -> Settings:
         """The segurlink settings of the written file."""
@@ -205,6 +339,11 @@ class MockStack:
         tmp.replace(self.config_path)
 
 
+def _service_url(mock: MockServer) -> str:
+    # INSi's service is a path under the server (`/lps`); the others' base is the server.
+    return str(getattr(mock, "endpoint", None) or mock.url)
+
+
 def _toml_value(value: str | float) -> str:
     if isinstance(value, float):
         return repr(value)
@@ -237,13 +376,20 @@ def serve_forever(
     try:
         with MockStack(directory, host=host, insi_port=insi_port) as stack:
             services = "".join(
-                f"  {name:<9} {mock.url}  (control: {mock.url}/_mock/)\n"
-                for name, mock in stack.mocks.items()
+                f"  {name:<9} {url}  (control: {stack.mocks[name].url}/_mock/)\n"
+                for name, url in stack.urls().items()
             )
+            replaced = ""
+            if stack.replaced_stale is not None:
+                replaced = (
+                    "  (replaced the settings left by stopped mocks"
+                    + (f" of process {stack.replaced_stale}" if stack.replaced_stale else "")
+                    + ")\n"
+                )
             print(
                 "segurlink mocks running (Ctrl-C to stop)\n"
                 f"{services}"
-                f"  INSi      {stack.insi.endpoint}\n"
+                f"{replaced}"
                 "  (the control endpoints need a client certificate of the test CA)\n"
                 f"  settings  {stack.config_path}\n"
                 f"  PKI       {stack.pki.directory}\n"

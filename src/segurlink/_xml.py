@@ -14,6 +14,12 @@ from .errors import MalformedResponse, XmlSecurityError
 __all__ = ["hardened_parser", "local_name", "parse_xml"]
 
 _MAX_BYTES_DEFAULT = 64 * 1024 * 1024
+# A DOCTYPE in any encoding lxml reads without a declaration (UTF-8 and the UTF-16s).
+_DOCTYPE_MARKERS = tuple(
+    marker.encode(codec)
+    for marker in ("<!DOCTYPE", "<!ENTITY")
+    for codec in ("utf-8", "utf-16-le", "utf-16-be")
+)
 
 
 def hardened_parser(*, remove_comments: bool = False) -> etree.XMLParser:
@@ -55,6 +61,12 @@ def parse_xml(
     try:
         root = etree.fromstring(data, parser=hardened_parser(remove_comments=remove_comments))
     except etree.XMLSyntaxError as exc:
+        # libxml2 may stop inside the DTD before we see it (billion laughs: "entity
+        # amplification factor exceeded"): an entity attack is still an entity attack.
+        if any(marker in data for marker in _DOCTYPE_MARKERS):
+            raise XmlSecurityError(
+                f"{what} declares a DOCTYPE or entities, which are refused"
+            ) from exc
         raise MalformedResponse(f"{what} is not well-formed XML: {exc}") from exc
     if root is None:
         raise MalformedResponse(f"{what} is empty")

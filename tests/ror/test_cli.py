@@ -58,4 +58,20 @@ def test_export_writes_files_and_draws_progress(
                  "--type", "Organization"]) == 0
     captured = capsys.readouterr()
     assert sorted(p.name for p in out_dir.iterdir())[0] == "Organization-1.json"
-    assert "done" in captured.err and "[" in captured.err
+    # stderr is not a terminal here: plain lines, one per phase, no carriage-return frames
+    assert "\r" not in captured.err
+    lines = captured.err.splitlines()
+    assert lines[-1].startswith("export: done") and len(lines) == len(set(lines)) <= 5
+
+
+def test_export_draws_a_bar_on_a_terminal(
+    config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["--config", config, "ror", "export", "--out", str(tmp_path / "x"),
+                 "--type", "Organization"]) == 0
+    err = capsys.readouterr().err
+    assert "\r" in err and "[" in err and "done" in err

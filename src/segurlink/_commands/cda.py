@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CommandResult
+from ._args import existing_file, new_file
 
 __all__ = ["register"]
 
@@ -32,9 +33,13 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="build a level-1 CDA from a JSON/TOML description and a PDF (or text, RTF...)",
     )
-    build.add_argument("description", type=Path, help="document description (.json or .toml)")
-    build.add_argument("body", type=Path, help="the file to embed (PDF, TXT, RTF, JPEG, TIFF)")
-    build.add_argument("-o", "--output", type=Path, help="write the CDA here (default: stdout)")
+    build.add_argument(
+        "description", type=existing_file, help="document description (.json or .toml)"
+    )
+    build.add_argument(
+        "body", type=existing_file, help="the file to embed (PDF, TXT, RTF, JPEG, TIFF)"
+    )
+    build.add_argument("-o", "--output", type=new_file, help="write the CDA here (default: stdout)")
     build.add_argument("--media-type", help="media type of the body (default: from its suffix)")
     build.add_argument(
         "--no-validate", action="store_true", help="skip segurlink's header rules after building"
@@ -46,7 +51,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="validate CDA files: header rules, XSD, ANS schematrons (exit 1 on any error)",
     )
-    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.add_argument("files", nargs="+", type=existing_file, metavar="FILE")
     validate.add_argument("--kit", type=Path, help="CI-SIS TestContenuCDA kit directory")
     validate.add_argument(
         "--schematron",
@@ -146,6 +151,9 @@ def _validate(args: argparse.Namespace) -> CommandResult:
         settings = CdaSettings(kit=args.kit.expanduser(), cache_dir=settings.cache_dir)
     if args.cache_dir is not None:
         settings = CdaSettings(kit=settings.kit, cache_dir=args.cache_dir.expanduser())
+    if settings.kit is not None and not settings.kit.is_dir():
+        # Checked before any file: a missing kit is the setup's error, not the documents'.
+        raise ConfigurationError(f"CI-SIS kit directory not found: {settings.kit}")
     validator = Validator(settings)
     layers: tuple[Layer, ...] | None = ("rules",) if args.rules_only else None
     warnings: list[str] = []

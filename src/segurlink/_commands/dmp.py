@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CommandResult, load_settings
+from ._args import existing_file, new_file, non_empty
 
 __all__ = ["register"]
 
@@ -22,8 +23,8 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         parser: argparse.ArgumentParser = commands.add_parser(
             name, parents=[common], help=help_text
         )
-        parser.add_argument("ins", help="15-character INS (matricule + key)")
-        parser.add_argument("--oid", default=_INS_OID, help="INS OID (default NIR)")
+        parser.add_argument("ins", type=non_empty, help="15-character INS (matricule + key)")
+        parser.add_argument("--oid", type=non_empty, default=_INS_OID, help="INS OID (default NIR)")
         return parser
 
     check = with_ins(
@@ -33,9 +34,13 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
 
     deposit = commands.add_parser("deposit", parents=[common], help="TD2.1: deposit a CDA document")
     deposit.add_argument(
-        "document", type=Path, help="the CDA (.xml), or with --pdf a description (.json/.toml)"
+        "document",
+        type=existing_file,
+        help="the CDA (.xml), or with --pdf a description (.json/.toml)",
     )
-    deposit.add_argument("--pdf", type=Path, help="build the CDA on the fly around this PDF")
+    deposit.add_argument(
+        "--pdf", type=existing_file, help="build the CDA on the fly around this PDF"
+    )
     deposit.add_argument(
         "--hide-from",
         action="append",
@@ -53,8 +58,8 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     find.set_defaults(handler=_find)
 
     get = with_ins("get", "TD3.2: retrieve a document by uniqueId")
-    get.add_argument("unique_id")
-    get.add_argument("-o", "--output", type=Path, help="write the document here")
+    get.add_argument("unique_id", type=non_empty)
+    get.add_argument("-o", "--output", type=new_file, help="write the document here")
     get.set_defaults(handler=_get)
 
     for name, help_text in (
@@ -65,7 +70,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         ("delete", "TD3.3c: delete a document"),
     ):
         action = with_ins(name, help_text)
-        action.add_argument("unique_id")
+        action.add_argument("unique_id", type=non_empty)
         if name in ("hide", "unhide"):
             action.add_argument(
                 "--audience",
@@ -138,6 +143,18 @@ def _read(path: Path) -> bytes:
         raise InputError(f"cannot read {path}: {exc}") from exc
 
 
+def _check_is_xml(path: Path, document: bytes) -> None:
+    """A local file that is not XML is the caller's input error, not a bad server answer."""
+    from .._xml import parse_xml
+    from ..errors import InputError, MalformedResponse
+
+    try:
+        parse_xml(document, what=str(path))
+    except MalformedResponse as exc:
+        hint = " (a description needs --pdf)" if path.suffix.lower() in (".json", ".toml") else ""
+        raise InputError(f"{exc.message}{hint}") from exc
+
+
 def _deposit(args: argparse.Namespace) -> CommandResult:
     if args.pdf is not None:
         from ..cda import build_document
@@ -150,6 +167,7 @@ def _deposit(args: argparse.Namespace) -> CommandResult:
         )
     else:
         document = _read(args.document)
+        _check_is_xml(args.document, document)
     hidden = [_audience(a) for a in args.hide_from]
     with _client(args) as client:
         if args.replace:
@@ -209,8 +227,13 @@ def _update(args: argparse.Namespace) -> CommandResult:
     ins = _ins(args)
     with _client(args) as client:
         entry = client.get(ins, unique_id=args.unique_id)
-        if entry is None:
-            raise InputError(f"no DMP entry with uniqueId {args.unique_id}")
+        if entry is None:  # the DMP says it has no such document: its "no", exit 1
+            return CommandResult(
+                data={"unique_id": args.unique_id, "operation": args.operation, "ok": False,
+                      "reason": "not found"},
+                text=f"no DMP entry with uniqueId {args.unique_id} for this patient",
+                exit_code=1,
+            )
         if args.operation == "hide":
             client.hide(entry, _audience(args.audience))
         elif args.operation == "unhide":

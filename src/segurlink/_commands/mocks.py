@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CommandResult
+from ._args import non_empty, port
 
-__all__ = ["register", "run_demo"]
+__all__ = ["ready_data", "register", "run_demo"]
 
 # Test persons of the INSi qualification platform (served by the INSi mock).
 DEMO_SEARCHES: tuple[dict[str, str], ...] = (
@@ -40,11 +41,12 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         "serve",
         parents=[common],
         help="run the mocks until Ctrl-C and write their client settings file "
-        "(--json: print the URLs and settings path as one JSON line once ready)",
+        "(--json: print the URLs and settings path as one JSON document once ready); "
+        "refuses a directory where mocks already run",
     )
     serve.add_argument("--dir", type=Path, help="state directory (default ~/.cache/segurlink/mock)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--insi-port", type=int, default=0)
+    serve.add_argument("--host", type=non_empty, default="127.0.0.1")
+    serve.add_argument("--insi-port", type=port, default=0, help="INSi port (0: any free one)")
     serve.set_defaults(handler=_serve)
 
     demo = groups.add_parser(
@@ -55,21 +57,33 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
 
 def _serve(args: argparse.Namespace) -> CommandResult:
     from segurlink_mocks._core.installation import default_state_dir
-    from segurlink_mocks.stack import serve_forever
+    from segurlink_mocks.stack import MockDirectoryBusy, serve_forever
+
+    from ..errors import ConfigurationError
 
     def announce(stack: Any) -> None:
-        if args.json:
-            ready = {
-                "settings": str(stack.config_path),
-                "pki": str(stack.pki.directory),
-                "mocks": {name: mock.url for name, mock in stack.mocks.items()},
-                "insi_endpoint": stack.insi.endpoint,
-            }
-            print(json.dumps(ready), flush=True)
+        if args.json:  # the one JSON document of the command, once every mock listens
+            print(json.dumps(ready_data(stack)), flush=True)
 
     directory = args.dir or default_state_dir()
-    serve_forever(directory, args.host, args.insi_port, on_ready=announce)
-    return CommandResult(data={"stopped": True}, text="mocks stopped")
+    try:
+        serve_forever(directory, args.host, args.insi_port, on_ready=announce)
+    except MockDirectoryBusy as exc:
+        raise ConfigurationError(str(exc)) from exc
+    except OSError as exc:  # a fixed port in use, an unwritable directory
+        raise ConfigurationError(f"cannot start the mocks in {directory}: {exc}") from exc
+    return CommandResult(data=None, text="mocks stopped")
+
+
+def ready_data(stack: Any) -> dict[str, Any]:
+    """What ``mock serve --json`` prints once ready: settings file, PKI, one URL per mock."""
+    return {
+        "settings": str(stack.config_path),
+        "pki": str(stack.pki.directory),
+        "mocks": stack.urls(),
+        "control": {name: f"{mock.url}/_mock/" for name, mock in stack.mocks.items()},
+        "replaced_stale_settings": stack.replaced_stale is not None,
+    }
 
 
 def _demo(args: argparse.Namespace) -> CommandResult:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..cli import CommandResult, load_settings
+from ._args import existing_file, new_file, non_empty, port, positive_float
 
 if TYPE_CHECKING:
     from ..psc.client import PscClient
@@ -32,28 +33,35 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     )
     login.add_argument(
         "--port",
-        type=int,
+        type=port,
         default=None,
         help="loopback callback port (default: from redirect_uri, else any)",
     )
     login.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds to wait for the callback"
+        "--timeout", type=positive_float, default=300.0, help="seconds to wait for the callback"
     )
     login.add_argument("--open", action="store_true", help="open the URL in a browser")
-    login.add_argument("--save-tokens", type=Path, help="write the tokens to this file (mode 0600)")
+    login.add_argument(
+        "--save-tokens", type=new_file, help="write the tokens to this file (mode 0600)"
+    )
     login.set_defaults(handler=_login)
 
     ciba = commands.add_parser(
         "ciba", parents=[common], help="backchannel login (CIBA poll mode) of a professional"
     )
     ciba.add_argument(
-        "--login-hint", required=True, help="national id of the professional (8 + RPPS)"
+        "--login-hint",
+        type=non_empty,
+        required=True,
+        help="national id of the professional (8 + RPPS)",
     )
     ciba.add_argument(
         "--binding-message", default="", help="text shown on the professional's device"
     )
     ciba.add_argument("--channel", choices=["MOBILE", "CARD"], default="MOBILE")
-    ciba.add_argument("--save-tokens", type=Path, help="write the tokens to this file (mode 0600)")
+    ciba.add_argument(
+        "--save-tokens", type=new_file, help="write the tokens to this file (mode 0600)"
+    )
     ciba.set_defaults(handler=_ciba)
 
     userinfo = commands.add_parser(
@@ -61,15 +69,15 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     )
     source = userinfo.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--tokens", type=Path, help="token file of login/ciba --save-tokens (refreshed)"
+        "--tokens", type=existing_file, help="token file of login/ciba --save-tokens (refreshed)"
     )
-    source.add_argument("--access-token", help="an access token")
+    source.add_argument("--access-token", type=non_empty, help="an access token")
     userinfo.set_defaults(handler=_userinfo)
 
     introspect = commands.add_parser(
         "introspect", parents=[common], help="introspect the access token of a saved session"
     )
-    introspect.add_argument("--tokens", type=Path, required=True)
+    introspect.add_argument("--tokens", type=existing_file, required=True)
     introspect.set_defaults(handler=_introspect)
 
     discover = commands.add_parser("discover", parents=[common], help="show the provider endpoints")

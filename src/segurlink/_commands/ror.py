@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..cli import CommandResult, load_settings
+from ._args import bounded_int, non_empty
 
 __all__ = ["register"]
 
@@ -16,9 +17,30 @@ def _near(text: str) -> Any:
 
     try:
         lat, lon, *rest = (float(p) for p in text.split(","))
+        if rest[1:]:
+            raise ValueError("at most three numbers")
         return Near(lat, lon, rest[0] if rest else 10.0)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise argparse.ArgumentTypeError(f"expected LAT,LON[,KM]: {exc}") from None
+
+
+def _since(text: str) -> str:
+    import datetime as dt
+
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date (YYYY-MM-DD) or an ISO date-time, not {text!r}"
+        ) from None
+    return text
+
+
+def _sync_location(text: str) -> str:
+    structure, slash, sync_id = text.partition("/")
+    if not (slash and structure.strip() and sync_id.strip()):
+        raise argparse.ArgumentTypeError(f"expected <idNatStructEG>/<externalSyncId>, not {text!r}")
+    return text
 
 
 def register(groups: Any, common: argparse.ArgumentParser) -> None:
@@ -30,10 +52,16 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     kinds = search.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
     paging = argparse.ArgumentParser(add_help=False)
-    paging.add_argument("--count", type=int, help="results per page (_count, 1-1000)")
-    paging.add_argument("--max-pages", type=int, default=5, help="stop after N pages (5)")
+    paging.add_argument(
+        "--count", type=bounded_int(1, 1000), help="results per page (_count, 1-1000)"
+    )
+    paging.add_argument(
+        "--max-pages", type=bounded_int(1), default=5, help="stop after N pages (5)"
+    )
     paging.add_argument("--region", help="region code (TRE_R30), e.g. 24")
-    paging.add_argument("--since", help="only resources updated since (YYYY-MM-DD or ISO)")
+    paging.add_argument(
+        "--since", type=_since, help="only resources updated since (YYYY-MM-DD or ISO)"
+    )
     paging.add_argument(
         "--fast", action="store_true", help="skip fhir.resources validation (bulk reads)"
     )
@@ -52,7 +80,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     services.add_argument("--type", help="champ d'activité (TRE_R227)")
     services.add_argument("--specialty", help="activité opérationnelle (TRE_R211)")
     services.add_argument("--patient-type", help="public pris en charge (TRE_R239)")
-    services.add_argument("--age", type=int, help="age of the person, in years")
+    services.add_argument("--age", type=bounded_int(0, 150), help="age of the person, in years")
     services.add_argument("--commune", help="COG code of a location")
     services.add_argument("--near", type=_near, help="LAT,LON[,KM] (default 10 km)")
     services.add_argument("--finess", help="FINESS of the providing organisation")
@@ -69,7 +97,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     locations.add_argument("--near", type=_near, help="LAT,LON[,KM] (default 10 km)")
     locations.add_argument("--capacity-type", help="TRE_R329: 01 bed, 02 place")
     locations.add_argument("--capacity-status", help="TRE_R330: 01 installed, 02 available")
-    locations.add_argument("--min-capacity", type=int, help="nbCapacity at least N")
+    locations.add_argument("--min-capacity", type=bounded_int(0), help="nbCapacity at least N")
     locations.set_defaults(handler=_search_locations)
 
     capacity = commands.add_parser(
@@ -77,8 +105,8 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="publish one capacity indicator of a location (exit 1 unless accepted)",
     )
-    capacity.add_argument("location", help="<idNatStructEG>/<externalSyncId>")
-    capacity.add_argument("--count", type=int, required=True, help="nbCapacity")
+    capacity.add_argument("location", type=_sync_location, help="<idNatStructEG>/<externalSyncId>")
+    capacity.add_argument("--count", type=bounded_int(0), required=True, help="nbCapacity")
     capacity.add_argument("--status", default="02", help="TRE_R330 (default 02 available)")
     capacity.add_argument("--capacity-type", default="01", help="TRE_R329 (default 01 bed)")
     capacity.add_argument("--temporality", default="01", help="TRE_R331 (default 01 current)")
@@ -93,11 +121,13 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     export = commands.add_parser(
         "export", parents=[common], help="download the offer with $export (progress on stderr)"
     )
-    export.add_argument("--out", required=True, help="directory for the output files")
+    export.add_argument(
+        "--out", type=non_empty, required=True, help="directory for the output files"
+    )
     export.add_argument(
         "--type", action="append", dest="types", help="resource type (repeatable)"
     )
-    export.add_argument("--since", help="only resources updated since")
+    export.add_argument("--since", type=_since, help="only resources updated since")
     export.add_argument("--no-progress", action="store_true", help="no progress bar")
     export.set_defaults(handler=_export)
 
@@ -274,13 +304,28 @@ def _capacity(args: argparse.Namespace) -> CommandResult:
 
 
 class _ProgressBar:
-    """A one-line progress bar on stderr (redrawn with a carriage return)."""
+    """A one-line progress bar on a terminal (redrawn with a carriage return); on a pipe or
+    a file, one plain line per phase instead of carriage-return frames."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.terminal = sys.stderr.isatty()
+        self.phase = ""
 
     def __call__(self, progress: Any) -> None:
         if not self.enabled:
+            return
+        if not self.terminal:
+            if progress.phase != self.phase:
+                self.phase = progress.phase
+                detail = progress.message or ""
+                if progress.phase == "done":
+                    detail = f"{progress.files_done} file(s), {progress.bytes_done / 1e6:.1f} MB"
+                print(
+                    f"export: {progress.phase}{': ' + detail if detail else ''}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             return
         if progress.phase == "fetching" and progress.files_total:
             ratio = progress.files_done / progress.files_total
