@@ -31,7 +31,7 @@ from segurlink.cli import build_parser, main
 INS = "275126322074974"  # ADRUN ZOE: a DMP patient of the mock
 ADRTROIS = ["--birth-name", "ADRTROIS", "--first-names", "DOMINIQUE", "--sex", "F",
             "--birth-date", "1997-02-26"]
-SUBPROCESS = {"mock serve", "psc login"}
+SUBPROCESS = {"mock serve", "psc login", "hl7 listen"}
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,18 @@ CASES: dict[str, list[Case]] = {
     "mock serve": [
         case("--insi-port", "70000"), case("--dir", "/proc/segurlink-sweep"),
         case("--host", ""), case("--dir", "{files}/not-xml.xml"),
+    ],
+    "hl7 parse": [
+        case("{files}/missing.hl7"), case("{files}/a-directory"), case(""),
+        case("{files}/bad.json"), case("{files}/not-xml.xml"),
+    ],
+    "hl7 listen": [
+        case("--port", "0", "--forward", ""), case("--port", "0", "--forward", "nohost"),
+        case("--port", "0", "--forward", "127.0.0.1:99999"),
+        case("--port", "70000", "--forward", "127.0.0.1:2575"),
+        case("--port", "0", "--forward", "127.0.0.1:2575", "--event", "A99"),
+        case("--port", "0", "--forward", "127.0.0.1:2575", "--max-connections", "0"),
+        case("--port", "0", "--forward", "127.0.0.1:2575", "--idle-timeout", "0"),
     ],
     "demo": [case("extra")],
 }

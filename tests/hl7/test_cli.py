@@ -113,8 +113,8 @@ def test_parse_json_error_names_segment_and_field(
     path = write(tmp_path, "bad.hl7", adt(birth_date="19751341"))
     code, out, _ = run(capsys, "--json", "hl7", "parse", str(path))
     assert code == 2
-    assert {k: json.loads(out)[k] for k in ("error", "segment", "field")} == {
-        "error": "Hl7Error",
+    assert {k: json.loads(out)[k] for k in ("class", "segment", "field")} == {
+        "class": "Hl7Error",
         "segment": "PID",
         "field": 7,
     }

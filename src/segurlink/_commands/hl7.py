@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any
 
 from ..cli import CommandResult, load_settings
+from ._args import bounded_int, existing_file, non_empty, port, positive_float
 
 __all__ = ["register"]
 
@@ -37,7 +38,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         help="read one ADT message (.er7/.hl7 file) and print the identity it carries "
         "(exit 2 when it cannot be read)",
     )
-    parse.add_argument("file", type=Path, help="file holding one HL7 v2 message")
+    parse.add_argument("file", type=existing_file, help="file holding one HL7 v2 message")
     parse.set_defaults(handler=_parse)
 
     listen = commands.add_parser(
@@ -47,8 +48,8 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         "HOST:PORT over MLLP, acknowledge the sender; runs until Ctrl-C "
         "(--json: one JSON line on stdout once listening)",
     )
-    listen.add_argument("--port", type=int, required=True, help="port to listen on (0: any)")
-    listen.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    listen.add_argument("--port", type=port, required=True, help="port to listen on (0: any)")
+    listen.add_argument("--host", type=non_empty, default="127.0.0.1", help="address to listen on")
     listen.add_argument(
         "--forward",
         type=_host_port,
@@ -59,10 +60,15 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     listen.add_argument("--event", choices=_EVENTS, default="A31", help="event sent (default A31)")
     listen.add_argument("--application", default="SEGURLINK", help="MSH-3 of what is sent")
     listen.add_argument("--facility", default="", help="MSH-4 of what is sent")
-    listen.add_argument("--max-connections", type=int, default=32)
-    listen.add_argument("--max-message-bytes", type=int, default=1024 * 1024)
+    listen.add_argument("--max-connections", type=bounded_int(1, 10_000), default=32)
     listen.add_argument(
-        "--idle-timeout", type=float, default=60.0, help="close a silent connection (seconds)"
+        "--max-message-bytes", type=bounded_int(1024, 1024 * 1024 * 1024), default=1024 * 1024
+    )
+    listen.add_argument(
+        "--idle-timeout",
+        type=positive_float,
+        default=60.0,
+        help="close a silent connection (seconds)",
     )
     listen.add_argument(
         "--send-birth-place",
