@@ -101,4 +101,4 @@ def test_json_verdict(capsys: pytest.CaptureFixture[str]) -> None:
 def test_json_input_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--json", "275126322074974", "297022A02077878")
     assert code == 2
-    assert json.loads(out)["error"] == "InputError"
+    assert json.loads(out)["class"] == "InputError"
