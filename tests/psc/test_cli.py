@@ -96,7 +96,7 @@ def test_ciba_command(config: Path, psc_mock: PscMock, capsys: pytest.CaptureFix
     )
     assert rc == 0
     out = capsys.readouterr().out
-    assert "acr eidas2" in out and "INFIRMIERE-TEST" in out and "FINESS ET 010000032" in out
+    assert "acr eidas3" in out and "INFIRMIERE-TEST" in out and "FINESS ET 010000032" in out
 
 
 def test_ciba_unknown_professional_exits_1(

@@ -75,13 +75,33 @@ def test_full_code_flow_gives_the_professional_identity(
     )
 
 
-def test_card_login_is_eidas2_and_accepted(
+def test_card_login_is_eidas3_and_accepted_by_default(
     client: PscClient, psc_mock: PscMock, segurlink_pki: Any
 ) -> None:
+    # What real card logins carry (psc-samples introspection: acr eidas3).
     psc_mock.login_as("810009876543", "card")
     login = _login(client, segurlink_pki)
-    assert (login.claims.acr, login.claims.auth_mode) == ("eidas2", "CARD")
+    assert (login.claims.acr, login.claims.auth_mode) == ("eidas3", "CARD")
     assert login.identity.exercices[0].profession == "60"
+
+
+def test_a_client_requiring_eidas1_only_refuses_card_logins(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    settings = _settings(psc_mock, segurlink_pki, accepted_acr=["eidas1"])
+    psc_mock.login_as("810009876543", "card")
+    with PscClient.from_settings(settings) as strict:
+        with pytest.raises(OidcError) as info:
+            _login(strict, segurlink_pki)
+        assert info.value.error == Rejection.ACR_NOT_ACCEPTED
+        psc_mock.login_as("810009876543", "ecps")
+        assert _login(strict, segurlink_pki).claims.acr == "eidas1"
+
+
+def _settings(psc_mock: PscMock, pki: Any, **psc: Any) -> Settings:
+    return Settings.from_mapping(
+        {"tls": {"ca_bundle": str(pki.ca)}, "psc": {**psc_mock.settings_table(), **psc}}
+    )
 
 
 def test_professional_without_activities(client: PscClient, segurlink_pki: Any) -> None:
@@ -144,8 +164,55 @@ def test_forged_id_tokens_from_the_provider_are_refused(
 def test_hs256_id_token_signed_with_the_secret_is_accepted(
     client: PscClient, psc_mock: PscMock, segurlink_pki: Any
 ) -> None:
+    # The real discovery document lists HS256: the secret-signed id_token is valid.
+    assert "HS256" in psc_mock.id_token_signing_algs
     psc_mock.inject_id_token_fault("hs256")
     assert _login(client, segurlink_pki).claims.acr == "eidas1"
+
+
+def test_hs256_id_token_refused_when_the_provider_publishes_rs256_only(
+    psc_settings: Settings, psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    psc_mock.id_token_signing_algs = ["RS256"]
+    with PscClient.from_settings(psc_settings) as client:
+        assert client.metadata().id_token_signing_algs == ("RS256",)
+        psc_mock.inject_id_token_fault("hs256")
+        with pytest.raises(OidcError) as info:
+            _login(client, segurlink_pki)
+        assert info.value.error == Rejection.UNSUPPORTED_ALG
+        assert "'HS256'" in info.value.message
+        assert _login(client, segurlink_pki).claims.acr == "eidas1"  # RS256 still passes
+
+
+def test_hs256_id_token_refused_when_the_client_registered_rs256(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    settings = _settings(psc_mock, segurlink_pki, id_token_signed_response_alg="RS256")
+    with PscClient.from_settings(settings) as client:
+        psc_mock.inject_id_token_fault("hs256")
+        with pytest.raises(OidcError) as info:
+            _login(client, segurlink_pki)
+        assert info.value.error == Rejection.UNSUPPORTED_ALG
+        assert _login(client, segurlink_pki).claims.acr == "eidas1"
+    # A client registered for HS256 accepts it, and then only it.
+    settings = _settings(psc_mock, segurlink_pki, id_token_signed_response_alg="HS256")
+    with PscClient.from_settings(settings) as client:
+        psc_mock.inject_id_token_fault("hs256")
+        assert _login(client, segurlink_pki).claims.acr == "eidas1"
+        with pytest.raises(OidcError) as info:
+            _login(client, segurlink_pki)  # the mock's usual RS256
+        assert info.value.error == Rejection.UNSUPPORTED_ALG
+
+
+def test_registered_algorithm_the_provider_does_not_publish_is_a_configuration_error(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    psc_mock.id_token_signing_algs = ["RS256"]
+    settings = _settings(psc_mock, segurlink_pki, id_token_signed_response_alg="PS256")
+    with PscClient.from_settings(settings) as client:
+        request, callback = _browser_login(client, segurlink_pki)
+        with pytest.raises(ConfigurationError, match="PS256"):
+            client.finish_login(callback, request)
 
 
 # -- keys -----------------------------------------------------------------------------------
@@ -354,7 +421,7 @@ def test_token_exchange_needs_a_certificate(client: PscClient, segurlink_pki: An
 def test_ciba_poll_against_the_mock(client: PscClient, psc_mock: PscMock) -> None:
     # Real waiting: interval 1 s, one authorization_pending, then the tokens.
     login = client.ciba_login("810009876543", binding_message="DUI-1234", channel="CARD")
-    assert (login.claims.acr, login.claims.auth_mode) == ("eidas2", "CARD")
+    assert (login.claims.acr, login.claims.auth_mode) == ("eidas3", "CARD")
     assert login.identity is not None and login.identity.national_id == "810009876543"
     assert psc_mock.last_ciba["binding_message"] == "DUI-1234"
     assert psc_mock.last_ciba["login_hint"] == "810009876543"
@@ -409,6 +476,68 @@ def test_ciba_stops_at_expiry(psc_settings: Settings, psc_mock: PscMock) -> None
             client.poll_ciba(client.start_ciba("810001234567"))
     assert info.value.error == "expired_token"
     assert sum(fake.sleeps) == pytest.approx(5.0)
+
+
+def test_ciba_caps_what_a_hostile_provider_announces(
+    psc_settings: Settings, psc_mock: PscMock
+) -> None:
+    # The provider says: valid for ten hours, poll once an hour, and never decides.
+    psc_mock.ciba_expires_in = 36_000
+    psc_mock.ciba_interval = 3_600
+    psc_mock.ciba_enforce_interval = False
+    psc_mock.ciba_script = ["pending"]
+    fake = FakeTime()
+    started = fake.now
+    with PscClient.from_settings(psc_settings, clock=fake.clock, sleep=fake.sleep) as client:
+        request = client.start_ciba("810001234567")
+        assert (request.expires_at - started, request.interval) == (300.0, 30.0)
+        with pytest.raises(OidcError) as info:
+            client.poll_ciba(request)
+    assert info.value.error == "expired_token"
+    assert fake.now - started == pytest.approx(300.0)  # the documented default cap
+    assert fake.sleeps == [30.0] * 10
+
+
+def test_ciba_caps_are_configurable_and_bound_slow_down(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    psc_mock.ciba_enforce_interval = False
+    psc_mock.ciba_script = ["slow_down"]  # slows the caller down at every poll, forever
+    settings = _settings(psc_mock, segurlink_pki, ciba_max_expires_in=60, ciba_max_interval=12)
+    fake = FakeTime()
+    started = fake.now
+    with PscClient.from_settings(settings, clock=fake.clock, sleep=fake.sleep) as client:
+        with pytest.raises(OidcError) as info:
+            client.poll_ciba(client.start_ciba("810001234567"))
+    assert info.value.error == "expired_token"
+    assert fake.now - started == pytest.approx(60.0)
+    # 1 s announced, +5 s per slow_down, never more than the configured 12 s
+    assert fake.sleeps[:4] == [1.0, 6.0, 11.0, 12.0]
+    assert max(fake.sleeps) == 12.0
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"ciba_max_expires_in": 0},
+        {"ciba_max_interval": 0.5},
+        {"id_token_signed_response_alg": "none"},
+    ],
+)
+def test_bad_psc_limits_are_configuration_errors(
+    psc_mock: PscMock, segurlink_pki: Any, table: dict[str, Any]
+) -> None:
+    with pytest.raises(ConfigurationError):
+        PscSettings.from_settings(_settings(psc_mock, segurlink_pki, **table))
+    # HS256 is signed with the client secret: registering it without one is an error.
+    with pytest.raises(ConfigurationError, match="needs client_secret"):
+        PscSettings(
+            issuer=psc_mock.issuer,
+            client_id="c",
+            auth_method="private_key_jwt",
+            private_key=Path("k.pem"),
+            id_token_signed_response_alg="HS256",
+        )
 
 
 def test_ciba_denied_and_unknown_user(client: PscClient, psc_mock: PscMock) -> None:
@@ -517,7 +646,7 @@ def test_login_page_when_not_auto_approving(
     )
     login = client.finish_login(answer.headers["Location"], request)
     assert login.identity is not None
-    assert (login.claims.acr, login.identity.national_id) == ("eidas2", "810009876543")
+    assert (login.claims.acr, login.identity.national_id) == ("eidas3", "810009876543")
 
 
 def test_control_endpoint_injects_psc_faults(

@@ -8,7 +8,8 @@ requires one: ``tls_client_auth`` and token exchange):
   the standard ``/.well-known/openid-configuration``, with the keys of the real document;
 * ``/auth`` (the "wallet" login front): auto-approve for tests (or an HTML login page)
   with a choice of :data:`TEST_PROFESSIONALS` and of the method: e-CPS (``acr=eidas1``) or
-  CPS card (``acr=eidas2``, ``authMode=CARD``); PKCE S256 is required;
+  CPS card (``acr=eidas3``, ``authMode=CARD``, as in the real introspection samples); PKCE
+  S256 is required;
 * token endpoint: ``authorization_code`` (single use, PKCE, redirect_uri), refresh with
   rotation, CIBA poll grant, RFC 8693 token exchange (client certificate required);
   client authentication ``client_secret_basic``/``_post``, ``private_key_jwt``,
@@ -87,7 +88,7 @@ ID_TOKEN_FAULTS: frozenset[str] = frozenset(
         "wrong_audience",
         "bad_at_hash",
         "future_iat",
-        "wrong_acr",  # acr eidas3 (not a login level)
+        "wrong_acr",  # acr "0": Keycloak's level of an SSO-cookie login, not an eIDAS level
         "alg_none",  # unsigned
         "hs256",  # HS256 with the client secret: valid, the other signature PSC may use
         "missing_nonce",
@@ -319,6 +320,8 @@ _ALGS = [
     "RS512",
 ]
 _ENC_ALGS = ["RSA-OAEP", "RSA-OAEP-256", "RSA1_5"]
+#: e-CPS logins are eidas1, card logins eidas3 (the real samples); eidas2 is documented.
+_ACR_VALUES = ("eidas1", "eidas2", "eidas3")
 _ENC_ENCS = ["A256GCM", "A192GCM", "A128GCM", "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512"]
 _AUTH_METHODS = [
     "private_key_jwt",
@@ -329,11 +332,15 @@ _AUTH_METHODS = [
 ]
 
 
-def discovery_document(base_url: str) -> dict[str, Any]:
+def discovery_document(
+    base_url: str, *, id_token_algs: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The discovery document of a PSC-shaped provider at ``base_url``.
 
     Same keys and value shapes as the real ``esante-wallet`` document; the authorization
     endpoint is the "wallet" front (``/auth``), the rest lives under the realm.
+    ``id_token_algs`` replaces the published id_token signature algorithms (default: the
+    real document's list, HS256 included).
     """
     issuer = base_url + REALM_PATH
     oidc = issuer + "/protocol/openid-connect"
@@ -367,7 +374,7 @@ def discovery_document(base_url: str) -> dict[str, Any]:
             CIBA_GRANT,
             "urn:ietf:params:oauth:grant-type:device_code",
         ],
-        "acr_values_supported": ["eidas1", "eidas2"],
+        "acr_values_supported": list(_ACR_VALUES),
         "response_types_supported": [
             "code",
             "none",
@@ -379,7 +386,7 @@ def discovery_document(base_url: str) -> dict[str, Any]:
             "code id_token token",
         ],
         "subject_types_supported": ["public", "pairwise"],
-        "id_token_signing_alg_values_supported": list(_ALGS),
+        "id_token_signing_alg_values_supported": list(id_token_algs or _ALGS),
         "id_token_encryption_alg_values_supported": list(_ENC_ALGS),
         "id_token_encryption_enc_values_supported": list(_ENC_ENCS),
         "userinfo_signing_alg_values_supported": [*_ALGS, "none"],
@@ -584,7 +591,10 @@ class PscMock(MockServer):
     professional chosen with :meth:`login_as` (default: the first of
     :data:`TEST_PROFESSIONALS`) unless the request carries ``login_hint``.
     ``ciba_script`` decides the CIBA polls: ``pending``, ``slow_down``, ``approve``,
-    ``deny``; one entry per poll, the last one repeating.
+    ``deny``; one entry per poll, the last one repeating. ``ciba_expires_in`` and
+    ``ciba_interval`` are what the CIBA answer announces (a hostile provider announces
+    hours). ``id_token_signing_algs`` is the discovery's
+    ``id_token_signing_alg_values_supported`` (default: the real list, HS256 included).
     """
 
     name: ClassVar[str] = "psc"
@@ -603,6 +613,7 @@ class PscMock(MockServer):
         ciba_script: Sequence[str] = ("pending", "approve"),
         ciba_enforce_interval: bool = True,
         userinfo_signed: bool = False,
+        id_token_signing_algs: Sequence[str] = tuple(_ALGS),
         clients: Sequence[MockClient] | None = None,
     ) -> None:
         super().__init__(pki, host=host, port=port, require_client_cert=False)
@@ -615,6 +626,7 @@ class PscMock(MockServer):
             "ciba_script": tuple(ciba_script),
             "ciba_enforce_interval": ciba_enforce_interval,
             "userinfo_signed": userinfo_signed,
+            "id_token_signing_algs": tuple(id_token_signing_algs),
         }
         self._initial_clients = tuple(clients) if clients is not None else None
         self._state = threading.RLock()
@@ -636,6 +648,7 @@ class PscMock(MockServer):
             self.ciba_script: list[str] = list(init["ciba_script"])
             self.ciba_enforce_interval = bool(init["ciba_enforce_interval"])
             self.userinfo_signed = bool(init["userinfo_signed"])
+            self.id_token_signing_algs: list[str] = list(init["id_token_signing_algs"])
             self.professionals: dict[str, TestProfessional] = dict(TEST_PROFESSIONALS)
             self.clients: dict[str, MockClient] = {
                 c.client_id: copy.copy(c)
@@ -884,7 +897,9 @@ class PscMock(MockServer):
     # -- discovery and keys --------------------------------------------------------------
 
     def _discovery(self, request: Request, exchange: Exchange) -> Response:
-        return _json(discovery_document(self.url))
+        with self._state:
+            algs = list(self.id_token_signing_algs)
+        return _json(discovery_document(self.url, id_token_algs=algs))
 
     def _certs(self, request: Request, exchange: Exchange) -> Response:
         return _json(self.jwks())
@@ -935,7 +950,7 @@ class PscMock(MockServer):
         if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
             return "invalid_request", "PKCE with S256 is required"
         acr = params.get("acr_values", "")
-        if acr and not set(acr.split()) & {"eidas1", "eidas2"}:
+        if acr and not set(acr.split()) & set(_ACR_VALUES):
             return "invalid_request", f"unsupported acr_values {acr!r}"
         return None
 
@@ -1276,7 +1291,7 @@ class PscMock(MockServer):
             claims["iat"] = int(now) + 3600
             claims["exp"] = int(now) + 7200
         elif fault == "wrong_acr":
-            claims["acr"] = "eidas3"
+            claims["acr"] = "0"
         elif fault == "unknown_kid":
             key = self._rogue_key
             header["kid"] = "rogue-" + str(key.kid)
@@ -1508,7 +1523,8 @@ class PscMock(MockServer):
 
 
 def _acr(method: LoginMethod) -> str:
-    return "eidas2" if method == "card" else "eidas1"
+    # Real card logins carry eidas3 (psc-samples introspection, authMode CARD).
+    return "eidas3" if method == "card" else "eidas1"
 
 
 def _b64url(data: bytes) -> str:
