@@ -218,6 +218,28 @@ def test_registered_algorithm_the_provider_does_not_publish_is_a_configuration_e
 # -- keys -----------------------------------------------------------------------------------
 
 
+def test_max_age_refuses_a_provider_that_sends_a_stale_authentication(
+    client: PscClient, psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    # The provider ignores max_age and reports a login an hour old: refused.
+    psc_mock.inject_id_token_fault("stale_auth_time", count=2)
+    request = client.authorization_request(max_age=300)
+    answer = requests.get(
+        request.url, verify=str(segurlink_pki.ca), allow_redirects=False, timeout=10
+    )
+    assert psc_mock.last_authorization["max_age"] == "300"
+    with pytest.raises(OidcError) as info:
+        client.finish_login(answer.headers["Location"], request)
+    assert info.value.error == Rejection.LOGIN_TOO_OLD
+    # without max_age the same token is fine; a fresh login passes max_age
+    assert _login(client, segurlink_pki).claims.auth_time is not None
+    request = client.authorization_request(max_age=300)
+    answer = requests.get(
+        request.url, verify=str(segurlink_pki.ca), allow_redirects=False, timeout=10
+    )
+    assert client.finish_login(answer.headers["Location"], request).claims.acr == "eidas1"
+
+
 def test_key_rotation_refetches_the_jwks_once(
     client: PscClient, psc_mock: PscMock, segurlink_pki: Any
 ) -> None:
@@ -514,6 +536,22 @@ def test_ciba_caps_are_configurable_and_bound_slow_down(
     # 1 s announced, +5 s per slow_down, never more than the configured 12 s
     assert fake.sleeps[:4] == [1.0, 6.0, 11.0, 12.0]
     assert max(fake.sleeps) == 12.0
+
+
+def test_ciba_configured_interval_cap_holds_for_announced_and_given_requests(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    psc_mock.ciba_interval = 3_600
+    psc_mock.ciba_enforce_interval = False
+    psc_mock.ciba_script = ["pending", "approve"]
+    settings = _settings(psc_mock, segurlink_pki, ciba_max_interval=12)
+    fake = FakeTime()
+    with PscClient.from_settings(settings, clock=fake.clock, sleep=fake.sleep) as client:
+        request = client.start_ciba("810001234567")
+        assert request.interval == 12.0
+        # a request built or kept by the caller is held to the cap as well
+        assert client.poll_ciba(replace(request, interval=3_600.0)).id_token
+    assert fake.sleeps == [12.0, 12.0]
 
 
 @pytest.mark.parametrize(

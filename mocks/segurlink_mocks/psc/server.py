@@ -93,6 +93,7 @@ ID_TOKEN_FAULTS: frozenset[str] = frozenset(
         "hs256",  # HS256 with the client secret: valid, the other signature PSC may use
         "missing_nonce",
         "wrong_azp",
+        "stale_auth_time",  # auth_time an hour ago, as if max_age were ignored
     }
 )
 #: Endpoints an endpoint fault can target.
@@ -1292,6 +1293,8 @@ class PscMock(MockServer):
             claims["exp"] = int(now) + 7200
         elif fault == "wrong_acr":
             claims["acr"] = "0"
+        elif fault == "stale_auth_time":
+            claims["auth_time"] = int(now) - 3600
         elif fault == "unknown_kid":
             key = self._rogue_key
             header["kid"] = "rogue-" + str(key.kid)
