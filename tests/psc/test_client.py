@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -665,26 +666,161 @@ def test_discovery_of_another_issuer_is_refused(httpserver: Any) -> None:
     assert info.value.error == Rejection.DISCOVERY_ISSUER_MISMATCH
 
 
-def test_login_page_when_not_auto_approving(
-    client: PscClient, psc_mock: PscMock, segurlink_pki: Any
-) -> None:
-    psc_mock.auto_approve = False
-    request = client.authorization_request()
-    page = requests.get(request.url, verify=str(segurlink_pki.ca), timeout=10)
-    assert page.status_code == 200 and "810009876543" in page.text
-    # The professional picks a test identity and the card, then submits the form.
-    form = dict(parse_qsl(urlsplit(request.url).query))
-    form.update(login_hint="810009876543", mock_method="card")
-    answer = requests.post(
-        psc_mock.url + "/auth/approve",
+def _login_page(client: PscClient, pki: Any, **extra: str) -> tuple[Any, str]:
+    request = client.authorization_request(extra=extra or None)
+    page = requests.get(request.url, verify=str(pki.ca), timeout=10)
+    assert page.status_code == 200, page.text
+    return request, page.text
+
+
+def _login_id(page: str) -> str:
+    match = re.search(r'name="login_id" value="([^"]+)"', page)
+    assert match is not None, page
+    return match.group(1)
+
+
+def _submit(mock: PscMock, pki: Any, form: dict[str, str]) -> requests.Response:
+    return requests.post(
+        mock.url + "/auth/approve",
         data=form,
-        verify=str(segurlink_pki.ca),
+        verify=str(pki.ca),
         allow_redirects=False,
         timeout=10,
+    )
+
+
+def test_login_page_when_not_auto_approving(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    request, page = _login_page(client, segurlink_pki)
+    assert "810009876543" in page and "Fournisseur de TEST" in page
+    # The professional picks a test identity and the card, then submits the form.
+    answer = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810009876543", "method": "card"},
     )
     login = client.finish_login(answer.headers["Location"], request)
     assert login.identity is not None
     assert (login.claims.acr, login.identity.national_id) == ("eidas3", "810009876543")
+    # a login page is used once
+    again = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810009876543"},
+    )
+    assert again.status_code == 400 and "inconnue ou expirée" in again.text
+
+
+def test_login_hint_preselects_but_the_choice_wins(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    # Robert is hinted; the person clicks Paul: the login is Paul's.
+    request, page = _login_page(client, segurlink_pki, login_hint="810005555555")
+    assert re.search(r'value="810005555555" checked', page)
+    assert not re.search(r'value="810001234567" checked', page)
+    assert 'name="login_hint"' not in page  # the hint is not a form field
+    answer = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810001234567", "login_hint": "810005555555"},
+    )
+    login = client.finish_login(answer.headers["Location"], request)
+    assert login.identity is not None and login.identity.national_id == "810001234567"
+    # Without a click on another one, the hinted professional logs in.
+    request, page = _login_page(client, segurlink_pki, login_hint="810005555555")
+    answer = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810005555555"},
+    )
+    assert client.finish_login(answer.headers["Location"], request).claims.national_id == (
+        "810005555555"
+    )
+
+
+def test_login_page_cancel_returns_access_denied(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    request, page = _login_page(client, segurlink_pki)
+    answer = _submit(
+        psc_mock_login_page, segurlink_pki, {"login_id": _login_id(page), "decision": "cancel"}
+    )
+    assert answer.status_code == 302
+    with pytest.raises(OidcError) as info:
+        client.finish_login(answer.headers["Location"], request)
+    assert info.value.error == "access_denied"
+
+
+def test_login_page_without_a_choice_is_shown_again(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    request, page = _login_page(client, segurlink_pki)
+    login_id = _login_id(page)
+    for choice in ({}, {"professional": "899999999999"}):
+        answer = _submit(psc_mock_login_page, segurlink_pki, {"login_id": login_id, **choice})
+        assert answer.status_code == 400
+        assert "Choisissez un professionnel de test." in answer.text
+        assert _login_id(answer.text) == login_id
+    # the page is still usable after the mistake
+    answer = _submit(
+        psc_mock_login_page, segurlink_pki, {"login_id": login_id, "professional": "810001234567"}
+    )
+    assert client.finish_login(answer.headers["Location"], request).claims.acr == "eidas1"
+
+
+def test_login_page_is_labelled_accessible_and_says_it_is_a_test(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    _, page = _login_page(client, segurlink_pki)
+    assert page.startswith('<!DOCTYPE html><html lang="fr">')
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "<title>Connexion Pro Santé Connect — fournisseur de TEST segurlink</title>" in page
+    assert page.count("<fieldset>") == 2
+    assert "<legend>Professionnel de test</legend>" in page
+    assert "<legend>Moyen d'authentification</legend>" in page
+    assert "Les identités proposées sont fictives" in page
+    # every radio button has its label
+    for radio in re.findall(r'<input type="radio"[^>]*id="([^"]+)"', page):
+        assert f'<label for="{radio}">' in page
+    assert 'value="cancel" formnovalidate' in page
+
+
+def test_the_login_page_expires(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    _, page = _login_page(client, segurlink_pki)
+    psc_mock_login_page.advance_clock(1801)
+    answer = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810001234567"},
+    )
+    assert answer.status_code == 400 and "expirée" in answer.text
+
+
+def test_control_endpoint_switches_the_login_page(
+    client: PscClient, psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    cert = segurlink_pki.client("insi-auto").as_requests_cert()
+
+    def control(method: str, body: Any = None) -> requests.Response:
+        return requests.request(
+            method,
+            psc_mock.url + "/_mock/psc/login-page",
+            json=body,
+            cert=cert,
+            verify=str(segurlink_pki.ca),
+            timeout=10,
+        )
+
+    assert control("GET").json() == {"enabled": False}
+    assert control("POST", {"enabled": True}).json() == {"enabled": True}
+    assert _login_page(client, segurlink_pki)[1].count("<fieldset>") == 2
+    assert control("POST", {"enabled": "yes"}).status_code == 400
+    assert control("POST", {"enabled": False}).status_code == 200
+    request, callback = _browser_login(client, segurlink_pki)  # auto-approved again
+    assert client.finish_login(callback, request).claims.acr == "eidas1"
 
 
 def test_control_endpoint_injects_psc_faults(

@@ -45,6 +45,12 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument("--dir", type=Path, help="state directory (default ~/.cache/segurlink/mock)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--insi-port", type=int, default=0)
+    serve.add_argument(
+        "--psc-login-page",
+        action="store_true",
+        help="the PSC mock shows its login page (pick a test professional, or cancel) "
+        "instead of auto-approving",
+    )
     serve.set_defaults(handler=_serve)
 
     demo = groups.add_parser(
@@ -64,11 +70,18 @@ def _serve(args: argparse.Namespace) -> CommandResult:
                 "pki": str(stack.pki.directory),
                 "mocks": {name: mock.url for name, mock in stack.mocks.items()},
                 "insi_endpoint": stack.insi.endpoint,
+                "psc_client": stack.psc.client_registration(),
             }
             print(json.dumps(ready), flush=True)
 
     directory = args.dir or default_state_dir()
-    serve_forever(directory, args.host, args.insi_port, on_ready=announce)
+    serve_forever(
+        directory,
+        args.host,
+        args.insi_port,
+        on_ready=announce,
+        psc_login_page=args.psc_login_page,
+    )
     return CommandResult(data={"stopped": True}, text="mocks stopped")
 
 
