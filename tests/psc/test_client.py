@@ -799,6 +799,39 @@ def test_the_login_page_expires(
     assert answer.status_code == 400 and "expirée" in answer.text
 
 
+def test_control_endpoint_registers_a_dui_client(psc_mock: PscMock, segurlink_pki: Any) -> None:
+    # A DUI front-end with its own callback URL registers itself, then logs in.
+    registration = {
+        "client_id": "mon-dui",
+        "client_secret": "mon-secret",
+        "redirect_uris": ["https://localhost:8443/psc/callback"],
+    }
+    cert = segurlink_pki.client("insi-auto").as_requests_cert()
+    url = psc_mock.url + "/_mock/psc/clients"
+    answer = requests.post(
+        url, json=registration, cert=cert, verify=str(segurlink_pki.ca), timeout=10
+    )
+    assert answer.status_code == 201
+    for bad in ({**registration, "redirect_uris": []}, {**registration, "client_secret": 1}):
+        refused = requests.post(url, json=bad, cert=cert, verify=str(segurlink_pki.ca), timeout=10)
+        assert refused.status_code == 400
+    settings = _settings(
+        psc_mock,
+        segurlink_pki,
+        client_id="mon-dui",
+        client_secret="mon-secret",
+        redirect_uri="https://localhost:8443/psc/callback",
+    )
+    with PscClient.from_settings(settings) as dui:
+        request, callback = _browser_login(dui, segurlink_pki)
+        assert callback.startswith("https://localhost:8443/psc/callback?")
+        assert dui.finish_login(callback, request).claims.acr == "eidas1"
+        # another callback URL is not registered: the mock shows an error, no redirect
+        request = dui.authorization_request(redirect_uri="https://localhost:8443/other")
+        page = requests.get(request.url, verify=str(segurlink_pki.ca), timeout=10)
+        assert page.status_code == 400 and "redirect_uri" in page.text
+
+
 def test_control_endpoint_switches_the_login_page(
     client: PscClient, psc_mock: PscMock, segurlink_pki: Any
 ) -> None:

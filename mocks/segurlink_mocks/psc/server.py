@@ -31,6 +31,8 @@ certificate of the test CA required)::
     DELETE /_mock/psc/faults
     POST   /_mock/psc/rotate-keys
     POST   /_mock/psc/login-as  {"national_id": "810001234567", "method": "card"}
+    POST   /_mock/psc/clients  {"client_id": "my-dui", "client_secret": "...",
+                                "redirect_uris": ["https://localhost:8443/psc/callback"]}
     GET    /_mock/psc/login-page
     POST   /_mock/psc/login-page  {"enabled": true}   (false: auto-approve again)
 
@@ -921,6 +923,10 @@ class PscMock(MockServer):
             if route == "login-as" and request.method == "POST":
                 self.login_as(str(data.get("national_id")), data.get("method", "ecps"))
                 return _json({"login_as": data.get("national_id")})
+            if route == "clients" and request.method == "POST":
+                client = _client_from_json(data)
+                self.register_client(client)
+                return _json({"registered": client.client_id}, 201)
             if route == "login-page" and request.method == "GET":
                 return _json({"enabled": not self.auto_approve})
             if route == "login-page" and request.method == "POST":
@@ -1645,6 +1651,25 @@ _PAGE_CSS = (
     "button.secondary{background:#fff;color:#000091}"
     "button:focus-visible,input:focus-visible{outline:3px solid #0a76f6;outline-offset:2px}"
 )
+
+
+def _client_from_json(data: Mapping[str, Any]) -> MockClient:
+    """A client registration from the control endpoint (secret auth, exact redirect URIs)."""
+    client_id, secret, uris = (
+        data.get("client_id"),
+        data.get("client_secret"),
+        data.get("redirect_uris"),
+    )
+    if not isinstance(client_id, str) or not client_id:
+        raise ValueError("client_id must be a non-empty string")
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("client_secret must be a non-empty string")
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+        raise ValueError("redirect_uris must be a non-empty list of URLs")
+    for uri in uris:
+        if urlsplit(uri).scheme not in ("https", "http") or not urlsplit(uri).hostname:
+            raise ValueError(f"redirect URI {uri!r} is not an absolute http(s) URL")
+    return MockClient(client_id=client_id, secret=secret, redirect_uris=tuple(uris))
 
 
 def _html_page(status: int, title: str, text: str) -> Response:
