@@ -25,9 +25,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--insi-port", type=int, default=0, help="INSi port (0: any free port)")
+    parser.add_argument(
+        "--psc-login-page", action="store_true", help="the PSC mock shows its login page"
+    )
     args = parser.parse_args(argv)
     try:
-        serve_forever(args.dir or default_state_dir(), args.host, args.insi_port)
+        serve_forever(
+            args.dir or default_state_dir(),
+            args.host,
+            args.insi_port,
+            psc_login_page=args.psc_login_page,
+        )
     except MockDirectoryBusy as exc:
         print(f"segurlink mocks: {exc}", file=sys.stderr)
         return 2

@@ -163,12 +163,21 @@ class MockStack:
     """The PKI, the running mocks and the settings file in ``directory``.
 
     ``insi_port=0`` picks a free port; give a fixed one to keep the same URL across runs.
+    ``psc_login_page`` makes the PSC mock show its login page instead of auto-approving.
     """
 
-    def __init__(self, directory: Path, *, host: str = "127.0.0.1", insi_port: int = 0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        host: str = "127.0.0.1",
+        insi_port: int = 0,
+        psc_login_page: bool = False,
+    ) -> None:
         self.directory = Path(directory)
         self.host = host
         self.insi_port = insi_port
+        self.psc_login_page = psc_login_page
         self._pki: TestPki | None = None
         self._insi: InsiMock | None = None
         self._ror: RorMock | None = None
@@ -195,7 +204,9 @@ class MockStack:
             self._pki = TestPki.create(self.directory / "pki")
             self._insi = InsiMock(self._pki, host=self.host, port=self.insi_port).start()
             self._ror = RorMock(self._pki, host=self.host).start()
-            self._psc = PscMock(self._pki, host=self.host).start()
+            self._psc = PscMock(
+                self._pki, host=self.host, auto_approve=not self.psc_login_page
+            ).start()
             self._dmp = DmpMock(self._pki, host=self.host).start()
             self._write_config()
         except BaseException:
@@ -254,6 +265,12 @@ class MockStack:
         if self._insi is None:
             raise RuntimeError("mock stack not started")
         return self._insi
+
+    @property
+    def psc(self) -> PscMock:
+        if self._psc is None:
+            raise RuntimeError("mock stack not started")
+        return self._psc
 
     @property
     def mocks(self) -> dict[str, MockServer]:
@@ -344,6 +361,22 @@ def _service_url(mock: MockServer) -> str:
     return str(getattr(mock, "endpoint", None) or mock.url)
 
 
+def _psc_client_lines(psc: PscMock) -> str:
+    client = psc.client_registration()
+    login = (
+        "login page (a person picks the test professional)"
+        if client["login_page"]
+        else "auto-approved (--psc-login-page shows the login page)"
+    )
+    return (
+        f"  PSC client  client_id {client['client_id']}  client_secret "
+        f"{client['client_secret']}  (test credentials)\n"
+        f"              redirect_uri {' or '.join(client['redirect_uris'])}"
+        " (loopback: any port)\n"
+        f"  PSC login   {login}\n"
+    )
+
+
 def _toml_value(value: str | float) -> str:
     if isinstance(value, float):
         return repr(value)
@@ -356,10 +389,13 @@ def serve_forever(
     host: str = "127.0.0.1",
     insi_port: int = 0,
     on_ready: Callable[[MockStack], None] | None = None,
+    *,
+    psc_login_page: bool = False,
 ) -> None:
     """Run the mock stack until SIGINT or SIGTERM; print the URLs and config to stderr.
 
     ``on_ready`` is called once every mock listens and the settings file is written.
+    ``psc_login_page``: the PSC mock shows its login page (see :class:`MockStack`).
     """
     directory = Path(directory) if directory is not None else default_state_dir()
     stop = threading.Event()
@@ -374,7 +410,9 @@ def serve_forever(
         except ValueError:  # not the main thread: the caller handles signals
             pass
     try:
-        with MockStack(directory, host=host, insi_port=insi_port) as stack:
+        with MockStack(
+            directory, host=host, insi_port=insi_port, psc_login_page=psc_login_page
+        ) as stack:
             services = "".join(
                 f"  {name:<9} {url}  (control: {stack.mocks[name].url}/_mock/)\n"
                 for name, url in stack.urls().items()
@@ -390,6 +428,7 @@ def serve_forever(
                 "segurlink mocks running (Ctrl-C to stop)\n"
                 f"{services}"
                 f"{replaced}"
+                f"{_psc_client_lines(stack.psc)}"
                 "  (the control endpoints need a client certificate of the test CA)\n"
                 f"  settings  {stack.config_path}\n"
                 f"  PKI       {stack.pki.directory}\n"

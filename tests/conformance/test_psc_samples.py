@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
-from segurlink_mocks.psc import discovery_document
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+from segurlink_mocks.pki import TestPki
+from segurlink_mocks.psc import PscMock, discovery_document
 
+from segurlink.config import Settings
 from segurlink.errors import MalformedResponse
-from segurlink.psc import parse_discovery, parse_introspection, parse_userinfo
+from segurlink.psc import (
+    PscClient,
+    parse_discovery,
+    parse_introspection,
+    parse_userinfo,
+    validate_id_token,
+)
 from tests.conftest import shared_path
 
 pytestmark = pytest.mark.conformance
@@ -83,3 +95,51 @@ def test_mock_discovery_has_the_shape_of_the_real_one() -> None:
         assert type(mock[key]) is type(value), key
     assert set(mock["mtls_endpoint_aliases"]) == set(real["mtls_endpoint_aliases"])
     assert mock["issuer"].endswith("/auth/realms/esante-wallet")
+
+
+def _real_acr_values() -> set[str]:
+    found = set()
+    for name in ("introspection_active.json", "token_introspection_userinfo.json"):
+        data = _load(name)
+        assert isinstance(data, dict)
+        answer = data.get("IntrospectionResponse", data)
+        found.add(answer["acr"])
+    return found
+
+
+def test_login_levels_of_the_real_samples_are_accepted_by_default() -> None:
+    # Real card logins carry eidas3: a client accepting only eidas1/eidas2 refuses them.
+    real = _real_acr_values()
+    assert real == {"eidas3"}
+    key = RSAKey.generate_key(2048, parameters={"kid": "k"})
+    now = int(time.time())
+    for acr in real:
+        claims = {
+            "iss": "https://idp",
+            "aud": "dui",
+            "sub": "f:x:899700218896",
+            "exp": now + 60,
+            "iat": now,
+            "acr": acr,
+            "authMode": "CARD",
+        }
+        token = jwt.encode({"alg": "RS256", "kid": "k"}, claims, key)
+        checked = validate_id_token(
+            token, keys=KeySet([key]), issuer="https://idp", client_id="dui", nonce=None
+        )
+        assert checked.acr == acr
+
+
+def test_the_mock_card_login_carries_the_real_login_level(
+    psc_mock: PscMock, psc_settings: Settings, segurlink_pki: TestPki
+) -> None:
+    psc_mock.login_as("810009876543", "card")
+    with PscClient.from_settings(psc_settings) as client:
+        request = client.authorization_request()
+        browser = requests.get(
+            request.url, verify=str(segurlink_pki.ca), allow_redirects=False, timeout=10
+        )
+        login = client.finish_login(browser.headers["Location"], request)
+        introspection = client.introspect(login.tokens)
+    assert {login.claims.acr, introspection.acr} == _real_acr_values()
+    assert login.claims.auth_mode == "CARD"

@@ -208,6 +208,19 @@ def test_certificate_cn_rules(segurlink_mock_settings: Settings, segurlink_pki: 
             assert info.value.subcode == "siram_100"
 
 
+def test_an_email_emitter_is_answered_like_the_real_platform(
+    segurlink_mock_settings: Settings, insi_mock: Any
+) -> None:
+    # [insi] emitter = an e-mail address: the real qualification platform answers CR 00.
+    insi = dataclasses.replace(segurlink_mock_settings.insi(), emitter="medecin@yopmail.com")
+    software = segurlink_mock_settings.require_software()
+    with InsiClient(insi, software, timeouts=segurlink_mock_settings.timeouts) as c:
+        outcome = c.search(traits(**PERSON))
+    assert outcome.identity is not None
+    assert outcome.identity.ins.value == "275126322074974"
+    assert insi_mock.requests[-1].details.get("cr") == "00"
+
+
 def test_pkcs12_and_encrypted_key_identities(segurlink_mock_settings: Settings, segurlink_pki: Any) -> None:
     person = traits(birth_name="ADRUN", first_names="ZOE", sex="F", birth_date="1975-12-31")
     p12 = TlsConfig(pkcs12=segurlink_pki.insi_auto_p12, password=Secret("segurlink"), ca_bundle=segurlink_pki.ca)

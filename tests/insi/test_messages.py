@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -22,6 +23,7 @@ from segurlink.insi import (
     CrCode,
     InsFound,
     InsiMessages,
+    InsNotFound,
     MultipleIdentities,
     TraitsQuery,
     VitaleQuery,
@@ -249,3 +251,247 @@ def test_vitale_query_refuses_malformed_card_data(
 def test_vitale_query_accepts_lunar_dates_and_dependants() -> None:
     query = VitaleQuery("ADRUN", "1975-00-00", 2, holder_nir=("2751263220749", "74"))
     assert query.birth_rank == 2
+
+
+# -- reading RESULTAT: one failing (or tolerant) case per rule ---------------------------------
+
+OID_NIR = "1.2.250.1.213.1.4.8"
+
+
+def _ins_block(tag: str = "INSACTIF", *, matricule: str = "2751263220749", key: str = "74",
+               dates: str = "", id_individu: bool = True, oid: str = OID_NIR) -> str:
+    ident = (
+        f"<IdIndividu><NumIdentifiant>{matricule}</NumIdentifiant><Cle>{key}</Cle></IdIndividu>"
+        if id_individu
+        else ""
+    )
+    return f"<{tag}>{ident}<OID>{oid}</OID>{dates}</{tag}>"
+
+
+TIQ_DEFAULTS = {
+    "NomNaissance": "ADRUN",
+    "Prenom": None,
+    "ListePrenom": "ZOE",
+    "Sexe": "F",
+    "DateNaissance": "1975-12-31",
+    "LieuNaissance": "63220",
+}
+
+
+def _tiq(**changes: str | None) -> str:
+    parts = {**TIQ_DEFAULTS, **changes}
+    return "<TIQ>" + "".join(
+        f"<{name}>{value}</{name}>" for name, value in parts.items() if value is not None
+    ) + "</TIQ>"
+
+
+def _found(individu: str) -> bytes:
+    return _answer(
+        f"<RESULTAT {RESULT_NS}><CR><CodeCR>00</CodeCR><LibelleCR>OK</LibelleCR></CR>"
+        f"<INDIVIDU>{individu}</INDIVIDU></RESULTAT>"
+    )
+
+
+def _identity(individu: str) -> Any:
+    result = parse_answer(_found(individu))
+    assert isinstance(result, InsFound)
+    return result.identity
+
+
+def test_the_minimal_found_answer_reads() -> None:
+    identity = _identity(_ins_block() + _tiq())
+    assert identity.ins.value == "275126322074974"
+    assert identity.traits.first_names == ("ZOE",)
+    assert identity.active.start is None and identity.active.end is None
+
+
+def _unreadable_traits(**tiq: str | None) -> InvalidTraits:
+    with pytest.raises(MalformedResponse, match=r"^INSi returned traits segurlink cannot read") as info:
+        parse_answer(_found(_ins_block() + _tiq(**tiq)))
+    cause = info.value.__cause__
+    assert isinstance(cause, InvalidTraits)
+    return cause
+
+
+@pytest.mark.parametrize(
+    ("tiq", "field"),
+    [
+        ({"NomNaissance": None}, "birth_name"),
+        ({"NomNaissance": ""}, "birth_name"),
+        ({"NomNaissance": "adrun"}, "birth_name"),
+        ({"ListePrenom": None, "Prenom": None}, "first_names"),
+        ({"ListePrenom": "", "Prenom": ""}, "first_names"),
+        ({"DateNaissance": None}, "birth_date"),
+        ({"DateNaissance": "31/12/1975"}, "birth_date"),
+        ({"LieuNaissance": "6322"}, "birth_place"),
+    ],
+    ids=["no-birth-name", "empty-birth-name", "lower-case-name", "no-first-name",
+         "empty-first-names", "no-birth-date", "french-birth-date", "short-birth-place"],
+)
+def test_traits_segurlink_cannot_read_are_a_malformed_answer(
+    tiq: dict[str, str | None], field: str
+) -> None:
+    assert _unreadable_traits(**tiq).field == field
+
+
+@pytest.mark.parametrize("sex", [None, "", "U", "f"])
+def test_an_unknown_sexe_is_a_malformed_answer(sex: str | None) -> None:
+    with pytest.raises(MalformedResponse, match=f"^INSi returned an unknown Sexe {sex!r}$"):
+        parse_answer(_found(_ins_block() + _tiq(Sexe=sex)))
+
+
+def test_first_names_come_from_liste_prenom_else_from_prenom() -> None:
+    # Older answers carry TIQ/Prenom; ListePrenom (all birth first names) wins when present.
+    only_prenom = _identity(_ins_block() + _tiq(ListePrenom=None, Prenom="ZOE"))
+    assert (only_prenom.traits.first_names, only_prenom.first_name) == (("ZOE",), "ZOE")
+    both = _identity(_ins_block() + _tiq(ListePrenom="CATARINA BELLA", Prenom="CATARINA"))
+    assert (both.traits.first_names, both.first_name) == (("CATARINA", "BELLA"), "CATARINA")
+    newer = _identity(_ins_block() + _tiq(ListePrenom=" PIERRE-ALAIN  MURIEL \n"))
+    assert (newer.traits.first_names, newer.first_name) == (("PIERRE-ALAIN", "MURIEL"), None)
+
+
+def test_birth_place_is_optional_and_text_is_trimmed() -> None:
+    identity = _identity(_ins_block() + _tiq(LieuNaissance=None, NomNaissance="\n  ADRUN  "))
+    assert (identity.traits.birth_place, identity.traits.birth_name) == (None, "ADRUN")
+    assert _identity(_ins_block() + _tiq(LieuNaissance="")).traits.birth_place is None
+
+
+@pytest.mark.parametrize(
+    "individu",
+    [_tiq(), _ins_block(), "", _ins_block("INSHISTO") + _tiq()],
+    ids=["no-insactif", "no-tiq", "empty", "history-only"],
+)
+def test_individu_without_insactif_or_tiq_is_a_malformed_answer(individu: str) -> None:
+    with pytest.raises(MalformedResponse, match=r"^INSi INDIVIDU lacks INSACTIF or TIQ$"):
+        parse_answer(_found(individu))
+
+
+@pytest.mark.parametrize("tag", ["INSACTIF", "INSHISTO"])
+def test_ins_without_id_individu_is_a_malformed_answer(tag: str) -> None:
+    blocks = _ins_block("INSACTIF", id_individu=tag != "INSACTIF")
+    if tag == "INSHISTO":
+        blocks += _ins_block("INSHISTO", id_individu=False)
+    with pytest.raises(MalformedResponse, match=f"^INSi {tag} has no IdIndividu$"):
+        parse_answer(_found(blocks + _tiq()))
+
+
+def test_an_ins_segurlink_cannot_read_is_a_malformed_answer() -> None:
+    with pytest.raises(MalformedResponse, match=r"^INSi returned an INS segurlink cannot read"):
+        parse_answer(_found(_ins_block(key="7") + _tiq()))
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        "<DateDeb>2020-13-01</DateDeb>",
+        "<DateDeb>01/01/2020</DateDeb>",
+        "<DateDeb>2020-01-01</DateDeb><DateFin>2020-02-30</DateFin>",
+    ],
+)
+def test_an_invalid_date_is_a_malformed_answer(dates: str) -> None:
+    bad = dates.rpartition("<Date")[2].partition(">")[2].partition("<")[0]
+    with pytest.raises(MalformedResponse, match=f"^INSi returned an invalid date '{bad}'$"):
+        parse_answer(_found(_ins_block(dates=dates) + _tiq()))
+
+
+@pytest.mark.parametrize("value", ["2020-01-01+01:00", "2020-01-01Z", "2020-01-01-05:00"])
+def test_dates_with_a_time_zone_offset_keep_their_day(value: str) -> None:
+    # xs:date allows an offset; the day is what INSi means.
+    dates = f"<DateDeb>{value}</DateDeb><DateFin>{value.replace('2020', '2021')}</DateFin>"
+    identity = _identity(_ins_block(dates=dates) + _tiq())
+    assert (str(identity.active.start), str(identity.active.end)) == ("2020-01-01", "2021-01-01")
+
+
+def test_empty_dates_are_absent_dates() -> None:
+    identity = _identity(_ins_block(dates="<DateDeb></DateDeb><DateFin> </DateFin>") + _tiq())
+    assert (identity.active.start, identity.active.end) == (None, None)
+
+
+def test_the_oid_is_read_from_the_answer() -> None:
+    nia = _identity(_ins_block(matricule="1090763220888", key="35", oid="1.2.250.1.213.1.4.9")
+                    + _tiq())
+    assert (nia.ins.value, nia.ins.oid) == ("109076322088835", "1.2.250.1.213.1.4.9")
+
+
+def test_processing_instructions_inside_the_result_are_skipped() -> None:
+    identity = _identity(_ins_block() + _tiq().replace("<TIQ>", "<TIQ><?trace x?>"))
+    assert identity.traits.birth_name == "ADRUN"
+
+
+def test_the_right_response_action_is_accepted() -> None:
+    body = (
+        f'<e:Envelope xmlns:e="{SOAP}"><e:Header><a:Action xmlns:a="http://www.w3.org/2005/08/addressing">'
+        f"{ACTION_SEARCH_TRAITS}Response</a:Action></e:Header><e:Body>"
+        f"<RESULTAT {RESULT_NS}><CR><CodeCR>01</CodeCR><LibelleCR>Aucune identite trouvee</LibelleCR></CR>"
+        "</RESULTAT></e:Body></e:Envelope>"
+    ).encode()
+    assert parse_answer(body, expected_action=ACTION_SEARCH_TRAITS).code is CrCode.NOT_FOUND
+    with pytest.raises(MalformedResponse, match="action"):
+        parse_answer(body.replace(b"Response<", b"<"), expected_action=ACTION_SEARCH_TRAITS)
+
+
+def test_history_is_kept_in_order_with_its_dates() -> None:
+    identity = _identity(
+        _ins_block()
+        + _ins_block("INSHISTO", matricule="2090763220834", key="39",
+                     dates="<DateDeb>2009-07-14</DateDeb><DateFin>2010-01-01</DateFin>")
+        + _ins_block("INSHISTO", matricule="2090663220123", key="55")
+        + _tiq()
+    )
+    assert [h.ins.value for h in identity.history] == ["209076322083439", "209066322012355"]
+    assert (str(identity.history[0].start), str(identity.history[0].end)) == (
+        "2009-07-14", "2010-01-01",
+    )
+
+
+def test_children_are_read_by_namespace_not_by_prefix() -> None:
+    # A foreign element with the same local name is ignored; unqualified children are read.
+    foreign = '<x:NomNaissance xmlns:x="urn:autre">AUTRE</x:NomNaissance>'
+    tiq = _tiq().replace("<TIQ>", "<TIQ>" + foreign)
+    assert _identity(_ins_block() + tiq).traits.birth_name == "ADRUN"
+    unqualified = _answer(
+        '<r:RESULTAT xmlns:r="http://www.cnamts.fr/INSiResultat"><CR><CodeCR>00</CodeCR>'
+        f"<LibelleCR>OK</LibelleCR></CR><INDIVIDU>{_ins_block()}{_tiq()}</INDIVIDU></r:RESULTAT>"
+    )
+    result = parse_answer(unqualified)
+    assert isinstance(result, InsFound) and result.label == "OK"
+    assert result.identity.ins.value == "275126322074974"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_answer(""), "^INSi answer body holds nothing, expected RESULTAT$"),
+        (_answer("<!-- rien -->"), "^INSi answer body holds nothing, expected RESULTAT$"),
+        (
+            f'<env:Envelope xmlns:env="{SOAP}"><env:Header/></env:Envelope>'.encode(),
+            "^INSi answer has no SOAP Body$",
+        ),
+        (
+            _answer('<RESULTAT xmlns="urn:autre"><CR/></RESULTAT>'),
+            r"^INSi answer body holds '\{urn:autre\}RESULTAT', expected RESULTAT$",
+        ),
+        (_answer(f"<RESULTAT {RESULT_NS}/>"), "^INSi RESULTAT has no CR$"),
+        (
+            _answer(f"<RESULTAT {RESULT_NS}><CR><LibelleCR>OK</LibelleCR></CR></RESULTAT>"),
+            r"^unknown INSi CodeCR None \(OK\)$",
+        ),
+    ],
+    ids=["empty-body", "comment-only-body", "no-body", "foreign-resultat", "no-cr", "no-codecr"],
+)
+def test_envelopes_without_a_result_are_malformed(body: bytes, message: str) -> None:
+    with pytest.raises(MalformedResponse, match=message):
+        parse_answer(body)
+
+
+def test_not_found_and_multiple_keep_the_service_label() -> None:
+    for code, label, kind in (
+        ("01", "Aucune identite trouvee", InsNotFound),
+        ("02", "Plusieurs identites trouvees", MultipleIdentities),
+    ):
+        result = parse_answer(_answer(
+            f"<RESULTAT {RESULT_NS}><CR><CodeCR>{code}</CodeCR>"
+            f"<LibelleCR>{label}</LibelleCR></CR></RESULTAT>"
+        ))
+        assert isinstance(result, kind)
+        assert (result.code.value, result.label) == (code, label)

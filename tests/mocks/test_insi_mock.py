@@ -526,9 +526,12 @@ def test_missing_contexte_lps_or_bam(post: Any) -> None:
         assert (siram_code(f), f.detail_code) == ("siram_100", "desir_550")
 
 
-def test_emitter_must_be_the_certificate_ou(post: Any) -> None:
-    f = fault(post(traits("ADRUN", "ZOE", "F", "1975-12-31"), emitter="10B0152872"))
-    assert (siram_code(f), f.detail_code) == ("siram_100", "desir_510")
+@pytest.mark.parametrize("emitter", ["medecin@yopmail.com", "10B0152872", OU])
+def test_emitter_is_not_held_to_the_certificate_ou(post: Any, emitter: str) -> None:
+    # The real qualification platform answers CR 00 with Emetteur=medecin@yopmail.com
+    # (automated tests of an open-source client, specs/insi.md): the mock must not refuse.
+    response = post(traits("ADRUN", "ZOE", "F", "1975-12-31"), emitter=emitter)
+    assert answer(response).active == ("2751263220749", "74", OID_NIR)
 
 
 @pytest.mark.parametrize("idam", ["INCONNU", None])
@@ -549,7 +552,9 @@ def test_certificate_cn_must_be_insi_auto_or_insi_manu(
     query = traits("ADRUN", "ZOE", "F", "1975-12-31")
     with _session(segurlink_pki, "wrong-cn") as wrong:
         f = fault(post(query, session=wrong))
-    assert (siram_code(f), f.detail_code) == ("siram_100", "DESIR_560")
+    assert (siram_code(f), f.detail_code, f.severity) == ("siram_100", "DESIR_560", "erreur")
+    # the real text of a wrong certificate level (specs/insi.md)
+    assert f.erreur.text == "Vous ne disposez pas des droits suffisants pour accéder à ce service"
     with _session(segurlink_pki, "insi-manu") as manu:
         assert answer(post(query, session=manu)).cr == "00"
 
@@ -698,15 +703,17 @@ def test_fault_styles_alternate_2022_then_2025(
     second = post(traits("ADRUN", "ZOE", "F", "1975-12-31"), idam="X", message_id=message_id)
 
     old, new = fault(first), fault(second)
-    # 2022: env:Body, S:Fault, the subcode written with the SOAP prefix, English tag, "fatal"
+    # 2022: env:Body, S:Fault, the subcode written with the SOAP prefix, English tag
     assert b"<env:Body" in first.content and b"<S:Fault" in first.content
     assert b"<S:Value>S:siram_100</S:Value>" in first.content
     assert old.subcode == f"{{{SOAP}}}siram_100"
-    assert (old.lang, old.severity, old.message_id) == ("en", "fatal", None)
-    # 2025: soap: throughout, siram: subcode, French, "fatale", messageID echoed
-    assert b"<soap:Fault>" in second.content
-    assert new.subcode == f"{{{SIRAM}}}siram_100"
-    assert (new.lang, new.severity, new.message_id) == ("fr", "fatale", message_id)
+    assert (old.lang, old.severity, old.message_id) == ("en", "erreur", None)
+    # 2025 (FAULT_desir_550.xml): env:Body in soap:Envelope, soap:Fault, the subcode with
+    # the envelope's prefix, French, "erreur" for an access refusal, messageID echoed
+    assert b"<env:Body" in second.content and b"<soap:Fault>" in second.content
+    assert b"<soap:Value>soap:siram_100</soap:Value>" in second.content
+    assert new.subcode == f"{{{SOAP}}}siram_100"
+    assert (new.lang, new.severity, new.message_id) == ("fr", "erreur", message_id)
     for f in (old, new):
         assert f.reason.startswith("L'accès par ce progiciel au service n'est pas autorisé.")
         assert siram_schema.validate(etree.ElementTree(f.erreur)), siram_schema.error_log
@@ -735,9 +742,11 @@ def test_unavailable_and_technical(post: Any, insi_mock: InsiMock) -> None:
     down = fault(post(query))
     assert down.code == f"{{{SOAP}}}Receiver"
     assert (siram_code(down), down.detail_code) == ("siram_40", "desir_1020")
+    assert down.severity == "fatal"  # 2022 style (first fault since reset), as insi_102
     assert down.reason.startswith("Le service est temporairement inaccessible.")
     tech = fault(post(query))
     assert (siram_code(tech), tech.detail_code) == ("siram_40", "insi_102")
+    assert tech.severity == "fatale"  # 2025 style
     assert tech.erreur.text == (
         "L'appel au service de recherche avec les traits d'identité renvoie une erreur technique."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -75,13 +76,33 @@ def test_full_code_flow_gives_the_professional_identity(
     )
 
 
-def test_card_login_is_eidas2_and_accepted(
+def test_card_login_is_eidas3_and_accepted_by_default(
     client: PscClient, psc_mock: PscMock, segurlink_pki: Any
 ) -> None:
+    # What real card logins carry (psc-samples introspection: acr eidas3).
     psc_mock.login_as("810009876543", "card")
     login = _login(client, segurlink_pki)
-    assert (login.claims.acr, login.claims.auth_mode) == ("eidas2", "CARD")
+    assert (login.claims.acr, login.claims.auth_mode) == ("eidas3", "CARD")
     assert login.identity.exercices[0].profession == "60"
+
+
+def test_a_client_requiring_eidas1_only_refuses_card_logins(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    settings = _settings(psc_mock, segurlink_pki, accepted_acr=["eidas1"])
+    psc_mock.login_as("810009876543", "card")
+    with PscClient.from_settings(settings) as strict:
+        with pytest.raises(OidcError) as info:
+            _login(strict, segurlink_pki)
+        assert info.value.error == Rejection.ACR_NOT_ACCEPTED
+        psc_mock.login_as("810009876543", "ecps")
+        assert _login(strict, segurlink_pki).claims.acr == "eidas1"
+
+
+def _settings(psc_mock: PscMock, pki: Any, **psc: Any) -> Settings:
+    return Settings.from_mapping(
+        {"tls": {"ca_bundle": str(pki.ca)}, "psc": {**psc_mock.settings_table(), **psc}}
+    )
 
 
 def test_professional_without_activities(client: PscClient, segurlink_pki: Any) -> None:
@@ -144,11 +165,80 @@ def test_forged_id_tokens_from_the_provider_are_refused(
 def test_hs256_id_token_signed_with_the_secret_is_accepted(
     client: PscClient, psc_mock: PscMock, segurlink_pki: Any
 ) -> None:
+    # The real discovery document lists HS256: the secret-signed id_token is valid.
+    assert "HS256" in psc_mock.id_token_signing_algs
     psc_mock.inject_id_token_fault("hs256")
     assert _login(client, segurlink_pki).claims.acr == "eidas1"
 
 
+def test_hs256_id_token_refused_when_the_provider_publishes_rs256_only(
+    psc_settings: Settings, psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    psc_mock.id_token_signing_algs = ["RS256"]
+    with PscClient.from_settings(psc_settings) as client:
+        assert client.metadata().id_token_signing_algs == ("RS256",)
+        psc_mock.inject_id_token_fault("hs256")
+        with pytest.raises(OidcError) as info:
+            _login(client, segurlink_pki)
+        assert info.value.error == Rejection.UNSUPPORTED_ALG
+        assert "'HS256'" in info.value.message
+        assert _login(client, segurlink_pki).claims.acr == "eidas1"  # RS256 still passes
+
+
+def test_hs256_id_token_refused_when_the_client_registered_rs256(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    settings = _settings(psc_mock, segurlink_pki, id_token_signed_response_alg="RS256")
+    with PscClient.from_settings(settings) as client:
+        psc_mock.inject_id_token_fault("hs256")
+        with pytest.raises(OidcError) as info:
+            _login(client, segurlink_pki)
+        assert info.value.error == Rejection.UNSUPPORTED_ALG
+        assert _login(client, segurlink_pki).claims.acr == "eidas1"
+    # A client registered for HS256 accepts it, and then only it.
+    settings = _settings(psc_mock, segurlink_pki, id_token_signed_response_alg="HS256")
+    with PscClient.from_settings(settings) as client:
+        psc_mock.inject_id_token_fault("hs256")
+        assert _login(client, segurlink_pki).claims.acr == "eidas1"
+        with pytest.raises(OidcError) as info:
+            _login(client, segurlink_pki)  # the mock's usual RS256
+        assert info.value.error == Rejection.UNSUPPORTED_ALG
+
+
+def test_registered_algorithm_the_provider_does_not_publish_is_a_configuration_error(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    psc_mock.id_token_signing_algs = ["RS256"]
+    settings = _settings(psc_mock, segurlink_pki, id_token_signed_response_alg="PS256")
+    with PscClient.from_settings(settings) as client:
+        request, callback = _browser_login(client, segurlink_pki)
+        with pytest.raises(ConfigurationError, match="PS256"):
+            client.finish_login(callback, request)
+
+
 # -- keys -----------------------------------------------------------------------------------
+
+
+def test_max_age_refuses_a_provider_that_sends_a_stale_authentication(
+    client: PscClient, psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    # The provider ignores max_age and reports a login an hour old: refused.
+    psc_mock.inject_id_token_fault("stale_auth_time", count=2)
+    request = client.authorization_request(max_age=300)
+    answer = requests.get(
+        request.url, verify=str(segurlink_pki.ca), allow_redirects=False, timeout=10
+    )
+    assert psc_mock.last_authorization["max_age"] == "300"
+    with pytest.raises(OidcError) as info:
+        client.finish_login(answer.headers["Location"], request)
+    assert info.value.error == Rejection.LOGIN_TOO_OLD
+    # without max_age the same token is fine; a fresh login passes max_age
+    assert _login(client, segurlink_pki).claims.auth_time is not None
+    request = client.authorization_request(max_age=300)
+    answer = requests.get(
+        request.url, verify=str(segurlink_pki.ca), allow_redirects=False, timeout=10
+    )
+    assert client.finish_login(answer.headers["Location"], request).claims.acr == "eidas1"
 
 
 def test_key_rotation_refetches_the_jwks_once(
@@ -354,7 +444,7 @@ def test_token_exchange_needs_a_certificate(client: PscClient, segurlink_pki: An
 def test_ciba_poll_against_the_mock(client: PscClient, psc_mock: PscMock) -> None:
     # Real waiting: interval 1 s, one authorization_pending, then the tokens.
     login = client.ciba_login("810009876543", binding_message="DUI-1234", channel="CARD")
-    assert (login.claims.acr, login.claims.auth_mode) == ("eidas2", "CARD")
+    assert (login.claims.acr, login.claims.auth_mode) == ("eidas3", "CARD")
     assert login.identity is not None and login.identity.national_id == "810009876543"
     assert psc_mock.last_ciba["binding_message"] == "DUI-1234"
     assert psc_mock.last_ciba["login_hint"] == "810009876543"
@@ -409,6 +499,84 @@ def test_ciba_stops_at_expiry(psc_settings: Settings, psc_mock: PscMock) -> None
             client.poll_ciba(client.start_ciba("810001234567"))
     assert info.value.error == "expired_token"
     assert sum(fake.sleeps) == pytest.approx(5.0)
+
+
+def test_ciba_caps_what_a_hostile_provider_announces(
+    psc_settings: Settings, psc_mock: PscMock
+) -> None:
+    # The provider says: valid for ten hours, poll once an hour, and never decides.
+    psc_mock.ciba_expires_in = 36_000
+    psc_mock.ciba_interval = 3_600
+    psc_mock.ciba_enforce_interval = False
+    psc_mock.ciba_script = ["pending"]
+    fake = FakeTime()
+    started = fake.now
+    with PscClient.from_settings(psc_settings, clock=fake.clock, sleep=fake.sleep) as client:
+        request = client.start_ciba("810001234567")
+        assert (request.expires_at - started, request.interval) == (300.0, 30.0)
+        with pytest.raises(OidcError) as info:
+            client.poll_ciba(request)
+    assert info.value.error == "expired_token"
+    assert fake.now - started == pytest.approx(300.0)  # the documented default cap
+    assert fake.sleeps == [30.0] * 10
+
+
+def test_ciba_caps_are_configurable_and_bound_slow_down(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    psc_mock.ciba_enforce_interval = False
+    psc_mock.ciba_script = ["slow_down"]  # slows the caller down at every poll, forever
+    settings = _settings(psc_mock, segurlink_pki, ciba_max_expires_in=60, ciba_max_interval=12)
+    fake = FakeTime()
+    started = fake.now
+    with PscClient.from_settings(settings, clock=fake.clock, sleep=fake.sleep) as client:
+        with pytest.raises(OidcError) as info:
+            client.poll_ciba(client.start_ciba("810001234567"))
+    assert info.value.error == "expired_token"
+    assert fake.now - started == pytest.approx(60.0)
+    # 1 s announced, +5 s per slow_down, never more than the configured 12 s
+    assert fake.sleeps[:4] == [1.0, 6.0, 11.0, 12.0]
+    assert max(fake.sleeps) == 12.0
+
+
+def test_ciba_configured_interval_cap_holds_for_announced_and_given_requests(
+    psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    psc_mock.ciba_interval = 3_600
+    psc_mock.ciba_enforce_interval = False
+    psc_mock.ciba_script = ["pending", "approve"]
+    settings = _settings(psc_mock, segurlink_pki, ciba_max_interval=12)
+    fake = FakeTime()
+    with PscClient.from_settings(settings, clock=fake.clock, sleep=fake.sleep) as client:
+        request = client.start_ciba("810001234567")
+        assert request.interval == 12.0
+        # a request built or kept by the caller is held to the cap as well
+        assert client.poll_ciba(replace(request, interval=3_600.0)).id_token
+    assert fake.sleeps == [12.0, 12.0]
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"ciba_max_expires_in": 0},
+        {"ciba_max_interval": 0.5},
+        {"id_token_signed_response_alg": "none"},
+    ],
+)
+def test_bad_psc_limits_are_configuration_errors(
+    psc_mock: PscMock, segurlink_pki: Any, table: dict[str, Any]
+) -> None:
+    with pytest.raises(ConfigurationError):
+        PscSettings.from_settings(_settings(psc_mock, segurlink_pki, **table))
+    # HS256 is signed with the client secret: registering it without one is an error.
+    with pytest.raises(ConfigurationError, match="needs client_secret"):
+        PscSettings(
+            issuer=psc_mock.issuer,
+            client_id="c",
+            auth_method="private_key_jwt",
+            private_key=Path("k.pem"),
+            id_token_signed_response_alg="HS256",
+        )
 
 
 def test_ciba_denied_and_unknown_user(client: PscClient, psc_mock: PscMock) -> None:
@@ -498,26 +666,194 @@ def test_discovery_of_another_issuer_is_refused(httpserver: Any) -> None:
     assert info.value.error == Rejection.DISCOVERY_ISSUER_MISMATCH
 
 
-def test_login_page_when_not_auto_approving(
-    client: PscClient, psc_mock: PscMock, segurlink_pki: Any
-) -> None:
-    psc_mock.auto_approve = False
-    request = client.authorization_request()
-    page = requests.get(request.url, verify=str(segurlink_pki.ca), timeout=10)
-    assert page.status_code == 200 and "810009876543" in page.text
-    # The professional picks a test identity and the card, then submits the form.
-    form = dict(parse_qsl(urlsplit(request.url).query))
-    form.update(login_hint="810009876543", mock_method="card")
-    answer = requests.post(
-        psc_mock.url + "/auth/approve",
+def _login_page(client: PscClient, pki: Any, **extra: str) -> tuple[Any, str]:
+    request = client.authorization_request(extra=extra or None)
+    page = requests.get(request.url, verify=str(pki.ca), timeout=10)
+    assert page.status_code == 200, page.text
+    return request, page.text
+
+
+def _login_id(page: str) -> str:
+    match = re.search(r'name="login_id" value="([^"]+)"', page)
+    assert match is not None, page
+    return match.group(1)
+
+
+def _submit(mock: PscMock, pki: Any, form: dict[str, str]) -> requests.Response:
+    return requests.post(
+        mock.url + "/auth/approve",
         data=form,
-        verify=str(segurlink_pki.ca),
+        verify=str(pki.ca),
         allow_redirects=False,
         timeout=10,
     )
+
+
+def test_login_page_when_not_auto_approving(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    request, page = _login_page(client, segurlink_pki)
+    assert "810009876543" in page and "Fournisseur de TEST" in page
+    # The professional picks a test identity and the card, then submits the form.
+    answer = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810009876543", "method": "card"},
+    )
     login = client.finish_login(answer.headers["Location"], request)
     assert login.identity is not None
-    assert (login.claims.acr, login.identity.national_id) == ("eidas2", "810009876543")
+    assert (login.claims.acr, login.identity.national_id) == ("eidas3", "810009876543")
+    # a login page is used once
+    again = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810009876543"},
+    )
+    assert again.status_code == 400 and "inconnue ou expirée" in again.text
+
+
+def test_login_hint_preselects_but_the_choice_wins(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    # Robert is hinted; the person clicks Paul: the login is Paul's.
+    request, page = _login_page(client, segurlink_pki, login_hint="810005555555")
+    assert re.search(r'value="810005555555" checked', page)
+    assert not re.search(r'value="810001234567" checked', page)
+    assert 'name="login_hint"' not in page  # the hint is not a form field
+    answer = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810001234567", "login_hint": "810005555555"},
+    )
+    login = client.finish_login(answer.headers["Location"], request)
+    assert login.identity is not None and login.identity.national_id == "810001234567"
+    # Without a click on another one, the hinted professional logs in.
+    request, page = _login_page(client, segurlink_pki, login_hint="810005555555")
+    answer = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810005555555"},
+    )
+    assert client.finish_login(answer.headers["Location"], request).claims.national_id == (
+        "810005555555"
+    )
+
+
+def test_login_page_cancel_returns_access_denied(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    request, page = _login_page(client, segurlink_pki)
+    answer = _submit(
+        psc_mock_login_page, segurlink_pki, {"login_id": _login_id(page), "decision": "cancel"}
+    )
+    assert answer.status_code == 302
+    with pytest.raises(OidcError) as info:
+        client.finish_login(answer.headers["Location"], request)
+    assert info.value.error == "access_denied"
+
+
+def test_login_page_without_a_choice_is_shown_again(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    request, page = _login_page(client, segurlink_pki)
+    login_id = _login_id(page)
+    for choice in ({}, {"professional": "899999999999"}):
+        answer = _submit(psc_mock_login_page, segurlink_pki, {"login_id": login_id, **choice})
+        assert answer.status_code == 400
+        assert "Choisissez un professionnel de test." in answer.text
+        assert _login_id(answer.text) == login_id
+    # the page is still usable after the mistake
+    answer = _submit(
+        psc_mock_login_page, segurlink_pki, {"login_id": login_id, "professional": "810001234567"}
+    )
+    assert client.finish_login(answer.headers["Location"], request).claims.acr == "eidas1"
+
+
+def test_login_page_is_labelled_accessible_and_says_it_is_a_test(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    _, page = _login_page(client, segurlink_pki)
+    assert page.startswith('<!DOCTYPE html><html lang="fr">')
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "<title>Connexion Pro Santé Connect — fournisseur de TEST segurlink</title>" in page
+    assert page.count("<fieldset>") == 2
+    assert "<legend>Professionnel de test</legend>" in page
+    assert "<legend>Moyen d'authentification</legend>" in page
+    assert "Les identités proposées sont fictives" in page
+    # every radio button has its label
+    for radio in re.findall(r'<input type="radio"[^>]*id="([^"]+)"', page):
+        assert f'<label for="{radio}">' in page
+    assert 'value="cancel" formnovalidate' in page
+
+
+def test_the_login_page_expires(
+    client: PscClient, psc_mock_login_page: PscMock, segurlink_pki: Any
+) -> None:
+    _, page = _login_page(client, segurlink_pki)
+    psc_mock_login_page.advance_clock(1801)
+    answer = _submit(
+        psc_mock_login_page,
+        segurlink_pki,
+        {"login_id": _login_id(page), "professional": "810001234567"},
+    )
+    assert answer.status_code == 400 and "expirée" in answer.text
+
+
+def test_control_endpoint_registers_a_dui_client(psc_mock: PscMock, segurlink_pki: Any) -> None:
+    # A DUI front-end with its own callback URL registers itself, then logs in.
+    registration = {
+        "client_id": "mon-dui",
+        "client_secret": "mon-secret",
+        "redirect_uris": ["https://localhost:8443/psc/callback"],
+    }
+    cert = segurlink_pki.client("insi-auto").as_requests_cert()
+    url = psc_mock.url + "/_mock/psc/clients"
+    answer = requests.post(
+        url, json=registration, cert=cert, verify=str(segurlink_pki.ca), timeout=10
+    )
+    assert answer.status_code == 201
+    for bad in ({**registration, "redirect_uris": []}, {**registration, "client_secret": 1}):
+        refused = requests.post(url, json=bad, cert=cert, verify=str(segurlink_pki.ca), timeout=10)
+        assert refused.status_code == 400
+    settings = _settings(
+        psc_mock,
+        segurlink_pki,
+        client_id="mon-dui",
+        client_secret="mon-secret",
+        redirect_uri="https://localhost:8443/psc/callback",
+    )
+    with PscClient.from_settings(settings) as dui:
+        request, callback = _browser_login(dui, segurlink_pki)
+        assert callback.startswith("https://localhost:8443/psc/callback?")
+        assert dui.finish_login(callback, request).claims.acr == "eidas1"
+        # another callback URL is not registered: the mock shows an error, no redirect
+        request = dui.authorization_request(redirect_uri="https://localhost:8443/other")
+        page = requests.get(request.url, verify=str(segurlink_pki.ca), timeout=10)
+        assert page.status_code == 400 and "redirect_uri" in page.text
+
+
+def test_control_endpoint_switches_the_login_page(
+    client: PscClient, psc_mock: PscMock, segurlink_pki: Any
+) -> None:
+    cert = segurlink_pki.client("insi-auto").as_requests_cert()
+
+    def control(method: str, body: Any = None) -> requests.Response:
+        return requests.request(
+            method,
+            psc_mock.url + "/_mock/psc/login-page",
+            json=body,
+            cert=cert,
+            verify=str(segurlink_pki.ca),
+            timeout=10,
+        )
+
+    assert control("GET").json() == {"enabled": False}
+    assert control("POST", {"enabled": True}).json() == {"enabled": True}
+    assert _login_page(client, segurlink_pki)[1].count("<fieldset>") == 2
+    assert control("POST", {"enabled": "yes"}).status_code == 400
+    assert control("POST", {"enabled": False}).status_code == 200
+    request, callback = _browser_login(client, segurlink_pki)  # auto-approved again
+    assert client.finish_login(callback, request).claims.acr == "eidas1"
 
 
 def test_control_endpoint_injects_psc_faults(

@@ -174,9 +174,34 @@ def test_valid_id_token_gives_claims() -> None:
     assert "810001234567" not in repr(claims)
 
 
-def test_card_login_eidas2_is_accepted() -> None:
-    claims = _validate(_sign(_claims(acr="eidas2", authMode="CARD")))
-    assert (claims.acr, claims.auth_mode) == ("eidas2", "CARD")
+@pytest.mark.parametrize("acr", ["eidas1", "eidas2", "eidas3"])
+def test_every_substantial_login_level_is_accepted_by_default(acr: str) -> None:
+    # eidas3 with authMode CARD is what real card logins carry (psc-samples introspection).
+    claims = _validate(_sign(_claims(acr=acr, authMode="CARD")))
+    assert (claims.acr, claims.auth_mode) == (acr, "CARD")
+
+
+def test_accepted_login_levels_are_configurable() -> None:
+    card = _sign(_claims(acr="eidas3"))
+    with pytest.raises(OidcError) as info:
+        _validate(card, accepted_acr=["eidas1"])
+    assert info.value.error == Rejection.ACR_NOT_ACCEPTED
+    assert _validate(_sign(_claims(acr="0")), accepted_acr=()).acr == "0"  # empty: any
+    settings = Settings.from_mapping(
+        {
+            "psc": {
+                "issuer": "sandbox",
+                "client_id": "c",
+                "client_secret": "s",
+                "accepted_acr": "eidas1, eidas3",
+            }
+        }
+    )
+    assert PscSettings.from_settings(settings).accepted_acr == ("eidas1", "eidas3")
+    default = Settings.from_mapping(
+        {"psc": {"issuer": "sandbox", "client_id": "c", "client_secret": "s"}}
+    )
+    assert PscSettings.from_settings(default).accepted_acr == ("eidas1", "eidas2", "eidas3")
 
 
 def test_hs256_with_the_client_secret_is_accepted() -> None:
@@ -237,6 +262,20 @@ FORGERIES = [
     ),
     ("no sub", lambda: _sign(_claims(sub=None)), Rejection.MISSING_CLAIM),
     ("no exp", lambda: _sign(_claims(exp=None)), Rejection.MISSING_CLAIM),
+    ("no iss", lambda: _sign(_claims(iss=None)), Rejection.MISSING_CLAIM),
+    ("no aud", lambda: _sign(_claims(aud=None, azp=None)), Rejection.MISSING_CLAIM),
+    ("no aud but our azp", lambda: _sign(_claims(aud=None)), Rejection.MISSING_CLAIM),
+    ("no iat", lambda: _sign(_claims(iat=None)), Rejection.MISSING_CLAIM),
+    ("our aud, foreign azp", lambda: _sign(_claims(azp="other")), Rejection.INVALID_AZP),
+    ("auth_time text", lambda: _sign(_claims(auth_time="1700000000")), Rejection.INVALID_AUTH_TIME),
+    ("auth_time boolean", lambda: _sign(_claims(auth_time=True)), Rejection.INVALID_AUTH_TIME),
+    (
+        "auth_time in the future",
+        lambda: _sign(_claims(auth_time=NOW + 600)),
+        Rejection.INVALID_AUTH_TIME,
+    ),
+    ("sid not a string", lambda: _sign(_claims(sid=42)), Rejection.INVALID_SID),
+    ("sid a list", lambda: _sign(_claims(sid=["a"])), Rejection.INVALID_SID),
     ("wrong nonce", lambda: _sign(_claims(nonce="n-2")), Rejection.NONCE_MISMATCH),
     ("no nonce", lambda: _sign(_claims(nonce=None)), Rejection.NONCE_MISMATCH),
     (
@@ -244,7 +283,8 @@ FORGERIES = [
         lambda: _sign(_claims(at_hash=_at_hash("other"))),
         Rejection.AT_HASH_MISMATCH,
     ),
-    ("acr eidas3", lambda: _sign(_claims(acr="eidas3")), Rejection.ACR_NOT_ACCEPTED),
+    ("acr outside the set", lambda: _sign(_claims(acr="0")), Rejection.ACR_NOT_ACCEPTED),
+    ("acr eidas4", lambda: _sign(_claims(acr="eidas4")), Rejection.ACR_NOT_ACCEPTED),
     (
         "nonce list holding ours",
         lambda: _sign(_claims(nonce=["n-2", "n-1"])),
@@ -252,7 +292,7 @@ FORGERIES = [
     ),
     (
         "acr list holding eidas1",
-        lambda: _sign(_claims(acr=["eidas3", "eidas1"])),
+        lambda: _sign(_claims(acr=["0", "eidas1"])),
         Rejection.ACR_NOT_ACCEPTED,
     ),
     ("nbf in the future", lambda: _sign(_claims(nbf=NOW + 600)), Rejection.ISSUED_IN_FUTURE),
@@ -272,7 +312,94 @@ def test_each_forged_or_mismatched_id_token_has_its_own_error(
 def test_forgery_errors_are_distinct_per_rule() -> None:
     # One value per rule (a few cases share a rule: encrypted/garbage, no sub/no exp...).
     rules = {error for _, _, error in FORGERIES}
-    assert len(rules) >= 13
+    assert len(rules) >= 15
+
+
+def test_missing_claims_are_named_not_key_errors() -> None:
+    for claim in ("aud", "iat", "iss", "sub", "exp"):
+        with pytest.raises(OidcError) as info:
+            _validate(_sign(_claims(**{claim: None})))
+        assert info.value.error == Rejection.MISSING_CLAIM
+        assert info.value.description == f"the id_token lacks {claim}"
+
+
+def test_auth_time_and_sid_when_valid() -> None:
+    claims = _validate(_sign(_claims(auth_time=NOW - 5, sid="s-1")))
+    assert (claims.auth_time, claims.session_id) == (NOW - 5, "s-1")
+    # within the leeway a provider clock slightly ahead is tolerated
+    assert _validate(_sign(_claims(auth_time=NOW + 20)), leeway=30).auth_time == NOW + 20
+    with pytest.raises(OidcError) as info:
+        _validate(_sign(_claims(auth_time=NOW + 20)), leeway=0)
+    assert info.value.error == Rejection.INVALID_AUTH_TIME
+    # neither is required when no max_age was asked
+    bare = _validate(_sign(_claims(auth_time=None, sid=None)))
+    assert (bare.auth_time, bare.session_id) == (None, "")
+    fractional = _validate(_sign(_claims(auth_time=NOW - 10.5))).auth_time
+    assert fractional == NOW - 11 and isinstance(fractional, int)
+
+
+def test_max_age_requires_a_recent_auth_time() -> None:
+    recent = _sign(_claims(auth_time=NOW - 290))
+    assert _validate(recent, max_age=300, leeway=0).auth_time == NOW - 290
+    with pytest.raises(OidcError) as info:
+        _validate(_sign(_claims(auth_time=NOW - 301)), max_age=300, leeway=0)
+    assert info.value.error == Rejection.LOGIN_TOO_OLD
+    assert _validate(_sign(_claims(auth_time=NOW - 301)), max_age=300, leeway=1).subject
+    with pytest.raises(OidcError) as info:
+        _validate(_sign(_claims(auth_time=None)), max_age=300)
+    assert info.value.error == Rejection.MISSING_CLAIM
+    assert "auth_time" in info.value.description
+
+
+def test_max_age_goes_into_the_authorization_request() -> None:
+    request = new_authorization_request(
+        METADATA, client_id=CLIENT, redirect_uri="https://dui/cb", max_age=600
+    )
+    assert parse_qs(urlsplit(request.url).query)["max_age"] == ["600"]
+    assert request.max_age == 600
+    plain = new_authorization_request(METADATA, client_id=CLIENT, redirect_uri="https://dui/cb")
+    assert "max_age" not in parse_qs(urlsplit(plain.url).query) and plain.max_age is None
+    for bad in (-1, True, "600"):
+        with pytest.raises(InputError):
+            new_authorization_request(
+                METADATA,
+                client_id=CLIENT,
+                redirect_uri="https://dui/cb",
+                max_age=bad,  # type: ignore[arg-type]
+            )
+    with pytest.raises(InputError):  # extra cannot slip in an unchecked max_age
+        new_authorization_request(
+            METADATA, client_id=CLIENT, redirect_uri="https://dui/cb", extra={"max_age": "1"}
+        )
+
+
+def test_signature_algorithm_must_be_among_the_accepted_ones() -> None:
+    secret = Secret("a-client-secret-long-enough-for-hs256!")
+    hs256 = jwt.encode({"alg": "HS256"}, _claims(), OctKey.import_key(secret.reveal()))
+    with pytest.raises(OidcError) as info:
+        _validate(hs256, client_secret=secret, algorithms=("RS256",))
+    assert info.value.error == Rejection.UNSUPPORTED_ALG
+    assert _validate(_sign(_claims()), algorithms=("RS256",)).subject
+    with pytest.raises(OidcError) as info:
+        _validate(_sign(_claims()), algorithms=("HS256",))
+    assert info.value.error == Rejection.UNSUPPORTED_ALG
+
+
+def test_accepted_algorithms_follow_the_provider_and_the_registration() -> None:
+    every = messages.ASYMMETRIC_ALGS + messages.HMAC_ALGS
+    assert messages.accepted_algorithms() == every  # no published list: no narrowing
+    assert messages.accepted_algorithms(["RS256"]) == ("RS256",)
+    assert messages.accepted_algorithms(["HS256", "RS256", "EdDSA", "none"]) == (
+        "RS256",
+        "HS256",
+    )
+    assert messages.accepted_algorithms(["RS256", "HS256"], registered="HS256") == ("HS256",)
+    assert messages.accepted_algorithms((), registered="PS256") == ("PS256",)
+    with pytest.raises(ConfigurationError, match="'HS256'"):
+        messages.accepted_algorithms(["RS256"], registered="HS256")
+    with pytest.raises(OidcError) as info:
+        messages.accepted_algorithms(["EdDSA", "none"])
+    assert info.value.error == Rejection.UNSUPPORTED_ALG
 
 
 def test_leeway_tolerates_small_clock_skew() -> None:
@@ -371,9 +498,13 @@ def test_malformed_userinfo_is_a_typed_error(payload: bytes) -> None:
         parse_userinfo(payload)
 
 
+def _signed_userinfo(**claims: Any) -> dict[str, Any]:
+    token = _sign({**_userinfo(), **claims})
+    return messages.verify_signed_userinfo(token, keys=KEYS, issuer=ISSUER, client_id=CLIENT)
+
+
 def test_signed_userinfo_is_verified() -> None:
-    token = _sign({**_userinfo(), "iss": ISSUER, "aud": CLIENT})
-    claims = messages.verify_signed_userinfo(token, keys=KEYS, issuer=ISSUER, client_id=CLIENT)
+    claims = _signed_userinfo(iss=ISSUER, aud=CLIENT)
     assert parse_userinfo(claims).national_id == "810001234567"
     with pytest.raises(OidcError) as info:
         messages.verify_signed_userinfo(
@@ -383,6 +514,38 @@ def test_signed_userinfo_is_verified() -> None:
             client_id=CLIENT,
         )
     assert info.value.error == Rejection.INVALID_SIGNATURE
+
+
+@pytest.mark.parametrize(
+    ("claims", "error"),
+    [
+        (
+            {"iss": "https://evil.test/auth/realms/esante-wallet", "aud": CLIENT},
+            Rejection.INVALID_ISSUER,
+        ),
+        ({"iss": ISSUER + "/", "aud": CLIENT}, Rejection.INVALID_ISSUER),
+        ({"iss": ISSUER, "aud": "other"}, Rejection.INVALID_AUDIENCE),
+        ({"iss": ISSUER, "aud": ["other", "another"]}, Rejection.INVALID_AUDIENCE),
+        ({"aud": CLIENT + "-2"}, Rejection.INVALID_AUDIENCE),
+    ],
+)
+def test_signed_userinfo_of_another_issuer_or_client_is_refused(
+    claims: dict[str, Any], error: Rejection
+) -> None:
+    with pytest.raises(OidcError) as info:
+        _signed_userinfo(**claims)
+    assert info.value.error == error
+
+
+def test_signed_userinfo_iss_and_aud_are_checked_only_when_present() -> None:
+    # OIDC Core §5.3.2: "if signed, SHOULD contain iss and aud": absent is not a refusal.
+    assert _signed_userinfo()["preferred_username"] == "810001234567"
+    assert _signed_userinfo(aud=["other", CLIENT])["aud"] == ["other", CLIENT]
+    with pytest.raises(OidcError) as info:
+        messages.verify_signed_userinfo(
+            _sign(_userinfo()), keys=KEYS, issuer=ISSUER, client_id=CLIENT, algorithms=("PS256",)
+        )
+    assert info.value.error == Rejection.UNSUPPORTED_ALG
 
 
 # -- token endpoint messages -------------------------------------------------------------------
@@ -438,6 +601,21 @@ def test_ciba_bodies_and_polling_interval() -> None:
     }
     assert messages.next_poll_interval(1.0, "slow_down") == 6.0
     assert messages.next_poll_interval(1.0, "authorization_pending") == 1.0
+
+
+def test_ciba_caps_the_provider_lifetime_and_interval() -> None:
+    hostile = {"auth_req_id": "id", "expires_in": 86_400, "interval": 3_600}
+    request = messages.parse_ciba_start(hostile, now=1000.0)
+    assert (request.expires_at, request.interval) == (1300.0, 30.0)  # documented defaults
+    assert (messages.CIBA_MAX_EXPIRES_IN, messages.CIBA_MAX_INTERVAL) == (300.0, 30.0)
+    custom = messages.parse_ciba_start(hostile, now=0.0, max_expires_in=60, max_interval=2)
+    assert (custom.expires_at, custom.interval) == (60.0, 2.0)
+    # below the caps, the provider's values are kept
+    fair = messages.parse_ciba_start({"auth_req_id": "id", "expires_in": 120, "interval": 1}, now=0)
+    assert (fair.expires_at, fair.interval) == (120.0, 1.0)
+    assert messages.next_poll_interval(28.0, "slow_down") == 30.0
+    assert messages.next_poll_interval(8.0, "slow_down", maximum=10.0) == 10.0
+    assert messages.next_poll_interval(40.0, "authorization_pending") == 40.0
 
 
 def test_token_exchange_body() -> None:

@@ -11,9 +11,11 @@ Answers reproduce, person by person, the shape drift of the real service: envelo
 prefixes (``soap:``/``S:``, ``env:``, ``soap:`` only), older answers with ``TIQ/Prenom``
 and ``TypeMatricule``, ``DateDeb``/``DateFin`` before ``IdIndividu`` (ECETINSI), XML
 comments inside the body (PROVISOIRE), ``INSHISTO`` repeating the active INS (CORSE,
-HERMANN). Faults come in the 2022 style (``S:siram_40`` subcode, ``xml:lang="en"``,
-``severite="fatal"``) or the 2025 style (``siram:siram_40``, ``fr``, ``fatale``,
-``messageID``).
+HERMANN). Faults come in the two styles of the real faults in
+``insi-contract/samples/FAULT_*.xml``: 2022 (``S:Fault`` in an ``env:Body``, subcode
+``S:siram_40``, ``xml:lang="en"``, ``severite="fatal"``) and 2025 (``soap:Fault`` in an
+``env:Body``, subcode ``soap:siram_100``, ``fr``, ``messageID``, ``severite="erreur"``
+for an access refusal).
 
 >>> with InsiMock(pki) as insi:                       # doctest: +SKIP
 ...     insi.inject("technical")
@@ -422,6 +424,9 @@ class _Fault:
     reason: str
     detail_code: str
     detail_text: str
+    # siram severity: the real access refusal (desir_550) is "erreur", the real technical
+    # error (insi_102) "fatal(e)". Unavailability is read as fatal like insi_102 (assumption).
+    severity: Literal["erreur", "fatale"] = "erreur"
 
 
 class _Refused(Exception):
@@ -452,6 +457,7 @@ def _unavailable() -> _Fault:
         _REASON_UNAVAILABLE,
         "desir_1020",
         "Le service est temporairement indisponible.",
+        "fatale",
     )
 
 
@@ -463,6 +469,7 @@ def _technical(action: str | None) -> _Fault:
         _REASON_UNAVAILABLE,
         "insi_102",
         f"L'appel au service de recherche avec {what} renvoie une erreur technique.",
+        "fatale",
     )
 
 
@@ -477,7 +484,14 @@ def _unknown_idam() -> _Fault:
 
 
 def _access_level() -> _Fault:
-    return _Fault("Sender", "siram_100", _REASON_ACCESS, "DESIR_560", "Niveau d'accès insuffisant.")
+    # The real text of a wrong certificate level (specs/insi.md).
+    return _Fault(
+        "Sender",
+        "siram_100",
+        _REASON_ACCESS,
+        "DESIR_560",
+        "Vous ne disposez pas des droits suffisants pour accéder à ce service",
+    )
 
 
 def _missing_context(label: str) -> _Fault:
@@ -511,49 +525,48 @@ def _invalid(problem: str, subcode: str | None = "siram_20", code: str = "Sender
 
 
 def render_fault(fault: _Fault, style: Literal["2022", "2025"], message_id: str = "") -> bytes:
-    """A SOAP 1.2 fault in one of the two styles seen from the real service."""
+    """A SOAP 1.2 fault written like the real ones of that year (``samples/FAULT_*.xml``).
+
+    Both styles put an ``env:Body`` (declared on itself) under a ``soap:Envelope`` and
+    write the siram subcode with the fault's own SOAP prefix (``S:siram_40``,
+    ``soap:siram_100``: a QName in the SOAP namespace, as served). 2022: ``S:Fault``
+    declaring ``ns4`` (SOAP 1.1), ``xml:lang="en"`` on a French text, ``severite`` then
+    ``code``, ``fatal`` (sic, outside the siram enumeration) for a fatal fault, no
+    ``messageID``. 2025: ``soap:Fault``, ``xml:lang="fr"``, ``code``, ``messageID`` (the
+    request's ``wsa:MessageID``) then ``severite`` (``fatale`` or ``erreur``).
+    """
     if style == "2022":
-        p, lang, severity = "S", "en", "fatal"  # "fatal" (sic): not in the siram enum
-        subcode_value = _subcode_text(fault.subcode, "S:")
-        head = (
-            f'<soap:Envelope xmlns:soap="{SOAP12_NS}">'
-            f'<env:Body xmlns:S="{SOAP12_NS}" xmlns:env="{SOAP12_NS}">'
-            f'<S:Fault xmlns:ns4="{SOAP11_NS}">'
-        )
-        tail = "</S:Fault></env:Body></soap:Envelope>"
-        message_attr = ""
-        declaration = "<?xml version='1.0' encoding='UTF-8'?>"
+        p, lang = "S", "en"
+        severity = "fatal" if fault.severity == "fatale" else fault.severity
+        body = f'<env:Body xmlns:S="{SOAP12_NS}" xmlns:env="{SOAP12_NS}">'
+        fault_open = f'<S:Fault xmlns:ns4="{SOAP11_NS}">'
+        attributes = f'severite="{severity}" code="{_esc(fault.detail_code)}"'
     else:
-        p, lang, severity = "soap", "fr", "fatale"
-        subcode_value = _subcode_text(fault.subcode, "siram:")
-        head = (
-            f'<soap:Envelope xmlns:soap="{SOAP12_NS}" xmlns:siram="{SIRAM_NS}">'
-            "<soap:Body><soap:Fault>"
-        )
-        tail = "</soap:Fault></soap:Body></soap:Envelope>"
-        message_attr = f' messageID="{_esc(message_id)}"' if message_id else ""
-        declaration = '<?xml version="1.0" encoding="UTF-8"?>'
+        p, lang = "soap", "fr"
+        body = f'<env:Body xmlns:env="{SOAP12_NS}">'
+        fault_open = "<soap:Fault>"
+        attributes = f'code="{_esc(fault.detail_code)}"'
+        if message_id:
+            attributes += f' messageID="{_esc(message_id)}"'
+        attributes += f' severite="{fault.severity}"'
     code = f"<{p}:Code><{p}:Value>{p}:{fault.code}</{p}:Value>"
-    if subcode_value is not None:
+    if fault.subcode is not None:
+        if fault.subcode.startswith("wsa:"):
+            subcode_value = f' xmlns:wsa="{WSA_NS}">{fault.subcode}'
+        else:
+            subcode_value = f">{p}:{fault.subcode}"
         code += f"<{p}:Subcode><{p}:Value{subcode_value}</{p}:Value></{p}:Subcode>"
     code += f"</{p}:Code>"
     reason = f'<{p}:Reason><{p}:Text xml:lang="{lang}">{_esc(fault.reason)}</{p}:Text></{p}:Reason>'
     detail = (
-        f"<{p}:Detail>"
-        f'<siram:Erreur severite="{severity}" code="{_esc(fault.detail_code)}"{message_attr}'
-        + (f' xmlns:siram="{SIRAM_NS}"' if style == "2022" else "")
-        + f">{_esc(fault.detail_text)}</siram:Erreur></{p}:Detail>"
+        f'<{p}:Detail><siram:Erreur {attributes} xmlns:siram="{SIRAM_NS}">'
+        f"{_esc(fault.detail_text)}</siram:Erreur></{p}:Detail>"
     )
-    return (declaration + head + code + reason + detail + tail).encode("utf-8")
-
-
-def _subcode_text(subcode: str | None, siram_prefix: str) -> str | None:
-    """The subcode ``Value`` element's attributes and text, after ``<p:Value``."""
-    if subcode is None:
-        return None
-    if subcode.startswith("wsa:"):
-        return f' xmlns:wsa="{WSA_NS}">{subcode}'
-    return f">{siram_prefix}{subcode}"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<soap:Envelope xmlns:soap="{SOAP12_NS}">{body}{fault_open}'
+        f"{code}{reason}{detail}</{p}:Fault></env:Body></soap:Envelope>"
+    ).encode()
 
 
 def _esc(text: str) -> str:
@@ -856,9 +869,10 @@ class InsiMock(MockServer):
         card_mode = f"{{{WSSE_NS}}}Security" in headers
         lps = self._single(headers, f"{{{CTXLPS_NS}}}ContexteLPS", "ContexteLPS")
         bam = self._single(headers, f"{{{CTXBAM_NS}}}ContexteBAM", "ContexteBAM")
-        emitter = None if card_mode else peer.ou
-        self._check_lps(lps, emitter)
-        self._check_bam(bam, emitter)
+        # Emetteur is not checked against the certificate: the real qualification platform
+        # answers CR 00 to an e-mail address there (specs/insi.md).
+        self._check_lps(lps)
+        self._check_bam(bam)
         idam = _text(lps.find(f"{{{CTXLPS_NS}}}LPS/{{{CTXLPS_NS}}}IDAM")) or ""
         exchange.details["idam"] = idam
         if idam not in self.known_idams:
@@ -984,7 +998,7 @@ class InsiMock(MockServer):
         self._validate(found[0], label, _bad_context)
         return found[0]
 
-    def _check_lps(self, lps: etree._Element, emitter: str | None) -> None:
+    def _check_lps(self, lps: etree._Element) -> None:
         def child(path: str) -> str | None:
             return _text(lps.find("/".join(f"{{{CTXLPS_NS}}}{p}" for p in path.split("/"))))
 
@@ -993,7 +1007,6 @@ class InsiMock(MockServer):
             or _attr_problem(lps, "Version", "01_00", "ContexteLPS")
             or _uuid_problem("ContexteLPS/Id", child("Id"))
             or _utc_problem("ContexteLPS/Temps", child("Temps") or "")
-            or _emitter_problem("ContexteLPS/Emetteur", child("Emetteur"), emitter)
         )
         if problem is None:
             software = lps.find(f"{{{CTXLPS_NS}}}LPS")
@@ -1016,7 +1029,7 @@ class InsiMock(MockServer):
         if problem is not None:
             raise _Refused(_bad_context(problem))
 
-    def _check_bam(self, bam: etree._Element, emitter: str | None) -> None:
+    def _check_bam(self, bam: etree._Element) -> None:
         def child(local: str) -> str | None:
             return _text(bam.find(f"{{{CTXBAM_NS}}}{local}"))
 
@@ -1024,7 +1037,6 @@ class InsiMock(MockServer):
             _attr_problem(bam, "Version", "01_02", "ContexteBAM")
             or _uuid_problem("ContexteBAM/Id", child("Id"))
             or _utc_problem("ContexteBAM/Temps", child("Temps") or "")
-            or _emitter_problem("ContexteBAM/Emetteur", child("Emetteur"), emitter)
         )
         if problem is not None:
             raise _Refused(_bad_context(problem))
@@ -1136,14 +1148,6 @@ def _attr_problem(element: etree._Element, name: str, expected: str, label: str)
 def _uuid_problem(label: str, value: str | None) -> str | None:
     if not value or not _UUID_RE.fullmatch(value):
         return f"{label} doit être un UUID"
-    return None
-
-
-def _emitter_problem(label: str, value: str | None, expected: str | None) -> str | None:
-    if expected is None:  # card mode: the emitter is the assertion's NameID, not checked
-        return None
-    if value != expected:
-        return f"{label} doit être l'OU du certificat client ({expected})"
     return None
 
 

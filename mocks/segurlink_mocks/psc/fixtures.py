@@ -2,6 +2,8 @@
 
 * ``psc_mock_session`` (session): one :class:`~segurlink_mocks.psc.PscMock` for the run.
 * ``psc_mock`` (function): that mock, reset (keys, clients, grants, faults, settings).
+* ``psc_mock_login_page`` (function): the same mock showing its login page instead of
+  auto-approving (for browser tests of a DUI front-end).
 * ``psc_settings`` (function): :class:`segurlink.config.Settings` with a ``[psc]`` table
   for the mock's default client (``client_secret_basic``) and the test CA as trust store.
 """
@@ -34,6 +36,13 @@ def psc_mock(psc_mock_session: PscMock) -> PscMock:
     """The PSC mock, back to its start state for this test."""
     psc_mock_session.reset()
     return psc_mock_session
+
+
+@pytest.fixture
+def psc_mock_login_page(psc_mock: PscMock) -> PscMock:
+    """The PSC mock, reset, showing its login page: a person picks the professional."""
+    psc_mock.auto_approve = False
+    return psc_mock
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ requires one: ``tls_client_auth`` and token exchange):
 
 * discovery at ``{issuer}/.well-known/wallet-openid-configuration`` (PSC's path) and at
   the standard ``/.well-known/openid-configuration``, with the keys of the real document;
-* ``/auth`` (the "wallet" login front): auto-approve for tests (or an HTML login page)
+* ``/auth`` (the "wallet" login front): auto-approve for tests (or the HTML login page)
   with a choice of :data:`TEST_PROFESSIONALS` and of the method: e-CPS (``acr=eidas1``) or
-  CPS card (``acr=eidas2``, ``authMode=CARD``); PKCE S256 is required;
+  CPS card (``acr=eidas3``, ``authMode=CARD``, as in the real introspection samples); PKCE
+  S256 is required;
 * token endpoint: ``authorization_code`` (single use, PKCE, redirect_uri), refresh with
   rotation, CIBA poll grant, RFC 8693 token exchange (client certificate required);
   client authentication ``client_secret_basic``/``_post``, ``private_key_jwt``,
@@ -30,6 +31,15 @@ certificate of the test CA required)::
     DELETE /_mock/psc/faults
     POST   /_mock/psc/rotate-keys
     POST   /_mock/psc/login-as  {"national_id": "810001234567", "method": "card"}
+    POST   /_mock/psc/clients  {"client_id": "my-dui", "client_secret": "...",
+                                "redirect_uris": ["https://localhost:8443/psc/callback"]}
+    GET    /_mock/psc/login-page
+    POST   /_mock/psc/login-page  {"enabled": true}   (false: auto-approve again)
+
+The login page (``auto_approve=False``, ``segurlink mock serve --psc-login-page``, the
+``psc_mock_login_page`` fixture) is French, states that it is a TEST provider with
+fictitious identities, and offers the test professionals, e-CPS or card, and a cancel
+button that returns ``error=access_denied``.
 """
 
 from __future__ import annotations
@@ -87,11 +97,12 @@ ID_TOKEN_FAULTS: frozenset[str] = frozenset(
         "wrong_audience",
         "bad_at_hash",
         "future_iat",
-        "wrong_acr",  # acr eidas3 (not a login level)
+        "wrong_acr",  # acr "0": Keycloak's level of an SSO-cookie login, not an eIDAS level
         "alg_none",  # unsigned
         "hs256",  # HS256 with the client secret: valid, the other signature PSC may use
         "missing_nonce",
         "wrong_azp",
+        "stale_auth_time",  # auth_time an hour ago, as if max_age were ignored
     }
 )
 #: Endpoints an endpoint fault can target.
@@ -319,6 +330,8 @@ _ALGS = [
     "RS512",
 ]
 _ENC_ALGS = ["RSA-OAEP", "RSA-OAEP-256", "RSA1_5"]
+#: e-CPS logins are eidas1, card logins eidas3 (the real samples); eidas2 is documented.
+_ACR_VALUES = ("eidas1", "eidas2", "eidas3")
 _ENC_ENCS = ["A256GCM", "A192GCM", "A128GCM", "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512"]
 _AUTH_METHODS = [
     "private_key_jwt",
@@ -329,11 +342,15 @@ _AUTH_METHODS = [
 ]
 
 
-def discovery_document(base_url: str) -> dict[str, Any]:
+def discovery_document(
+    base_url: str, *, id_token_algs: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The discovery document of a PSC-shaped provider at ``base_url``.
 
     Same keys and value shapes as the real ``esante-wallet`` document; the authorization
     endpoint is the "wallet" front (``/auth``), the rest lives under the realm.
+    ``id_token_algs`` replaces the published id_token signature algorithms (default: the
+    real document's list, HS256 included).
     """
     issuer = base_url + REALM_PATH
     oidc = issuer + "/protocol/openid-connect"
@@ -367,7 +384,7 @@ def discovery_document(base_url: str) -> dict[str, Any]:
             CIBA_GRANT,
             "urn:ietf:params:oauth:grant-type:device_code",
         ],
-        "acr_values_supported": ["eidas1", "eidas2"],
+        "acr_values_supported": list(_ACR_VALUES),
         "response_types_supported": [
             "code",
             "none",
@@ -379,7 +396,7 @@ def discovery_document(base_url: str) -> dict[str, Any]:
             "code id_token token",
         ],
         "subject_types_supported": ["public", "pairwise"],
-        "id_token_signing_alg_values_supported": list(_ALGS),
+        "id_token_signing_alg_values_supported": list(id_token_algs or _ALGS),
         "id_token_encryption_alg_values_supported": list(_ENC_ALGS),
         "id_token_encryption_enc_values_supported": list(_ENC_ENCS),
         "userinfo_signing_alg_values_supported": [*_ALGS, "none"],
@@ -558,6 +575,15 @@ class _Ciba:
     done: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _PendingLogin:
+    """An authorization request waiting on the login page (kept server-side)."""
+
+    params: Mapping[str, str]
+    client_id: str
+    expires_at: float
+
+
 @dataclass(slots=True)
 class _EndpointFault:
     endpoint: str
@@ -584,7 +610,10 @@ class PscMock(MockServer):
     professional chosen with :meth:`login_as` (default: the first of
     :data:`TEST_PROFESSIONALS`) unless the request carries ``login_hint``.
     ``ciba_script`` decides the CIBA polls: ``pending``, ``slow_down``, ``approve``,
-    ``deny``; one entry per poll, the last one repeating.
+    ``deny``; one entry per poll, the last one repeating. ``ciba_expires_in`` and
+    ``ciba_interval`` are what the CIBA answer announces (a hostile provider announces
+    hours). ``id_token_signing_algs`` is the discovery's
+    ``id_token_signing_alg_values_supported`` (default: the real list, HS256 included).
     """
 
     name: ClassVar[str] = "psc"
@@ -603,6 +632,7 @@ class PscMock(MockServer):
         ciba_script: Sequence[str] = ("pending", "approve"),
         ciba_enforce_interval: bool = True,
         userinfo_signed: bool = False,
+        id_token_signing_algs: Sequence[str] = tuple(_ALGS),
         clients: Sequence[MockClient] | None = None,
     ) -> None:
         super().__init__(pki, host=host, port=port, require_client_cert=False)
@@ -615,6 +645,7 @@ class PscMock(MockServer):
             "ciba_script": tuple(ciba_script),
             "ciba_enforce_interval": ciba_enforce_interval,
             "userinfo_signed": userinfo_signed,
+            "id_token_signing_algs": tuple(id_token_signing_algs),
         }
         self._initial_clients = tuple(clients) if clients is not None else None
         self._state = threading.RLock()
@@ -636,6 +667,7 @@ class PscMock(MockServer):
             self.ciba_script: list[str] = list(init["ciba_script"])
             self.ciba_enforce_interval = bool(init["ciba_enforce_interval"])
             self.userinfo_signed = bool(init["userinfo_signed"])
+            self.id_token_signing_algs: list[str] = list(init["id_token_signing_algs"])
             self.professionals: dict[str, TestProfessional] = dict(TEST_PROFESSIONALS)
             self.clients: dict[str, MockClient] = {
                 c.client_id: copy.copy(c)
@@ -647,6 +679,7 @@ class PscMock(MockServer):
             self._grants: dict[str, _Grant] = {}
             self._sessions: dict[str, _Session] = {}
             self._ciba: dict[str, _Ciba] = {}
+            self._pending_logins: dict[str, _PendingLogin] = {}
             self._assertion_jtis: set[str] = set()
             self._id_token_faults: list[tuple[str, int | None]] = []
             self._endpoint_faults: list[_EndpointFault] = []
@@ -791,6 +824,19 @@ class PscMock(MockServer):
     def issuer(self) -> str:
         return self.url + REALM_PATH
 
+    def client_registration(self) -> dict[str, Any]:
+        """The default client as a DUI developer registers it (printed by ``mock serve``).
+
+        Loopback redirect URIs (``http://127.0.0.1/callback``) accept any port.
+        """
+        client = self.default_client()
+        return {
+            "client_id": client.client_id,
+            "client_secret": client.secret,
+            "redirect_uris": list(client.redirect_uris),
+            "login_page": not self.auto_approve,
+        }
+
     def settings_table(self) -> dict[str, str]:
         """The ``[psc]`` table of segurlink settings for the default client."""
         return {
@@ -877,6 +923,18 @@ class PscMock(MockServer):
             if route == "login-as" and request.method == "POST":
                 self.login_as(str(data.get("national_id")), data.get("method", "ecps"))
                 return _json({"login_as": data.get("national_id")})
+            if route == "clients" and request.method == "POST":
+                client = _client_from_json(data)
+                self.register_client(client)
+                return _json({"registered": client.client_id}, 201)
+            if route == "login-page" and request.method == "GET":
+                return _json({"enabled": not self.auto_approve})
+            if route == "login-page" and request.method == "POST":
+                enabled = data.get("enabled")
+                if not isinstance(enabled, bool):
+                    raise ValueError('login-page takes {"enabled": true|false}')
+                self.auto_approve = not enabled
+                return _json({"enabled": enabled})
         except (ValueError, TypeError) as exc:
             return _json({"error": str(exc)}, 400)
         return _json({"error": f"no control route {request.path}"}, 404)
@@ -884,7 +942,9 @@ class PscMock(MockServer):
     # -- discovery and keys --------------------------------------------------------------
 
     def _discovery(self, request: Request, exchange: Exchange) -> Response:
-        return _json(discovery_document(self.url))
+        with self._state:
+            algs = list(self.id_token_signing_algs)
+        return _json(discovery_document(self.url, id_token_algs=algs))
 
     def _certs(self, request: Request, exchange: Exchange) -> Response:
         return _json(self.jwks())
@@ -899,17 +959,24 @@ class PscMock(MockServer):
         redirect_uri = params.get("redirect_uri", "")
         if client is None or not client.allows_redirect(redirect_uri):
             # Never redirect to an unverified URI (RFC 6749 §4.1.2.1): show the error.
-            return Response(
-                "<html><body><h1>Invalid client or redirect_uri</h1></body></html>",
-                status=400,
-                content_type="text/html",
+            return _html_page(
+                400,
+                "Application ou adresse de retour inconnue",
+                "Le client_id n'est pas enregistré ou la redirect_uri n'est pas la sienne : "
+                "la connexion ne peut pas revenir à l'application.",
             )
         state = params.get("state", "")
         problem = self._authorization_problem(params)
         if problem is not None:
             return self._redirect_error(redirect_uri, state, *problem)
         if not self.auto_approve:
-            return self._login_page(params)
+            login_id = secrets.token_urlsafe(24)
+            pending = _PendingLogin(
+                dict(params), client.client_id, self.now() + _LOGIN_PAGE_LIFETIME
+            )
+            with self._state:
+                self._pending_logins[login_id] = pending
+            return self._login_page(login_id, pending)
         national_id, method = self._login_as
         hint = params.get("login_hint")
         if hint:
@@ -935,46 +1002,103 @@ class PscMock(MockServer):
         if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
             return "invalid_request", "PKCE with S256 is required"
         acr = params.get("acr_values", "")
-        if acr and not set(acr.split()) & {"eidas1", "eidas2"}:
+        if acr and not set(acr.split()) & set(_ACR_VALUES):
             return "invalid_request", f"unsupported acr_values {acr!r}"
         return None
 
-    def _login_page(self, params: Mapping[str, str]) -> Response:
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items()
-        )
-        choices = "".join(
-            f'<label><input type="radio" name="login_hint" value="{p.national_id}"> '
-            f"{html.escape(p.given_name)} {html.escape(p.family_name)} ({p.national_id})"
-            "</label><br>"
+    def _login_page(
+        self, login_id: str, pending: _PendingLogin, *, problem: str = "", status: int = 200
+    ) -> Response:
+        """The "wallet" page: pick a test professional and a login means, or cancel.
+
+        The authorization parameters stay on the server (``login_id``): the form only
+        carries the choice, so nothing in the query (e.g. ``login_hint``) can override it.
+        ``login_hint`` and ``mock_method`` only pre-select.
+        """
+        params = pending.params
+        hint = params.get("login_hint", "")
+        chosen_method = "card" if params.get("mock_method") == "card" else "ecps"
+        professionals = "".join(
+            '<div class="choice"><input type="radio" name="professional" required'
+            f' id="pro-{p.national_id}" value="{p.national_id}"'
+            f"{' checked' if p.national_id == hint else ''}>"
+            f'<label for="pro-{p.national_id}">{html.escape(p.given_name)} '
+            f"{html.escape(p.family_name)} — {_PROFESSIONS.get(p.profession, 'professionnel')}"
+            f' <span class="id">({p.national_id})</span></label></div>'
             for p in self.professionals.values()
         )
-        page = (
-            "<!DOCTYPE html><html><head><title>Pro Santé Connect (mock)</title></head><body>"
-            "<h1>Pro Santé Connect — segurlink mock</h1>"
-            f'<form method="post" action="/auth/approve">{hidden}{choices}'
-            '<label><input type="radio" name="mock_method" value="ecps" checked> e-CPS</label> '
-            '<label><input type="radio" name="mock_method" value="card"> carte CPS</label><br>'
-            '<button type="submit">Se connecter</button></form></body></html>'
+        methods = "".join(
+            f'<div class="choice"><input type="radio" name="method" id="method-{value}"'
+            f' value="{value}"{" checked" if value == chosen_method else ""}>'
+            f'<label for="method-{value}">{label}</label></div>'
+            for value, label in (
+                ("ecps", "e-CPS (application mobile), niveau eidas1"),
+                ("card", "Carte CPS, niveau eidas3"),
+            )
         )
-        return Response(page, content_type="text/html; charset=utf-8")
+        alert = f'<p class="problem" role="alert">{html.escape(problem)}</p>' if problem else ""
+        page = (
+            '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            "<title>Connexion Pro Santé Connect — fournisseur de TEST segurlink</title>"
+            f"<style>{_PAGE_CSS}</style></head><body><main>"
+            "<h1>Connexion Pro Santé Connect</h1>"
+            '<p class="test" role="note"><strong>Fournisseur de TEST.</strong> Cette page est '
+            "celle du simulateur segurlink, pas le vrai Pro Santé Connect. Les identités "
+            "proposées sont fictives : n'utilisez ni carte ni donnée réelle.</p>"
+            f"<p>L'application <strong>{html.escape(pending.client_id)}</strong> demande à "
+            "vous connecter.</p>"
+            f'{alert}<form method="post" action="/auth/approve">'
+            f'<input type="hidden" name="login_id" value="{html.escape(login_id)}">'
+            f"<fieldset><legend>Professionnel de test</legend>{professionals}</fieldset>"
+            f"<fieldset><legend>Moyen d'authentification</legend>{methods}</fieldset>"
+            '<div class="actions">'
+            '<button type="submit" name="decision" value="approve">Se connecter</button>'
+            '<button type="submit" name="decision" value="cancel" formnovalidate '
+            'class="secondary">Annuler</button>'
+            "</div></form></main></body></html>"
+        )
+        return Response(page, status=status, content_type="text/html; charset=utf-8")
 
     def _approve(self, request: Request, exchange: Exchange) -> Response:
         if request.method != "POST":
             return Response("Method Not Allowed\n", status=405)
-        params = {k: v for k, v in request.form.items()}
-        client = self.clients.get(params.get("client_id", ""))
-        redirect_uri = params.get("redirect_uri", "")
-        if client is None or not client.allows_redirect(redirect_uri):
-            return Response("invalid client", status=400)
-        problem = self._authorization_problem(params)
-        if problem is not None:
-            return self._redirect_error(redirect_uri, params.get("state", ""), *problem)
-        national_id = params.get("login_hint", "")
-        if national_id not in self.professionals:
-            return self._redirect_error(redirect_uri, params.get("state", ""), "access_denied", "")
-        method: LoginMethod = "card" if params.get("mock_method") == "card" else "ecps"
+        form = request.form
+        login_id = form.get("login_id", "")
+        with self._state:
+            pending = self._pending_logins.get(login_id)
+            if pending is not None and self.now() > pending.expires_at:
+                del self._pending_logins[login_id]
+                pending = None
+        if pending is None:
+            return _html_page(
+                400,
+                "Demande de connexion inconnue ou expirée",
+                "Cette demande de connexion est inconnue, déjà utilisée ou expirée. "
+                "Recommencez la connexion depuis l'application.",
+            )
+        params = pending.params
+        client = self.clients.get(pending.client_id)
+        if client is None:  # unregistered since the page was shown
+            return _html_page(400, "Client inconnu", "L'application n'est plus enregistrée.")
+        decision = form.get("decision", "approve")
+        national_id = form.get("professional", "")
+        if decision == "approve" and national_id not in self.professionals:
+            exchange.details["error"] = "no_professional_chosen"
+            return self._login_page(
+                login_id, pending, problem="Choisissez un professionnel de test.", status=400
+            )
+        with self._state:
+            self._pending_logins.pop(login_id, None)  # single use
+        if decision != "approve":
+            exchange.details["error"] = "access_denied"
+            return self._redirect_error(
+                params["redirect_uri"],
+                params.get("state", ""),
+                "access_denied",
+                "the professional cancelled the login",
+            )
+        method: LoginMethod = "card" if form.get("method") == "card" else "ecps"
         return self._issue_code(params, client, national_id, method)
 
     def _issue_code(
@@ -1276,7 +1400,9 @@ class PscMock(MockServer):
             claims["iat"] = int(now) + 3600
             claims["exp"] = int(now) + 7200
         elif fault == "wrong_acr":
-            claims["acr"] = "eidas3"
+            claims["acr"] = "0"
+        elif fault == "stale_auth_time":
+            claims["auth_time"] = int(now) - 3600
         elif fault == "unknown_kid":
             key = self._rogue_key
             header["kid"] = "rogue-" + str(key.kid)
@@ -1506,9 +1632,60 @@ class PscMock(MockServer):
 
 # -- helpers ------------------------------------------------------------------------------
 
+#: Seconds a login page stays usable (Keycloak's default login timeout is 30 minutes).
+_LOGIN_PAGE_LIFETIME = 1800.0
+_PROFESSIONS = {"10": "médecin", "21": "pharmacien", "60": "infirmière"}
+_PAGE_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f9;color:#1a1a1a}"
+    "main{max-width:34rem;margin:2rem auto;padding:1.5rem;background:#fff;"
+    "border-radius:.5rem;box-shadow:0 1px 4px #0002}"
+    "h1{font-size:1.4rem;margin-top:0}"
+    ".test{background:#fff4ce;border-left:.3rem solid #b58100;padding:.6rem .8rem}"
+    ".problem{background:#fde7e9;border-left:.3rem solid #c4001a;padding:.6rem .8rem}"
+    "fieldset{border:1px solid #ccd;border-radius:.4rem;margin:1rem 0;padding:.6rem 1rem}"
+    "legend{font-weight:600;padding:0 .3rem}.choice{margin:.4rem 0}"
+    ".id{color:#555}label{cursor:pointer}"
+    ".actions{display:flex;gap:.8rem;flex-wrap:wrap}"
+    "button{font-size:1rem;padding:.55rem 1.2rem;border-radius:.3rem;border:1px solid #000091;"
+    "background:#000091;color:#fff;cursor:pointer}"
+    "button.secondary{background:#fff;color:#000091}"
+    "button:focus-visible,input:focus-visible{outline:3px solid #0a76f6;outline-offset:2px}"
+)
+
+
+def _client_from_json(data: Mapping[str, Any]) -> MockClient:
+    """A client registration from the control endpoint (secret auth, exact redirect URIs)."""
+    client_id, secret, uris = (
+        data.get("client_id"),
+        data.get("client_secret"),
+        data.get("redirect_uris"),
+    )
+    if not isinstance(client_id, str) or not client_id:
+        raise ValueError("client_id must be a non-empty string")
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("client_secret must be a non-empty string")
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+        raise ValueError("redirect_uris must be a non-empty list of URLs")
+    for uri in uris:
+        if urlsplit(uri).scheme not in ("https", "http") or not urlsplit(uri).hostname:
+            raise ValueError(f"redirect URI {uri!r} is not an absolute http(s) URL")
+    return MockClient(client_id=client_id, secret=secret, redirect_uris=tuple(uris))
+
+
+def _html_page(status: int, title: str, text: str) -> Response:
+    page = (
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)} — fournisseur de TEST segurlink</title>"
+        f"<style>{_PAGE_CSS}</style></head><body><main><h1>{html.escape(title)}</h1>"
+        f"<p>{html.escape(text)}</p></main></body></html>"
+    )
+    return Response(page, status=status, content_type="text/html; charset=utf-8")
+
 
 def _acr(method: LoginMethod) -> str:
-    return "eidas2" if method == "card" else "eidas1"
+    # Real card logins carry eidas3 (psc-samples introspection, authMode CARD).
+    return "eidas3" if method == "card" else "eidas1"
 
 
 def _b64url(data: bytes) -> str:
@@ -1528,31 +1705,3 @@ def _redirect(uri: str, query: Mapping[str, str]) -> Response:
     sep = "&" if "?" in uri else "?"
     target = uri + (sep + urlencode(query) if query else "")
     return Response("", status=302, headers={"Location": target})
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m segurlink_mocks.psc.server``: run the PSC mock alone until Ctrl-C."""
-    import argparse
-    import sys
-    from pathlib import Path
-
-    from .._core.installation import default_state_dir
-    from ..pki import TestPki
-
-    parser = argparse.ArgumentParser(prog="python -m segurlink_mocks.psc.server")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--dir", type=Path, default=None)
-    parser.add_argument("--login-page", action="store_true", help="show a login page")
-    args = parser.parse_args(argv)
-    pki = TestPki.create((args.dir or default_state_dir()) / "pki")
-    with PscMock(pki, port=args.port, auto_approve=not args.login_page) as mock:
-        print(f"PSC mock: issuer {mock.issuer}\n  CA bundle {pki.ca}", file=sys.stderr, flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

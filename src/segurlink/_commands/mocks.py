@@ -47,6 +47,12 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument("--dir", type=Path, help="state directory (default ~/.cache/segurlink/mock)")
     serve.add_argument("--host", type=non_empty, default="127.0.0.1")
     serve.add_argument("--insi-port", type=port, default=0, help="INSi port (0: any free one)")
+    serve.add_argument(
+        "--psc-login-page",
+        action="store_true",
+        help="the PSC mock shows its login page (pick a test professional, or cancel) "
+        "instead of auto-approving",
+    )
     serve.set_defaults(handler=_serve)
 
     demo = groups.add_parser(
@@ -67,7 +73,13 @@ def _serve(args: argparse.Namespace) -> CommandResult:
 
     directory = args.dir or default_state_dir()
     try:
-        serve_forever(directory, args.host, args.insi_port, on_ready=announce)
+        serve_forever(
+            directory,
+            args.host,
+            args.insi_port,
+            on_ready=announce,
+            psc_login_page=args.psc_login_page,
+        )
     except MockDirectoryBusy as exc:
         raise ConfigurationError(str(exc)) from exc
     except OSError as exc:  # a fixed port in use, an unwritable directory
@@ -76,12 +88,14 @@ def _serve(args: argparse.Namespace) -> CommandResult:
 
 
 def ready_data(stack: Any) -> dict[str, Any]:
-    """What ``mock serve --json`` prints once ready: settings file, PKI, one URL per mock."""
+    """What ``mock serve --json`` prints once ready: settings file, PKI, one URL per mock,
+    and the PSC mock's test client (id, secret, redirect URIs) a DUI front-end needs."""
     return {
         "settings": str(stack.config_path),
         "pki": str(stack.pki.directory),
         "mocks": stack.urls(),
         "control": {name: f"{mock.url}/_mock/" for name, mock in stack.mocks.items()},
+        "psc_client": stack.psc.client_registration(),
         "replaced_stale_settings": stack.replaced_stale is not None,
     }
 

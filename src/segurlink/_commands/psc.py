@@ -195,8 +195,73 @@ def _load_tokens(path: Path) -> TokenSet:
 # -- login with a loopback callback -------------------------------------------------------
 
 
+#: Seconds the callback page waits for the login to finish before it answers anyway.
+_CALLBACK_PAGE_WAIT = 60.0
+#: Errors by which the provider says the professional refused or cancelled.
+_REFUSALS = frozenset({"access_denied", "consent_required", "login_required"})
+
+
+def _page(title: str, paragraphs: list[str]) -> bytes:
+    """A small French page (the provider's pages are French) for the person at the browser."""
+    from html import escape
+
+    body = "".join(f"<p>{escape(text)}</p>" for text in paragraphs)
+    return (
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} — segurlink</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;"
+        "padding:0 1rem;line-height:1.5}</style></head>"
+        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
+    ).encode()
+
+
+def _success_page(login: PscLogin) -> bytes:
+    who = ""
+    if login.identity is not None:
+        identity = login.identity
+        name = " ".join(p for p in (identity.given_name, identity.family_name) if p)
+        who = f" en tant que {name} ({identity.national_id})" if name else ""
+    means = " par carte CPS" if login.claims.auth_mode == "CARD" else ""
+    return _page(
+        "Connexion réussie",
+        [
+            f"Vous êtes connecté à Pro Santé Connect{who}{means}.",
+            "Vous pouvez fermer cette fenêtre et revenir au terminal.",
+        ],
+    )
+
+
+def _failure_page(error: BaseException) -> bytes:
+    from ..errors import OidcError
+
+    code = error.error if isinstance(error, OidcError) else ""
+    if code in _REFUSALS:
+        return _page(
+            "Connexion refusée",
+            [
+                f"La connexion a été annulée ou refusée sur Pro Santé Connect ({code}) : "
+                "aucune session n'a été ouverte.",
+                "Vous pouvez fermer cette fenêtre ; segurlink s'est arrêté avec une erreur.",
+            ],
+        )
+    return _page(
+        "Échec de la connexion",
+        [
+            "Pro Santé Connect a répondu, mais segurlink n'a pas pu terminer la connexion : "
+            "aucune session n'a été ouverte.",
+            f"Cause : {error}",
+            "Vous pouvez fermer cette fenêtre ; le terminal donne le détail.",
+        ],
+    )
+
+
 class _Callback:
-    """A one-shot loopback HTTP server receiving the authorization callback."""
+    """A one-shot loopback HTTP server receiving the authorization callback.
+
+    The page it answers says what happened: it waits (at most ``_CALLBACK_PAGE_WAIT``
+    seconds) for the CLI to finish the login, then shows success or the refusal.
+    """
 
     def __init__(self, path: str, port: int) -> None:
         from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -205,6 +270,8 @@ class _Callback:
         self.query: str | None = None
         self.expected_state: str | None = None
         self.received = threading.Event()
+        self._page: bytes | None = None
+        self._decided = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -216,14 +283,31 @@ class _Callback:
                 # Any local process can call the port: a stray or forged callback (not our
                 # state) is turned away and the real one is still awaited.
                 if parse_qs(query).get("state") != [outer.expected_state]:
-                    self.send_error(400, "not the callback of this login")
+                    self._send(
+                        400,
+                        _page(
+                            "Retour de connexion inattendu",
+                            ["Cette adresse attend le retour d'une autre connexion."],
+                        ),
+                    )
                     return
                 outer.query = query
                 outer.received.set()
-                body = b"<html><body>segurlink: login received, close this window.</body></html>"
-                self.send_response(200)
+                outer._decided.wait(_CALLBACK_PAGE_WAIT)
+                self._send(
+                    200,
+                    outer._page
+                    or _page(
+                        "Connexion en cours",
+                        ["segurlink vérifie encore la connexion : regardez le terminal."],
+                    ),
+                )
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -238,7 +322,14 @@ class _Callback:
     def port(self) -> int:
         return int(self.server.server_address[1])
 
+    def show(self, page: bytes) -> None:
+        """The page the waiting browser gets (the first call wins)."""
+        if not self._decided.is_set():
+            self._page = page
+            self._decided.set()
+
     def close(self) -> None:
+        self.show(_page("Connexion interrompue", ["segurlink s'est arrêté : voir le terminal."]))
         self.server.shutdown()
         self.server.server_close()
 
@@ -246,7 +337,7 @@ class _Callback:
 def _login(args: argparse.Namespace) -> CommandResult:
     from urllib.parse import urlsplit, urlunsplit
 
-    from ..errors import ConfigurationError, OidcError
+    from ..errors import ConfigurationError, OidcError, SegurlinkError
 
     with _client(args) as client:
         configured = urlsplit(client.settings.redirect_uri or "http://127.0.0.1/callback")
@@ -275,7 +366,12 @@ def _login(args: argparse.Namespace) -> CommandResult:
                 raise OidcError(
                     f"no login callback within {args.timeout:g} s", error="login_timeout"
                 )
-            login = client.finish_login(callback.query or "", request)
+            try:
+                login = client.finish_login(callback.query or "", request)
+            except SegurlinkError as exc:
+                callback.show(_failure_page(exc))
+                raise
+            callback.show(_success_page(login))
         finally:
             callback.close()
     return _login_result(login, args.save_tokens)

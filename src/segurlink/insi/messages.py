@@ -54,13 +54,6 @@ CTXLPS_VERSION: Final = "01_00"
 CTXBAM_VERSION: Final = "01_02"
 IDAM_REFERENTIAL: Final = "4"  # ContexteLPS/LPS/IDAM@R: the CNDA authorisation referential
 
-_LABELS: Final = {
-    CrCode.FOUND: "OK",
-    CrCode.NOT_FOUND: "Aucune identite trouvee",
-    CrCode.MULTIPLE: "Plusieurs identites trouvees",
-}
-
-
 def default_wsdl() -> Path:
     return schemas_dir() / "insi" / "insi.wsdl"
 
@@ -251,11 +244,12 @@ def _parse_individu(individu: etree._Element) -> InsiIdentity:
     active = _parse_ins(active_el)
     history = tuple(_parse_ins(h) for h in _children(individu, "INSHISTO"))
     first_names = _text(tiq, "ListePrenom") or _text(tiq, "Prenom") or ""
+    sex = _sex(_text(tiq, "Sexe"))
     try:
         traits = IdentityTraits(
             birth_name=_text(tiq, "NomNaissance") or "",
             first_names=tuple(first_names.split()),
-            sex=_sex(_text(tiq, "Sexe")),
+            sex=sex,
             birth_date=_text(tiq, "DateNaissance") or "",
             birth_place=_text(tiq, "LieuNaissance") or None,
         )
@@ -350,8 +344,3 @@ def fault_error(envelope: Envelope) -> InsiFault:
         message_id=message_id,
         reason=reason,
     )
-
-
-def expected_label(code: CrCode) -> str:
-    """The exact ``LibelleCR`` INSi uses for ``code`` (labels carry no accents)."""
-    return _LABELS[code]

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 #: Lowest CIBA polling interval in seconds, whatever the provider announces.
 MIN_CIBA_INTERVAL = 1.0
+_ID_TOKEN_ALGS = messages.ASYMMETRIC_ALGS + messages.HMAC_ALGS
 
 AuthMethod = Literal[
     "client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth"
@@ -71,6 +72,12 @@ class PscSettings:
     is how the client authenticates at the token endpoint; ``private_key`` is the PEM key
     of ``private_key_jwt``; ``tls`` (``[tls]`` with the ``[psc]`` overrides) is the mTLS
     identity for ``tls_client_auth`` and token exchange.
+
+    ``accepted_acr`` are the login levels accepted in id_tokens (default eidas1, eidas2,
+    eidas3). ``id_token_signed_response_alg`` is the algorithm registered for the client
+    (e.g. ``RS256``): when set, id_tokens signed otherwise are refused; the provider's
+    published list is always enforced. ``ciba_max_expires_in`` / ``ciba_max_interval``
+    (seconds, default 300 and 30) cap what the provider announces for a CIBA request.
 
     >>> s = Settings.from_mapping({"psc": {"issuer": "sandbox", "client_id": "dui",
     ...     "client_secret": "s3cret", "redirect_uri": "https://dui.example/cb"}})
@@ -91,6 +98,9 @@ class PscSettings:
     token_exchange_endpoint: str = ""
     leeway: int = 30
     cache_seconds: float = 3600.0
+    id_token_signed_response_alg: str = ""
+    ciba_max_expires_in: float = messages.CIBA_MAX_EXPIRES_IN
+    ciba_max_interval: float = messages.CIBA_MAX_INTERVAL
 
     def __post_init__(self) -> None:
         if not self.issuer.startswith(("https://", "http://")):
@@ -116,6 +126,18 @@ class PscSettings:
             raise ConfigurationError("psc.private_key is required by private_key_jwt")
         if self.auth_method == "tls_client_auth" and not self.tls.has_client_identity:
             raise ConfigurationError("tls_client_auth needs a client certificate (psc.cert/key)")
+        alg = self.id_token_signed_response_alg
+        if alg and alg not in _ID_TOKEN_ALGS:
+            raise ConfigurationError(
+                f"psc.id_token_signed_response_alg must be one of {', '.join(_ID_TOKEN_ALGS)}"
+            )
+        if alg in messages.HMAC_ALGS and self.client_secret is None:
+            raise ConfigurationError(f"psc.id_token_signed_response_alg {alg} needs client_secret")
+        if not self.ciba_max_expires_in > 0 or not self.ciba_max_interval >= MIN_CIBA_INTERVAL:
+            raise ConfigurationError(
+                "psc.ciba_max_expires_in must be > 0 and psc.ciba_max_interval >= "
+                f"{MIN_CIBA_INTERVAL:g} (seconds)"
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -155,6 +177,13 @@ class PscSettings:
                 token_exchange_endpoint=str(section.get("token_exchange_endpoint") or ""),
                 leeway=int(section.get("leeway", 30)),
                 cache_seconds=float(section.get("cache_seconds", 3600.0)),
+                id_token_signed_response_alg=str(section.get("id_token_signed_response_alg") or ""),
+                ciba_max_expires_in=float(
+                    section.get("ciba_max_expires_in", messages.CIBA_MAX_EXPIRES_IN)
+                ),
+                ciba_max_interval=float(
+                    section.get("ciba_max_interval", messages.CIBA_MAX_INTERVAL)
+                ),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(f"invalid [psc] setting: {exc}") from exc
@@ -365,9 +394,18 @@ class PscClient:
         *,
         nonce: str | None,
         access_token: Secret | None = None,
+        max_age: int | None = None,
     ) -> IdTokenClaims:
-        """Check an id_token against the provider keys (see :func:`messages.validate_id_token`)."""
-        issuer = self.metadata().issuer
+        """Check an id_token against the provider keys (see :func:`messages.validate_id_token`).
+
+        Only the signature algorithms the provider publishes (and the client's registered
+        one, if configured) are accepted.
+        """
+        metadata = self.metadata()
+        issuer = metadata.issuer
+        algorithms = messages.accepted_algorithms(
+            metadata.id_token_signing_algs, self.settings.id_token_signed_response_alg
+        )
 
         def check(keys: KeySet) -> IdTokenClaims:
             return messages.validate_id_token(
@@ -381,6 +419,8 @@ class PscClient:
                 accepted_acr=self.settings.accepted_acr,
                 leeway=self.settings.leeway,
                 now=lambda: int(self._clock()),
+                algorithms=algorithms,
+                max_age=max_age,
             )
 
         return cast(IdTokenClaims, self._with_keys(check))
@@ -388,12 +428,17 @@ class PscClient:
     # -- authorization code flow -------------------------------------------------------
 
     def authorization_request(
-        self, *, redirect_uri: str | None = None, extra: Mapping[str, str] | None = None
+        self,
+        *,
+        redirect_uri: str | None = None,
+        extra: Mapping[str, str] | None = None,
+        max_age: int | None = None,
     ) -> AuthorizationRequest:
         """A new login (state, nonce, PKCE S256) and the URL to send the browser to.
 
         ``extra`` adds parameters (e.g. ``login_hint``); it cannot replace the ones this
-        method sets (:class:`~segurlink.errors.InputError`).
+        method sets (:class:`~segurlink.errors.InputError`). ``max_age`` (seconds) asks
+        for a recent authentication, checked on the id_token's ``auth_time``.
         """
         redirect = redirect_uri or self.settings.redirect_uri
         if not redirect:
@@ -405,6 +450,7 @@ class PscClient:
             scope=self.settings.scope,
             acr_values=self.settings.acr_values,
             extra=extra,
+            max_age=max_age,
         )
 
     def exchange_code(self, code: str, request: AuthorizationRequest) -> TokenSet:
@@ -434,7 +480,10 @@ class PscClient:
         if not tokens.id_token:
             raise OidcError("the token answer has no id_token", error=Rejection.MISSING_CLAIM)
         claims = self.validate_id_token(
-            tokens.id_token, nonce=request.nonce, access_token=tokens.access_token
+            tokens.id_token,
+            nonce=request.nonce,
+            access_token=tokens.access_token,
+            max_age=request.max_age,
         )
         identity = self.userinfo(tokens) if fetch_userinfo else None
         if identity is not None and identity.subject and identity.subject != claims.subject:
@@ -489,6 +538,9 @@ class PscClient:
                     issuer=metadata.issuer,
                     client_id=self.settings.client_id,
                     client_secret=self.settings.client_secret,
+                    algorithms=[a for a in _ID_TOKEN_ALGS if a in metadata.userinfo_signing_algs]
+                    if metadata.userinfo_signing_algs
+                    else _ID_TOKEN_ALGS,
                 )
 
             return messages.parse_userinfo(self._with_keys(check))
@@ -559,17 +611,25 @@ class PscClient:
         payload = self._post_authenticated(
             "ciba", self.metadata().backchannel_authentication_endpoint, body
         )
-        return messages.parse_ciba_start(payload, now=self._clock())
+        return messages.parse_ciba_start(
+            payload,
+            now=self._clock(),
+            max_expires_in=self.settings.ciba_max_expires_in,
+            max_interval=self.settings.ciba_max_interval,
+        )
 
     def poll_ciba(self, request: CibaRequest) -> TokenSet:
         """Poll until the professional decides, honouring ``interval`` and ``slow_down``.
 
-        Raises :class:`OidcError` ``expired_token`` once the request expires, or the
-        provider's error (``access_denied``...).
+        The wait is bounded by the settings whatever the provider says: the request dies
+        ``ciba_max_expires_in`` seconds after it started at most, and no wait between
+        polls exceeds ``ciba_max_interval``. Raises :class:`OidcError` ``expired_token``
+        once the request expires, or the provider's error (``access_denied``...).
         """
+        maximum = self.settings.ciba_max_interval
         # A provider announcing interval 0 (or none) must not make us hammer its token
         # endpoint until the request expires: poll at most once a second.
-        interval = max(request.interval, MIN_CIBA_INTERVAL)
+        interval = min(max(request.interval, MIN_CIBA_INTERVAL), maximum)
         token_endpoint = self._token_endpoint(self.metadata())
         while True:
             remaining = request.expires_at - self._clock()
@@ -586,7 +646,8 @@ class PscClient:
             except OidcError as exc:
                 if exc.error in ("authorization_pending", "slow_down"):
                     interval = max(
-                        messages.next_poll_interval(interval, exc.error), MIN_CIBA_INTERVAL
+                        messages.next_poll_interval(interval, exc.error, maximum=maximum),
+                        MIN_CIBA_INTERVAL,
                     )
                     continue
                 raise

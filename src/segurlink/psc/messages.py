@@ -37,7 +37,7 @@ from joserfc.errors import (
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 
 from ..config import Secret
-from ..errors import InputError, MalformedResponse, OidcError
+from ..errors import ConfigurationError, InputError, MalformedResponse, OidcError
 from .models import (
     AuthorizationRequest,
     CibaRequest,
@@ -54,8 +54,11 @@ from .models import (
 )
 
 __all__ = [
+    "ACCEPTED_ACR",
     "ASYMMETRIC_ALGS",
     "CIBA_GRANT",
+    "CIBA_MAX_EXPIRES_IN",
+    "CIBA_MAX_INTERVAL",
     "DEFAULT_ACR",
     "DEFAULT_SCOPE",
     "DISCOVERY_PATHS",
@@ -63,6 +66,7 @@ __all__ = [
     "PRESETS",
     "TOKEN_EXCHANGE_GRANT",
     "TOKEN_TYPE_ACCESS",
+    "accepted_algorithms",
     "apply_client_auth",
     "authorization_code_body",
     "ciba_auth_body",
@@ -98,8 +102,11 @@ DISCOVERY_PATHS = (
 )
 DEFAULT_SCOPE = "openid scope_all"
 DEFAULT_ACR = "eidas1"
-#: e-CPS logins give ``eidas1``, CPS card logins ``eidas2``: refusing eidas2 breaks card users.
-ACCEPTED_ACR = ("eidas1", "eidas2")
+#: What comes back differs by login means and over time: e-CPS gives ``eidas1``, ``eidas2``
+#: is documented, and real CPS card logins carry ``eidas3`` (``authMode: CARD``, the
+#: introspection samples of specs/psc.md). All are at least "substantial"; requiring
+#: exactly eidas1 would refuse card users.
+ACCEPTED_ACR = ("eidas1", "eidas2", "eidas3")
 CIBA_GRANT = "urn:openid:params:grant-type:ciba"
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a URN
 TOKEN_TYPE_ACCESS = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a URN
@@ -107,6 +114,11 @@ ASYMMETRIC_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256"
 HMAC_ALGS = ("HS256", "HS384", "HS512")
 #: CIBA: a ``slow_down`` answer adds this many seconds to the polling interval (CIBA §11).
 SLOW_DOWN_STEP = 5.0
+#: CIBA caps in seconds (PSC announces ``expires_in`` 120 and ``interval`` 1): a provider
+#: announcing more is held to these, so a hostile or broken one cannot keep a caller
+#: polling for hours. ``[psc] ciba_max_expires_in`` / ``ciba_max_interval`` change them.
+CIBA_MAX_EXPIRES_IN = 300.0
+CIBA_MAX_INTERVAL = 30.0
 
 
 def _reject(rejection: Rejection, description: str) -> OidcError:
@@ -174,6 +186,7 @@ def parse_discovery(document: Mapping[str, Any], *, expected_issuer: str) -> Pro
             document.get("token_endpoint_auth_methods_supported")
         ),
         id_token_signing_algs=_str_tuple(document.get("id_token_signing_alg_values_supported")),
+        userinfo_signing_algs=_str_tuple(document.get("userinfo_signing_alg_values_supported")),
         iss_parameter_supported=document.get("authorization_response_iss_parameter_supported")
         is True,
         mtls_endpoint_aliases={str(k): str(v) for k, v in aliases.items() if isinstance(v, str)}
@@ -197,6 +210,7 @@ _AUTHORIZATION_OWN_PARAMS = frozenset(
         "acr_values",
         "code_challenge",
         "code_challenge_method",
+        "max_age",
     }
 )
 
@@ -212,11 +226,14 @@ def new_authorization_request(
     nonce: str | None = None,
     code_verifier: str | None = None,
     extra: Mapping[str, str] | None = None,
+    max_age: int | None = None,
 ) -> AuthorizationRequest:
     """A new login: random state, nonce and PKCE verifier, and the URL for the browser.
 
     PKCE is always S256 (PSC also advertises ``plain``, which protects nothing). ``extra``
     adds parameters but cannot replace the ones set here (:class:`InputError`).
+    ``max_age`` (seconds) asks for a recent authentication; the id_token's ``auth_time``
+    is then required and checked against it.
 
     >>> md = ProviderMetadata("https://idp", "https://idp/auth", "https://idp/token", "https://idp/certs")
     >>> req = new_authorization_request(md, client_id="dui", redirect_uri="https://dui/cb")
@@ -236,6 +253,10 @@ def new_authorization_request(
         "code_challenge": create_s256_code_challenge(code_verifier),
         "code_challenge_method": "S256",
     }
+    if max_age is not None:
+        if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
+            raise InputError(f"max_age must be a number of seconds >= 0, not {max_age!r}")
+        params["max_age"] = str(max_age)
     if extra:
         params.update(extra)
     url = prepare_grant_uri(
@@ -253,6 +274,7 @@ def new_authorization_request(
         nonce=nonce,
         code_verifier=Secret(code_verifier),
         redirect_uri=redirect_uri,
+        max_age=max_age,
     )
 
 
@@ -342,13 +364,17 @@ def ciba_poll_body(request: CibaRequest) -> str:
     return str(prepare_token_request(CIBA_GRANT, auth_req_id=request.auth_req_id))
 
 
-def next_poll_interval(interval: float, error: str) -> float:
+def next_poll_interval(interval: float, error: str, *, maximum: float = CIBA_MAX_INTERVAL) -> float:
     """The interval to wait before the next CIBA poll after the provider's ``error``.
+
+    ``slow_down`` adds :data:`SLOW_DOWN_STEP` seconds, never beyond ``maximum``.
 
     >>> next_poll_interval(1, "authorization_pending"), next_poll_interval(1, "slow_down")
     (1, 6.0)
+    >>> next_poll_interval(28, "slow_down", maximum=30)
+    30
     """
-    return interval + SLOW_DOWN_STEP if error == "slow_down" else interval
+    return min(interval + SLOW_DOWN_STEP, maximum) if error == "slow_down" else interval
 
 
 def token_exchange_body(
@@ -492,8 +518,21 @@ def parse_token_response(payload: Any, *, now: float | None = None) -> TokenSet:
     )
 
 
-def parse_ciba_start(payload: Any, *, now: float | None = None) -> CibaRequest:
-    """A :class:`CibaRequest` from the backchannel authentication answer."""
+def parse_ciba_start(
+    payload: Any,
+    *,
+    now: float | None = None,
+    max_expires_in: float = CIBA_MAX_EXPIRES_IN,
+    max_interval: float = CIBA_MAX_INTERVAL,
+) -> CibaRequest:
+    """A :class:`CibaRequest` from the backchannel authentication answer.
+
+    The provider's ``expires_in`` and ``interval`` are capped at ``max_expires_in`` and
+    ``max_interval`` seconds: the caller decides how long it may be kept waiting.
+
+    >>> parse_ciba_start({"auth_req_id": "r", "expires_in": 86400, "interval": 600}, now=0)
+    CibaRequest(expires_at=300.0, interval=30.0)
+    """
     if not isinstance(payload, Mapping) or not isinstance(payload.get("auth_req_id"), str):
         raise MalformedResponse("the CIBA answer has no auth_req_id")
     expires_in = payload.get("expires_in")
@@ -505,8 +544,8 @@ def parse_ciba_start(payload: Any, *, now: float | None = None) -> CibaRequest:
     now = time.time() if now is None else now
     return CibaRequest(
         auth_req_id=payload["auth_req_id"],
-        expires_at=now + float(expires_in),
-        interval=float(interval),
+        expires_at=now + min(float(expires_in), max_expires_in),
+        interval=min(float(interval), max_interval),
     )
 
 
@@ -535,6 +574,38 @@ def parse_introspection(payload: Any) -> Introspection:
 
 
 # -- JWT checks --------------------------------------------------------------------------
+
+
+def accepted_algorithms(provider_algs: Sequence[str] = (), registered: str = "") -> tuple[str, ...]:
+    """The id_token signature algorithms to accept from this provider for this client.
+
+    The ones segurlink verifies, narrowed to what the provider publishes
+    (``id_token_signing_alg_values_supported``; absent: no narrowing) and to the client's
+    registered ``id_token_signed_response_alg`` when one is configured. Without this, an
+    HS256 token signed with the client secret would pass for a provider that only ever
+    signs with RS256 (whoever knows the secret could forge logins).
+
+    >>> accepted_algorithms(["RS256", "none"])
+    ('RS256',)
+    >>> accepted_algorithms(["RS256", "HS256"], registered="RS256")
+    ('RS256',)
+    """
+    ours = ASYMMETRIC_ALGS + HMAC_ALGS
+    accepted = tuple(a for a in ours if a in provider_algs) if provider_algs else ours
+    if registered:
+        if registered not in accepted:
+            raise ConfigurationError(
+                f"psc.id_token_signed_response_alg {registered!r} is not among the id_token "
+                f"algorithms of the provider that segurlink verifies ({', '.join(accepted)})"
+            )
+        return (registered,)
+    if not accepted:
+        raise _reject(
+            Rejection.UNSUPPORTED_ALG,
+            f"the provider signs id_tokens with {', '.join(provider_algs)} only; "
+            f"segurlink verifies {', '.join(ours)}",
+        )
+    return accepted
 
 
 def peek_header(token: str) -> Mapping[str, Any]:
@@ -610,19 +681,27 @@ def validate_id_token(
     leeway: int = 30,
     now: int | Callable[[], int] | None = None,
     algorithms: Collection[str] = ASYMMETRIC_ALGS + HMAC_ALGS,
+    max_age: int | None = None,
 ) -> IdTokenClaims:
     """Check an id_token (OpenID Connect Core §3.1.3.7) and return its claims.
 
-    Signature through ``keys`` (JWKS, by ``kid``) or HS256/384/512 with ``client_secret``;
-    ``iss``, ``aud`` (and ``azp`` with several audiences), ``exp`` and ``iat`` with
+    Signature through ``keys`` (JWKS, by ``kid``) or HS256/384/512 with ``client_secret``,
+    with an ``alg`` among ``algorithms`` (see :func:`accepted_algorithms`); ``iss``,
+    ``aud`` (and ``azp`` when present or with several audiences), ``exp`` and ``iat`` with
     ``leeway`` seconds, ``nonce`` (when one was sent), ``at_hash`` when present and the
     access token is given, and ``acr`` among ``accepted_acr`` (empty: any).
+
+    ``auth_time``, when present, is a number not in the future; with ``max_age`` (the
+    login asked for a recent authentication) it is required and at most ``max_age``
+    seconds old. ``sid``, when present, is a string (the session id a back-channel logout
+    names).
 
     Raises :class:`OidcError` with one :class:`Rejection` per failed rule.
     """
     header, claims = _verify_signature(
         id_token, keys=keys, client_secret=client_secret, algorithms=algorithms
     )
+    current = int(now() if callable(now) else time.time() if now is None else now)
     options: dict[str, Any] = {
         "iss": {"essential": True, "value": issuer},
         "aud": {"essential": True, "value": client_id},
@@ -634,7 +713,7 @@ def validate_id_token(
         options["nonce"] = {"essential": True, "value": nonce}
     if accepted_acr:
         options["acr"] = {"essential": True, "values": list(accepted_acr)}
-    registry = jwt.JWTClaimsRegistry(now=now, leeway=leeway, **options)
+    registry = jwt.JWTClaimsRegistry(now=current, leeway=leeway, **options)
     try:
         registry.validate(claims)
         # joserfc also accepts a list holding the expected value; nonce and acr are
@@ -656,17 +735,15 @@ def validate_id_token(
         azp is not None and azp != client_id
     ):
         raise _reject(Rejection.INVALID_AZP, f"the id_token azp is {azp!r}, not this client")
+    auth_time = _check_auth_time(claims.get("auth_time"), current, leeway, max_age)
+    sid = claims.get("sid")
+    if sid is not None and not isinstance(sid, str):
+        raise _reject(Rejection.INVALID_SID, "the id_token sid is not a string")
     at_hash = claims.get("at_hash")
     if at_hash is not None and access_token is not None:
         expected = create_half_hash(access_token.reveal(), str(header["alg"]))
         if expected is None or expected.decode("ascii") != at_hash:
             raise _reject(Rejection.AT_HASH_MISMATCH, "the id_token at_hash does not match")
-
-    def optional_int(key: str) -> int | None:
-        value = claims.get(key)
-        return (
-            int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        )
 
     return IdTokenClaims(
         subject=str(claims["sub"]),
@@ -674,12 +751,32 @@ def validate_id_token(
         acr=str(claims.get("acr") or ""),
         issued_at=int(claims["iat"]),
         expires_at=int(claims["exp"]),
-        auth_time=optional_int("auth_time"),
+        auth_time=auth_time,
         national_id=str(claims.get("preferred_username") or ""),
         auth_mode=str(claims.get("authMode") or ""),
         session_id=str(claims.get("sid") or claims.get("session_state") or ""),
         claims=claims,
     )
+
+
+def _check_auth_time(value: Any, now: int, leeway: int, max_age: int | None) -> int | None:
+    """``auth_time`` as an int, after its type, future and ``max_age`` checks."""
+    if value is None:
+        if max_age is not None:
+            # OIDC Core §3.1.2.1: with max_age the provider MUST send auth_time.
+            raise _reject(Rejection.MISSING_CLAIM, "the id_token lacks auth_time (max_age asked)")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _reject(Rejection.INVALID_AUTH_TIME, "the id_token auth_time is not a number")
+    auth_time = int(value)
+    if auth_time > now + leeway:
+        raise _reject(Rejection.INVALID_AUTH_TIME, "the id_token auth_time is in the future")
+    if max_age is not None and now - auth_time > max_age + leeway:
+        raise _reject(
+            Rejection.LOGIN_TOO_OLD,
+            f"the professional authenticated {now - auth_time} s ago, more than max_age {max_age}",
+        )
+    return auth_time
 
 
 def verify_signed_userinfo(
@@ -689,14 +786,15 @@ def verify_signed_userinfo(
     issuer: str,
     client_id: str,
     client_secret: Secret | None = None,
+    algorithms: Collection[str] = ASYMMETRIC_ALGS + HMAC_ALGS,
 ) -> dict[str, Any]:
     """The claims of a signed (``application/jwt``) UserInfo answer.
 
-    Signature as for the id_token; ``iss`` and ``aud`` are checked when present
-    (OpenID Connect Core §5.3.2).
+    Signature as for the id_token (``alg`` among ``algorithms``); ``iss`` and ``aud`` are
+    checked when present (OpenID Connect Core §5.3.2).
     """
     _, claims = _verify_signature(
-        token, keys=keys, client_secret=client_secret, algorithms=ASYMMETRIC_ALGS + HMAC_ALGS
+        token, keys=keys, client_secret=client_secret, algorithms=algorithms
     )
     if "iss" in claims and claims["iss"] != issuer:
         raise _reject(Rejection.INVALID_ISSUER, "the signed userinfo comes from another issuer")

@@ -59,6 +59,9 @@ class Rejection(enum.StrEnum):
     ISS_MISMATCH = "iss_mismatch"
     MISSING_CODE = "missing_code"
     DISCOVERY_ISSUER_MISMATCH = "discovery_issuer_mismatch"
+    INVALID_AUTH_TIME = "invalid_auth_time"
+    LOGIN_TOO_OLD = "login_too_old"
+    INVALID_SID = "invalid_sid"
     CIBA_EXPIRED = "expired_token"
     SESSION_EXPIRED = "session_expired"
 
@@ -82,6 +85,7 @@ class ProviderMetadata:
     code_challenge_methods: tuple[str, ...] = ()
     token_endpoint_auth_methods: tuple[str, ...] = ()
     id_token_signing_algs: tuple[str, ...] = ()
+    userinfo_signing_algs: tuple[str, ...] = ()
     iss_parameter_supported: bool = False
     mtls_endpoint_aliases: Mapping[str, str] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -104,6 +108,7 @@ class AuthorizationRequest:
 
     A web back end keeps it in the user's server-side session between the redirect and
     the callback. ``code_verifier`` is the PKCE secret; it never goes to the browser.
+    ``max_age`` is the freshness asked of the authentication (checked on the id_token).
     """
 
     url: str
@@ -112,6 +117,7 @@ class AuthorizationRequest:
     code_verifier: Secret
     redirect_uri: str
     created_at: float = field(default_factory=time.time)
+    max_age: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +156,9 @@ class TokenSet:
 class IdTokenClaims:
     """The claims of an id_token that passed every check.
 
-    ``acr`` is ``eidas1`` for an e-CPS login and ``eidas2`` for a CPS card login
-    (``auth_mode`` then is ``CARD``). ``claims`` holds the whole payload (read-only).
+    ``acr`` is ``eidas1`` for an e-CPS login and ``eidas3`` for a CPS card login as seen
+    on the real service (``auth_mode`` then is ``CARD``). ``claims`` holds the whole
+    payload (read-only).
     """
 
     subject: str
