@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from segurlink_mocks.ror import RorMock
@@ -59,3 +60,102 @@ def test_export_writes_files_and_draws_progress(
     captured = capsys.readouterr()
     assert sorted(p.name for p in out_dir.iterdir())[0] == "Organization-1.json"
     assert "done" in captured.err and "[" in captured.err
+
+
+# -- bad values: a typed error, one line on stderr, exit 2, nothing sent -------------------
+
+USAGE = "usage"  # argparse refused the value itself (its usage line, then the error)
+
+BAD_VALUES = [
+    (["search", "organizations", "--count", "0"], "InputError"),
+    (["search", "organizations", "--count", "-3"], "InputError"),
+    (["search", "organizations", "--count", "1001"], "InputError"),
+    (["search", "organizations", "--count", "ten"], USAGE),
+    (["search", "organizations", "--max-pages", "0"], "InputError"),
+    (["search", "organizations", "--since", "yesterday"], "InputError"),
+    (["search", "organizations", "--since", "2025-02-30"], "InputError"),
+    (["search", "services", "--age", "-5"], "InputError"),
+    (["search", "services", "--age", "151"], "InputError"),
+    (["search", "services", "--count", "0"], "InputError"),
+    (["search", "services", "--near", "47.9"], USAGE),
+    (["search", "services", "--near", "95,1.9"], USAGE),
+    (["search", "services", "--near", "47.9,1.9,5000"], USAGE),
+    (["search", "locations", "--min-capacity", "-1"], "InputError"),
+    (["search", "locations", "--count", "-3"], "InputError"),
+    (["search", "locations", "--near", "a,b"], USAGE),
+    (["search", "locations", "--since", "06/01/2025"], "InputError"),
+    (["search", "nothing"], USAGE),
+    (["capacity", "UF00001", "--count", "3"], "InputError"),
+    (["capacity", "/UF00001", "--count", "3"], "InputError"),
+    (["capacity", "1450000088/", "--count", "3"], "InputError"),
+    (["capacity", "1450000088/UF1", "--count", "-1"], "InputError"),
+    (["capacity", "1450000088/UF1", "--count", "x"], USAGE),
+    (["capacity", "1450000088/UF1"], USAGE),
+    (["export", "--out", "/proc/x"], "ConfigurationError"),
+    (["export", "--out", "/dev/null/x"], "ConfigurationError"),
+    (["export", "--out", "{tmp}/out", "--since", "last week"], "InputError"),
+    (["export"], USAGE),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"), BAD_VALUES, ids=lambda v: " ".join(v) if isinstance(v, list) else v
+)
+def test_bad_values_are_typed_one_line_exit_2(
+    argv: list[str],
+    error: str,
+    config: str,
+    ror_mock: RorMock,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    ror_mock.clear_requests()
+    try:
+        code = main(["--config", config, "ror", *argv])
+    except SystemExit as exc:  # argparse: usage error
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    if error == USAGE:
+        assert err.startswith("usage: ") and "error:" in err.splitlines()[-1]
+    else:
+        assert err.startswith(f"segurlink: {error}: ") and err.count("\n") == 1
+    assert ror_mock.request_count == 0  # refused before anything was sent
+
+
+def test_bad_value_json_error_names_the_class(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--config", config, "--json", "ror", "search", "services", "--age", "-5"])
+    assert code == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["error"] == "InputError" and "age" in data["message"]
+
+
+def test_missing_settings_file_is_a_configuration_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--config", str(tmp_path / "none.toml"), "ror", "search", "organizations"])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("segurlink: ConfigurationError: ")
+
+
+def test_deeply_nested_answer_is_one_line_exit_1(
+    segurlink_pki: Any, ror_mock: RorMock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.hostile_server import HostileServer
+
+    body = b'{"resourceType": "Bundle", "entry": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    context = segurlink_pki.server_ssl_context(require_client_cert=False)
+    with HostileServer("fixed", ssl_context=context, body=body) as server:
+        table = {**ror_mock.settings_table(), "endpoint": server.url + "/ws-diffusion-fhir"}
+        lines = ["[tls]", f'ca_bundle = "{segurlink_pki.ca}"', "[ror]"]
+        lines += [f'{k} = "{v}"' for k, v in table.items()]
+        path = tmp_path / "hostile.toml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        code = main(["--config", str(path), "ror", "search", "locations"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith("segurlink: MalformedResponse: ") and err.count("\n") == 1

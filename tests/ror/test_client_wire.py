@@ -354,3 +354,126 @@ def test_revinclude_links_services_to_their_location(client: RorClient) -> None:
             assert [loc.id for loc in service.locations] == [location.id]
     plain = client.locations(commune="45234", count=20, max_pages=1).first()
     assert plain is not None and plain.services == ()
+
+
+# -- hardening (issue 10): deadlines, typed errors for hostile answers ---------------------
+
+
+def test_export_download_is_held_to_the_export_timeout(
+    ror_settings: Settings, ror_mock: RorMock, tmp_path: Path
+) -> None:
+    """A server trickling the output file (a piece every 0.5 s: each read gets bytes before
+    the 20 s read timeout) is cut at the export's own 2 s deadline."""
+    import time
+
+    from segurlink.errors import TransportTimeout
+
+    def trickle_when_fetching(progress: ExportProgress) -> None:
+        if progress.phase == "fetching" and progress.message == "downloading":
+            ror_mock.inject("trickle:0.5")
+
+    with RorClient.from_settings(ror_settings, sleep=lambda _s: None) as c:
+        started = time.monotonic()
+        with pytest.raises(TransportTimeout, match="not downloaded within 2 s"):
+            c.export(tmp_path, types=["Organization"], progress=trickle_when_fetching,
+                     timeout=2.0)
+        elapsed = time.monotonic() - started
+    ror_mock.clear_faults()
+    assert elapsed < 8  # the trickled file alone would take 20 pieces x 0.5 s = 10 s
+
+
+def test_export_into_an_unusable_directory_is_a_configuration_error(client: RorClient) -> None:
+    from segurlink.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="/proc/x"):
+        client.export("/proc/x")
+
+
+def test_publish_capacity_without_a_slash_is_an_input_error(
+    client: RorClient, ror_mock: RorMock
+) -> None:
+    from segurlink.errors import InputError
+
+    ror_mock.clear_requests()
+    for bad in ("no-slash", "/UF1", "1450000088/", " / "):
+        with pytest.raises(InputError, match="idNatStructEG"):
+            client.publish_capacity(bad, CapacityUpdate(count=1))
+    assert ror_mock.request_count == 0
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"resourceType": "Bundle", "type": "searchset", "entry": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def _nested_resource(depth: int) -> bytes:
+    return (
+        b'{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": '
+        b'{"resourceType": "Location", "id": "1", "note": ' + b"[" * depth + b"]" * depth + b"}}]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "validation"),
+    [
+        (_nested(5000), "full"),  # the JSON parser gives up (depth ~1000)
+        (_nested(5000), "fast"),
+        (_nested_resource(600), "full"),  # parsed, but too deep for the validator
+    ],
+    ids=["parser", "parser-fast", "validator"],
+)
+def test_deeply_nested_json_is_a_malformed_response(
+    body: bytes, validation: str, ror_settings: Settings, segurlink_pki: Any
+) -> None:
+    from tests.hostile_server import HostileServer
+
+    context = segurlink_pki.server_ssl_context(require_client_cert=False)
+    with HostileServer("fixed", ssl_context=context, body=body,
+                       content_type="application/fhir+json") as server:
+        data = ror_settings.to_mapping()
+        data["ror"] = {**data["ror"], "endpoint": server.url + "/ws-diffusion-fhir"}
+        with RorClient.from_settings(Settings.from_mapping(data)) as c:
+            with pytest.raises(MalformedResponse):
+                for _ in c.locations(validation=validation):  # type: ignore[arg-type]
+                    pass
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<html><body>Maintenance en cours</body></html>", "text/html"),
+        (b"", "application/json"),
+        (b'{"access_token": "eyJhbGciOi', "application/json"),
+        (b"[1, 2]", "application/json"),
+    ],
+    ids=["html", "empty", "truncated", "not-an-object"],
+)
+def test_token_endpoint_200_without_a_token_is_a_malformed_response(
+    body: bytes, content_type: str, ror_settings: Settings, segurlink_pki: Any
+) -> None:
+    from tests.hostile_server import HostileServer
+
+    context = segurlink_pki.server_ssl_context(require_client_cert=False)
+    with HostileServer("fixed", ssl_context=context, body=body,
+                       content_type=content_type) as server:
+        data = ror_settings.to_mapping()
+        data["ror"] = {**data["ror"], "token_url": server.url + "/token"}
+        with RorClient.from_settings(Settings.from_mapping(data)) as c:
+            with pytest.raises(MalformedResponse, match="HTTP 200 without a JSON token"):
+                c.token()
+
+
+def test_token_endpoint_html_500_stays_an_http_status_error(
+    ror_settings: Settings, segurlink_pki: Any
+) -> None:
+    from segurlink.errors import HttpStatusError
+    from tests.hostile_server import HostileServer
+
+    context = segurlink_pki.server_ssl_context(require_client_cert=False)
+    with HostileServer("fixed", ssl_context=context, status=500, body=b"<html>500</html>",
+                       content_type="text/html") as server:
+        data = ror_settings.to_mapping()
+        data["ror"] = {**data["ror"], "token_url": server.url + "/token"}
+        with RorClient.from_settings(Settings.from_mapping(data)) as c:
+            with pytest.raises(HttpStatusError) as info:
+                c.token()
+    assert info.value.status == 500

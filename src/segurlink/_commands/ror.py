@@ -12,12 +12,15 @@ __all__ = ["register"]
 
 
 def _near(text: str) -> Any:
+    from ..errors import InputError
     from ..ror.messages import Near
 
     try:
         lat, lon, *rest = (float(p) for p in text.split(","))
+        if len(rest) > 1:
+            raise ValueError("too many values")
         return Near(lat, lon, rest[0] if rest else 10.0)
-    except ValueError as exc:
+    except (ValueError, InputError) as exc:
         raise argparse.ArgumentTypeError(f"expected LAT,LON[,KM]: {exc}") from None
 
 

@@ -17,12 +17,13 @@ the tests can check each rule without a server:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import Issue, MalformedResponse
+from ..errors import InputError, Issue, MalformedResponse
 from .models import (
     Capacity,
     CapacityUpdate,
@@ -100,9 +101,9 @@ class Near:
 
     def __post_init__(self) -> None:
         if not (-90 <= self.latitude <= 90 and -180 <= self.longitude <= 180):
-            raise ValueError(f"invalid coordinates {self.latitude}, {self.longitude}")
+            raise InputError(f"invalid coordinates {self.latitude}, {self.longitude}")
         if not 0 <= self.km <= 1000:
-            raise ValueError("near distance must be between 0 and 1000 km")
+            raise InputError(f"near distance must be between 0 and 1000 km, not {self.km:g}")
 
     @property
     def value(self) -> str:
@@ -129,7 +130,31 @@ class SearchQuery:
         return f"{base.rstrip('/')}/{self.resource_type}" + (f"?{query}" if query else "")
 
 
+_FHIR_DATE = re.compile(
+    r"(?:eq|ne|gt|lt|ge|le|sa|eb|ap)?\d{4}(?:-\d{2}(?:-\d{2}"
+    r"(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+
+
+def _is_fhir_date(text: str) -> bool:
+    if not _FHIR_DATE.fullmatch(text):
+        return False
+    bare = text[2:] if text[:2].isalpha() else text
+    padded = bare + "-01-01"[len(bare) - 4 :] if len(bare) < 10 else bare
+    try:
+        (dt.datetime if "T" in padded else dt.date).fromisoformat(padded.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 def _date_param(value: dt.date | dt.datetime | str, prefix: str = "ge") -> str:
+    """A FHIR date search value; strings must be FHIR dates (``2025``, ``2025-06-01``,
+    ``2025-06-01T08:00:00Z``), optionally prefixed (``ge2025-06-01``)."""
+    if isinstance(value, str) and not _is_fhir_date(value.strip()):
+        raise InputError(
+            f"not a date: {value!r} (expected YYYY, YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)"
+        )
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
@@ -137,7 +162,7 @@ def _date_param(value: dt.date | dt.datetime | str, prefix: str = "ge") -> str:
     elif isinstance(value, dt.date):
         text = value.isoformat()
     else:
-        text = value
+        text = value.strip()
     return text if text[:2].isalpha() else prefix + text
 
 
@@ -158,7 +183,7 @@ def _common(
         params.append(("_sort", sort))
     if count is not None:
         if not 1 <= count <= 1000:
-            raise ValueError("_count must be between 1 and 1000")
+            raise InputError(f"the page size (_count) must be between 1 and 1000, not {count}")
         params.append(("_count", str(count)))
     params.extend(extra)
 
@@ -247,7 +272,7 @@ def service_query(
             params.append((key, value))
     if age is not None:
         if not 0 <= age <= 150:
-            raise ValueError("age must be between 0 and 150 years")
+            raise InputError(f"age must be between 0 and 150 years, not {age}")
         params.append(("age-range-low", f"le{age}"))
         params.append(("age-range-high", f"ge{age}"))
     if commune:
@@ -312,6 +337,8 @@ def location_query(
         if value:
             params.append((key, value))
     if min_capacity is not None:
+        if min_capacity < 0:
+            raise InputError(f"a minimum capacity cannot be negative: {min_capacity}")
         params.append(("nb-capacity", f"ge{min_capacity}"))
     if capacity_updated_since is not None:
         params.append(("capacity-update-date", _date_param(capacity_updated_since)))
@@ -722,7 +749,7 @@ def _coded(name: str, table: str, code: str) -> dict[str, Any]:
 def capacity_extension(update: CapacityUpdate, now: dt.datetime) -> dict[str, Any]:
     """The ``ror-location-supported-capacity`` extension carrying ``update``."""
     if update.count < 0:
-        raise ValueError("a capacity count cannot be negative")
+        raise InputError(f"a capacity count cannot be negative: {update.count}")
     subs: list[dict[str, Any]] = []
     for name, attr, table in _CAPACITY_CODED:
         code = getattr(update, attr)
@@ -751,7 +778,7 @@ def capacity_indicator_path(update: CapacityUpdate) -> str:
         code = getattr(update, attr)
         if code:
             if "'" in code:
-                raise ValueError(f"invalid code {code!r}")
+                raise InputError(f"invalid code {code!r}")
             criteria.append(
                 f"extension.where(url='{name}' and valueCodeableConcept.coding[0].code='{code}')"
             )
