@@ -158,7 +158,9 @@ class HostileServer:
         time.sleep(0.1)
 
     def _head(self, status: int, length: int | None, *, extra: str = "") -> bytes:
-        framing = "Transfer-Encoding: chunked\r\n" if length is None else f"Content-Length: {length}\r\n"
+        framing = (
+            "Transfer-Encoding: chunked\r\n" if length is None else f"Content-Length: {length}\r\n"
+        )
         return (
             f"HTTP/1.1 {status} X\r\nContent-Type: {self.content_type}\r\n{framing}{extra}"
             "Connection: close\r\n\r\n"

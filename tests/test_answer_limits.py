@@ -97,16 +97,18 @@ def test_ror_client_token(endless: HostileServer, ror_settings: Settings) -> Non
     _assert_stopped_at_the_limit(endless, _ror_call(settings))
 
 
-def test_ror_client_search_page(
-    segurlink_pki: Any, ror_settings: Settings, ror_mock: Any
-) -> None:
+def test_ror_client_search_page(segurlink_pki: Any, ror_settings: Settings, ror_mock: Any) -> None:
     # A token from the mock, then a FHIR page that never ends (a 200 MB bundle, say).
     from segurlink.ror import RorClient
 
     context = segurlink_pki.server_ssl_context(require_client_cert=False)
     with HostileServer("endless", ssl_context=context) as server:
-        settings = _moved(ror_settings, "ror", endpoint=server.url + "/ws-diffusion-fhir",
-                          capacity_endpoint=server.url + "/ws-synchro-dispo-lits-fhir")
+        settings = _moved(
+            ror_settings,
+            "ror",
+            endpoint=server.url + "/ws-diffusion-fhir",
+            capacity_endpoint=server.url + "/ws-synchro-dispo-lits-fhir",
+        )
         with RorClient.from_settings(settings) as client:
             client.token()
             _assert_stopped_at_the_limit(server, lambda: client.locations(count=1000).first())

@@ -911,6 +911,9 @@ class RorMock(MockServer):
             "client_secret": CLIENT_SECRET,
         }
 
+    def payload_too_large(self, request: Request, limit: int) -> Response:
+        return _outcome(413, "too-long", f"Le corps de la requête dépasse {limit} octets")
+
     # -- fault routing -------------------------------------------------------------------
 
     def _wsgi(self, environ: Any, start_response: Any) -> Any:
