@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# ../shared beside the checkout; SHARED_REFERENCE_DIR points elsewhere (a git worktree).
+SHARED = Path(os.environ.get("SHARED_REFERENCE_DIR") or REPO.parent / "shared")
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No SEGURLINK_* variable leaks into a test, and the mock state dir is private."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("SEGURLINK_"):
             monkeypatch.delenv(name)
