@@ -81,7 +81,18 @@ def test_services_for_a_person_near_a_point(client: RorClient) -> None:
     for service in found:
         assert service.age_low is not None and service.age_low <= 85
         assert service.age_high is not None and service.age_high >= 85
-        assert service.locations[0].city in {"ORLÉANS"}
+        location = service.locations[0]
+        assert location.latitude is not None and location.longitude is not None
+        assert _km(47.9029, 1.9093, location.latitude, location.longitude) <= 20
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
 
 
 def test_paging_follows_next_links_and_reports_total(client: RorClient) -> None:
@@ -97,13 +108,32 @@ def test_page_cap_stops_and_says_so(client: RorClient) -> None:
     assert results.truncated and results.total is not None and results.total > 20
 
 
-def test_available_beds_search_decodes_capacities(client: RorClient) -> None:
-    found = list(client.locations(capacity_status="02", capacity_type="01", min_capacity=5,
-                                  region="53", count=100))
+def test_min_capacity_is_a_sum_over_the_matching_indicators(
+    client: RorClient, ror_mock: RorMock
+) -> None:
+    """Available beds are published per gender: "at least 5 available beds" sums them."""
+    results = client.locations(capacity_status="02", capacity_type="01", min_capacity=5,
+                               region="53", count=100)
+    found = list(results)
     assert found
     for location in found:
-        assert any(c.is_available and c.is_bed and (c.count or 0) >= 5
-                   for c in location.capacities)
+        assert sum(c.count or 0 for c in location.capacities if c.is_available and c.is_bed) >= 5
+    # The sum, not one indicator: some locations hold 5 only across several indicators.
+    assert any(all((c.count or 0) < 5 for c in loc.capacities if c.is_available)
+               for loc in found)
+    # And none is missed: every location of the region with 5 available beds came back.
+    expected = {
+        r["id"] for r in ror_mock.data.of_type("Location")
+        if r["meta"]["tag"][0]["code"] == "53" and _available_beds(r) >= 5
+    }
+    assert {loc.id for loc in found} == expected
+    assert results.dropped > 0 and results.total == len(found) + results.dropped
+
+
+def _available_beds(resource: dict[str, Any]) -> int:
+    from segurlink.ror import decode_location
+
+    return decode_location(resource).available_beds() or 0
 
 
 def test_delta_since_a_date(client: RorClient) -> None:
@@ -290,8 +320,8 @@ def _codes(codings: Any) -> set[str]:
         ({"category": "110"}, lambda s: "110" in _codes(s.categories)),
         ({"type": "04"}, lambda s: "04" in _codes(s.types)),
         ({"specialty": "210"}, lambda s: "210" in _codes(s.specialties)),
-        ({"characteristic": "02"}, lambda s: "02" in _codes(s.characteristics)),
-        ({"patient_type": "05"}, lambda s: s.age_low is not None and s.age_low >= 60),
+        ({"characteristic": "28"}, lambda s: "28" in _codes(s.characteristics)),
+        ({"patient_type": "02"}, lambda s: "02" in _codes(s.patient_types)),
         ({"age": 10}, lambda s: s.age_low <= 10 <= s.age_high),
         ({"commune": "37261"}, lambda s: s.locations[0].commune_cog.code == "37261"),
         ({"name": "pédiatrie"}, lambda s: "PÉDIATRIE" in s.name.upper()),

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit
@@ -50,6 +50,7 @@ from .models import (
     HealthcareService,
     Location,
     Organization,
+    PractitionerRole,
     SearchPage,
 )
 
@@ -204,6 +205,9 @@ class SearchResults(Generic[T]):
 
     ``total`` is known once the first page has been read (when the server gives it);
     ``truncated`` is True when iteration stopped on the page cap with more pages left.
+    A check the server cannot make (``locations(min_capacity=N)``: a sum over indicators)
+    is applied to the matches of each page: ``dropped`` counts those it left out, and
+    ``total`` stays the server's count.
 
     >>> for service in client.services(specialty="022"):    # doctest: +SKIP
     ...     print(service.name, service.organization.name)
@@ -216,12 +220,15 @@ class SearchResults(Generic[T]):
         *,
         max_pages: int | None,
         validation: Validation,
+        keep: Callable[[Any], bool] | None = None,
     ) -> None:
         self.query = query
         self.max_pages = max_pages
         self.total: int | None = None
         self.truncated = False
         self.pages_read = 0
+        self.dropped = 0
+        self._keep = keep
         self._client = client
         self._validation = validation
 
@@ -229,6 +236,7 @@ class SearchResults(Generic[T]):
         """Yield each page in turn, following the ``next`` links."""
         self.pages_read = 0
         self.truncated = False
+        self.dropped = 0
         url: str | None = self.query.url(self._client.settings.endpoint)
         while url is not None:
             if self.max_pages is not None and self.pages_read >= self.max_pages:
@@ -247,6 +255,10 @@ class SearchResults(Generic[T]):
             url = page.next_url
             if url is not None:
                 self._client._check_same_origin(url)
+            if self._keep is not None:
+                kept = tuple(m for m in page.matches if self._keep(m))
+                self.dropped += len(page.matches) - len(kept)
+                page = replace(page, matches=kept)
             yield page
             del page  # hold no page while the next one is fetched and parsed
 
@@ -471,8 +483,13 @@ class RorClient:
         *,
         max_pages: int | None = None,
         validation: Validation | None = None,
+        keep: Callable[[Any], bool] | None = None,
     ) -> SearchResults[Any]:
-        """A lazy search for ``query``; ``_count`` defaults to ``settings.page_size``."""
+        """A lazy search for ``query``; ``_count`` defaults to ``settings.page_size``.
+
+        ``keep`` is a check of each match the server cannot make (see
+        :class:`SearchResults`).
+        """
         if max_pages is not None and max_pages < 1:
             raise InputError(f"max_pages must be at least 1, not {max_pages}")
         if self.settings.page_size and not any(k == "_count" for k, _ in query.params):
@@ -482,6 +499,7 @@ class RorClient:
             query,
             max_pages=max_pages if max_pages is not None else self.settings.max_pages,
             validation=validation or self.settings.validation,
+            keep=keep,
         )
 
     def organizations(
@@ -503,10 +521,91 @@ class RorClient:
     def locations(
         self, *, max_pages: int | None = None, validation: Validation | None = None, **criteria: Any
     ) -> SearchResults[Location]:
-        """Locations with capacities (see :func:`~segurlink.ror.messages.location_query`)."""
+        """Locations with capacities (see :func:`~segurlink.ror.messages.location_query`).
+
+        ``min_capacity=N``: at least N beds or places summed over the location's indicators
+        that match ``capacity_type``, ``capacity_status`` and ``gender`` (the server finds
+        the locations with one such indicator; the sum is checked here).
+        """
+        query = messages.location_query(**criteria)
+        keep = None
+        minimum: int = criteria.get("min_capacity") or 0
+        if minimum:
+
+            def keep(location: Location) -> bool:
+                return (
+                    messages.matching_capacity(
+                        location,
+                        capacity_type=criteria.get("capacity_type"),
+                        status=criteria.get("capacity_status"),
+                        gender=criteria.get("gender"),
+                    )
+                    >= minimum
+                )
+
+        return self.search(query, max_pages=max_pages, validation=validation, keep=keep)
+
+    def home_care_services(
+        self,
+        commune: str,
+        *,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Any,
+    ) -> SearchResults[HealthcareService]:
+        """Home-care services whose intervention zone covers ``commune`` (COG code).
+
+        >>> for s in ror.home_care_services("45232", patient_type="01", age=84):  # doctest: +SKIP
+        ...     print(s.name, s.organization.name, [c.telecoms for c in s.contacts])
+        """
         return self.search(
-            messages.location_query(**criteria), max_pages=max_pages, validation=validation
+            messages.home_care_query(commune, **criteria),
+            max_pages=max_pages,
+            validation=validation,
         )
+
+    def disability_services(
+        self,
+        *,
+        age: int | None = None,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Any,
+    ) -> SearchResults[HealthcareService]:
+        """Services for people with disabilities (IME, SESSAD, ESAT, MAS, FAM, foyers),
+        for a person of ``age`` (see :func:`~segurlink.ror.messages.disability_service_query`)."""
+        return self.search(
+            messages.disability_service_query(age=age, **criteria),
+            max_pages=max_pages,
+            validation=validation,
+        )
+
+    def nursing_homes(
+        self,
+        *,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Any,
+    ) -> SearchResults[HealthcareService]:
+        """EHPAD services with their entity and its prices (``service.organization.prices``),
+        e.g. ``max_price=80`` for a daily accommodation price of at most 80 euros
+        (see :func:`~segurlink.ror.messages.nursing_home_query`)."""
+        return self.search(
+            messages.nursing_home_query(**criteria), max_pages=max_pages, validation=validation
+        )
+
+    def practitioners(self, service_id: str) -> list[PractitionerRole]:
+        """The practitioners of a service: its roles, each with its ``practitioner``."""
+        query = messages.service_query(
+            ids=[service_id],
+            include_organization=False,
+            include_locations=False,
+            include_practitioners=True,
+        )
+        service = self.search(query, max_pages=1).first()
+        if service is None:
+            raise FhirError(f"HealthcareService/{service_id} is not known", status=404)
+        return list(service.roles)
 
     def read(self, resource_type: str, resource_id: str) -> Any:
         """One resource by id, decoded (Organization, HealthcareService, Location...)."""
@@ -623,8 +722,9 @@ class RorClient:
             max_stream_bytes=self.settings.limits.max_download_bytes,
         ):
             report(ExportProgress("kick-off", "requesting the export"))
-            manifest, poll_url = self._export_manifest(kickoff, deadline, timeout, report,
-                                                       poll_interval)
+            manifest, poll_url = self._export_manifest(
+                kickoff, deadline, timeout, report, poll_interval
+            )
             return self._export_download(manifest, poll_url, out, report, timeout)
 
     def _export_manifest(
