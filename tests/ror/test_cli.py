@@ -21,10 +21,23 @@ def config(ror_mock: RorMock, segurlink_pki: object, tmp_path: Path) -> str:
     return str(path)
 
 
-def test_search_services_json(config: str, ror_mock: RorMock, capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_services_json(
+    config: str, ror_mock: RorMock, capsys: pytest.CaptureFixture[str]
+) -> None:
     finess = ror_mock.landmarks["ej_finess"]
-    code = main(["--config", config, "ror", "search", "services", "--finess", finess,
-                 "--hierarchy", "--json"])
+    code = main(
+        [
+            "--config",
+            config,
+            "ror",
+            "search",
+            "services",
+            "--finess",
+            finess,
+            "--hierarchy",
+            "--json",
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data["returned"] == data["total"] > 0
@@ -32,21 +45,62 @@ def test_search_services_json(config: str, ror_mock: RorMock, capsys: pytest.Cap
 
 
 def test_search_locations_table(config: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--config", config, "ror", "search", "locations", "--commune", "45234",
-                 "--count", "3", "--max-pages", "1"])
+    code = main(
+        [
+            "--config",
+            config,
+            "ror",
+            "search",
+            "locations",
+            "--commune",
+            "45234",
+            "--count",
+            "3",
+            "--max-pages",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert out.splitlines()[0].split()[:3] == ["ID", "NAME", "SYNC_ID"]
     assert "use --max-pages" in out
 
 
-def test_capacity_exit_codes(config: str, ror_mock: RorMock,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_capacity_exit_codes(
+    config: str, ror_mock: RorMock, capsys: pytest.CaptureFixture[str]
+) -> None:
     marks = ror_mock.landmarks
-    assert main(["--config", config, "ror", "capacity", marks["location_sync_id"],
-                 "--count", "4", "--gender", "03"]) == 0
-    assert main(["--config", config, "ror", "capacity", marks["duplicate_sync_id"],
-                 "--count", "4", "--json"]) == 1
+    assert (
+        main(
+            [
+                "--config",
+                config,
+                "ror",
+                "capacity",
+                marks["location_sync_id"],
+                "--count",
+                "4",
+                "--gender",
+                "03",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "--config",
+                config,
+                "ror",
+                "capacity",
+                marks["duplicate_sync_id"],
+                "--count",
+                "4",
+                "--json",
+            ]
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert '"status": "ambiguous-location"' in out
 
@@ -55,8 +109,10 @@ def test_export_writes_files_and_draws_progress(
     config: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "export"
-    assert main(["--config", config, "ror", "export", "--out", str(out_dir),
-                 "--type", "Organization"]) == 0
+    assert (
+        main(["--config", config, "ror", "export", "--out", str(out_dir), "--type", "Organization"])
+        == 0
+    )
     captured = capsys.readouterr()
     assert sorted(p.name for p in out_dir.iterdir())[0] == "Organization-1.json"
     assert "done" in captured.err and "[" in captured.err
@@ -95,6 +151,14 @@ BAD_VALUES = [
     (["export", "--out", "/dev/null/x"], "ConfigurationError"),
     (["export", "--out", "{tmp}/out", "--since", "last week"], "InputError"),
     (["export"], USAGE),
+    (["search", "prices", "--max-price", "-1"], "InputError"),
+    (["search", "prices", "--count", "0"], "InputError"),
+    (["search", "prices", "--near", "1,2,3,4"], USAGE),
+    (["search", "services", "--home-care", "--disability"], "InputError"),
+    (["search", "services", "--name", "x", "--name-match", "regex"], USAGE),
+    (["search", "practitioners"], USAGE),
+    (["search", "practitioners", "--service", "1", "--max-pages", "0"], "InputError"),
+    (["search", "locations", "--min-capacity", "x"], USAGE),
 ]
 
 
@@ -159,3 +223,103 @@ def test_deeply_nested_answer_is_one_line_exit_1(
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err
     assert err.startswith("segurlink: MalformedResponse: ") and err.count("\n") == 1
+
+
+# -- the help and the docs name what the mock holds -----------------------------------------
+
+
+def _epilog_commands() -> list[list[str]]:
+    from segurlink._commands.ror import SEARCH_EPILOG
+
+    return [
+        line.split()[3:]
+        for line in SEARCH_EPILOG.splitlines()
+        if line.strip().startswith("segurlink ror search")
+    ]
+
+
+@pytest.mark.parametrize("argv", _epilog_commands(), ids=" ".join)
+def test_every_example_of_the_search_help_finds_something(
+    argv: list[str], config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [a for a in argv if a != "--json"]
+    assert main(["--config", config, "--json", "ror", "search", *argv]) == 0
+    assert json.loads(capsys.readouterr().out)["returned"] > 0
+
+
+def test_identifiers_of_the_help_and_the_docs_exist_in_the_mock(ror_mock: RorMock) -> None:
+    import re
+
+    from segurlink._commands.ror import SEARCH_EPILOG
+    from tests.docs_blocks import DOCS
+
+    text = SEARCH_EPILOG + (DOCS / "ror.md").read_text(encoding="utf-8")
+    values = {
+        str(i.get("value"))
+        for r in ror_mock.data.resources.values()
+        for i in r.get("identifier") or ()
+    }
+    finess = set(re.findall(r"\b(?:45|37)0\d{6}\b", text))
+    sync_ids = set(re.findall(r"\b1\d{9}/\w+", text))
+    assert finess and sync_ids
+    assert finess <= values, finess - values
+    assert sync_ids <= values, sync_ids - values
+
+
+def test_home_care_services_covering_a_commune(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "--config",
+            config,
+            "--json",
+            "ror",
+            "search",
+            "services",
+            "--intervention-zone",
+            "45232",
+            "--home-care",
+        ]
+    )
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert rows and all("45232" in row["intervention_zone"] for row in rows)
+    assert any(row["organization"] == "SSIAD DE L'ORLEANAIS" for row in rows)
+    assert all(row["contacts"] and row["opening_hours"] for row in rows)
+
+
+def test_prices_are_listed_per_nursing_home(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "--config",
+            config,
+            "--json",
+            "ror",
+            "search",
+            "prices",
+            "--region",
+            "24",
+            "--max-price",
+            "80",
+            "--residential-type",
+            "01",
+        ]
+    )
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert rows
+    for row in rows:
+        assert row["prices"] and all(p["amount"] <= 80 for p in row["prices"])
+        assert all(p["room"].startswith("01") for p in row["prices"])
+
+
+def test_practitioners_of_an_entity(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["--config", config, "--json", "ror", "search", "practitioners", "--finess", "450000088"]
+    )
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert rows and all(r["id_nat_ps"] and r["identifier"] and r["name"] for r in rows)
