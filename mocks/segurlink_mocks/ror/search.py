@@ -343,7 +343,11 @@ def _organization_params() -> dict[str, Param]:
     }
     params: dict[str, Param] = {
         **{k: v for k, v in _common().items() if k != "_has"},
-        "_content": Param("string", lambda r: list(_strings(r)), doc="full text"),
+        "_content": Param(
+            "text",
+            lambda r: [" ".join(_strings(r))],
+            doc="full text: every word of the value appears (case and accents ignored)",
+        ),
         "identifier": Param("token", _identifier),
         "name": Param("string", lambda r: [r.get("name", ""), *(r.get("alias") or ())]),
         "type": Param("token", _tokens_of(_concepts("type"))),
@@ -573,6 +577,7 @@ _MODIFIERS = {
     "quantity": {""},
     "date": {""},
     "special": {""},
+    "text": {""},
 }
 
 
@@ -595,6 +600,11 @@ def _value_test(name: str, param: Param, modifier: str, value: str) -> Callable[
             return not hit if modifier == "not" else hit
 
         return test
+    if kind == "text":
+        return lambda node: any(
+            all(word in fold(" ".join(param.values(node))) for word in fold(a).split())
+            for a in alternatives
+        )
     if kind == "string":
         return lambda node: any(
             _string_matches(a, [s for s in param.values(node) if s], modifier) for a in alternatives
