@@ -229,8 +229,9 @@ def test_next_link_to_another_origin_is_refused(client: RorClient) -> None:
 
 def test_publish_capacity_replace_then_add(client: RorClient, ror_mock: RorMock) -> None:
     marks = ror_mock.landmarks
-    replaced = client.publish_capacity(marks["location_sync_id"], CapacityUpdate(count=9,
-                                                                                 gender="03"))
+    replaced = client.publish_capacity(
+        marks["location_sync_id"], CapacityUpdate(count=9, capacity_type="02", gender="03")
+    )
     assert replaced.status is PublicationStatus.REPLACED and replaced.ok
     stored = ror_mock.resource(f"Location/{marks['location_id']}")
     assert stored is not None
@@ -238,7 +239,8 @@ def test_publish_capacity_replace_then_add(client: RorClient, ror_mock: RorMock)
     assert any(c.count == 9 and c.gender and c.gender.code == "03" for c in client_view.capacities)
     # A new indicator (temporality 02 "prévisionnel"): replace is 404 on the extension, then add.
     added = client.publish_capacity(
-        marks["location_sync_id"], CapacityUpdate(count=2, temporality="02", gender="01")
+        marks["location_sync_id"],
+        CapacityUpdate(count=2, capacity_type="02", temporality="02", gender="01"),
     )
     assert added.status is PublicationStatus.ADDED
     kinds = [r.details.get("patch") for r in ror_mock.requests if r.details.get("patch")]
