@@ -1,8 +1,10 @@
 """ROR throughput and memory: segurlink vs raw ``requests`` + ``json`` on the same pages.
 
-Run: ``python benchmarks/ror.py`` (about four minutes on 2 cores). The ROR mock runs in a
+Run: ``python benchmarks/ror.py`` (about five minutes on 2 cores). The ROR mock runs in a
 child process (so tracemalloc and the CPU clock only see the client) with ~21 000
-Locations; every reader walks the same ``Location?_count=1000`` pages over TLS.
+Locations (home care, disability and nursing-home offers included: richer resources than
+the hospital-only offer of earlier runs); every reader walks the same
+``Location?_count=1000`` pages over TLS.
 
 Printed, in one run:
 
@@ -129,7 +131,7 @@ def _peak(reader: Callable[[], int]) -> tuple[int, float]:
 
 
 def main() -> None:
-    scale = 800  # ~21 000 Locations (and ~45 000 other resources) in the mock
+    scale = 1500  # ~21 000 Locations (and ~60 000 other resources) in the mock
     with tempfile.TemporaryDirectory() as tmp:
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(Path(tmp) / "pki"), str(scale)],

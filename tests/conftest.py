@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +19,6 @@ SHARED = next(
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No SEGURLINK_* variable leaks into a test, and the mock state dir is private."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("SEGURLINK_"):
             monkeypatch.delenv(name)

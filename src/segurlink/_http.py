@@ -9,8 +9,15 @@ Timeouts: a socket timeout only bounds one ``recv``, so a server sending one byt
 before each read timeout could hold a call for ever. Sessions built here also give every
 call an overall deadline of ``connect + read`` seconds (the timeout tuple of the call),
 enforced on each socket operation: the call fails with :class:`TransportTimeout` once it
-is spent, however slowly the server trickles. With ``stream=True`` the deadline covers the
-status line and headers; the caller reading the body is bounded per read only.
+is spent, however slowly the server trickles. With ``stream=True`` the same deadline holds
+while the caller reads the body, unless the call runs inside :func:`bounded` with a
+deadline of its own (a long download: ROR ``$export``).
+
+Size: an answer body may hold at most ``limits.max_answer_mb`` MiB (``max_download_mb``
+for a body streamed inside :func:`bounded`). The count is kept while the body is read,
+decoded, a buffer at a time: a longer answer fails with :class:`MalformedResponse` once
+it passes the limit (at once when its ``Content-Length`` says so), and the connection is
+closed, so memory never holds more than the limit.
 
 :func:`request_errors` turns ``requests``/``urllib3`` exceptions into segurlink's own.
 """
@@ -25,6 +32,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +43,7 @@ from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.util.retry import Retry
 
 from ._version import __version__
-from .config import Timeouts, TlsConfig
+from .config import Limits, Timeouts, TlsConfig
 from .errors import (
     ConfigurationError,
     MalformedResponse,
@@ -44,7 +52,7 @@ from .errors import (
     TransportTimeout,
 )
 
-__all__ = ["build_session", "build_ssl_context", "request_errors"]
+__all__ = ["bounded", "build_session", "build_ssl_context", "request_errors"]
 
 
 def build_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
@@ -189,6 +197,92 @@ class _DeadlineHTTPConnectionPool(HTTPConnectionPool):
     ConnectionCls = _DeadlineHTTPConnection
 
 
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    until: float | None  # monotonic time by which everything in the block must be over
+    max_stream_bytes: int | None  # size limit of streamed bodies (None: the session's)
+
+
+_bounds: contextvars.ContextVar[_Bounds | None] = contextvars.ContextVar(
+    "segurlink_http_bounds", default=None
+)
+
+
+@contextlib.contextmanager
+def bounded(*, until: float | None = None, max_stream_bytes: int | None = None) -> Iterator[None]:
+    """Bounds for the calls made in the block (by this thread).
+
+    ``until`` (a :func:`time.monotonic` value): no call, status, headers or body, lasts
+    past it; a body read with ``stream=True`` may take until then rather than the call's
+    ``connect + read`` budget. ``max_stream_bytes``: the size limit of streamed bodies
+    (a download to disk) instead of the session's answer limit.
+    """
+    token = _bounds.set(_Bounds(until, max_stream_bytes))
+    try:
+        yield
+    finally:
+        _bounds.reset(token)
+
+
+_READ_SIZE = 64 * 1024
+
+
+class _BoundedBody:
+    """The urllib3 response of one call, read under its deadline and size limit.
+
+    requests reads bodies through ``raw.stream()`` / ``raw.read()``: both are served here,
+    each read with the call's deadline in force on the socket and its size counted
+    (decoded bytes: a compressed bomb is stopped too). Everything else goes to the urllib3
+    response.
+    """
+
+    def __init__(self, raw: Any, *, url: str, limit: int, deadline: float | None) -> None:
+        self._raw = raw
+        self._url = url
+        self._limit = limit
+        self._deadline = deadline
+        self._seen = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def read(
+        self, amt: int | None = None, decode_content: bool | None = None, **kwargs: Any
+    ) -> bytes:
+        if amt is None:  # "everything": still read a buffer at a time, counted
+            parts = []
+            while chunk := self.read(_READ_SIZE, decode_content, **kwargs):
+                parts.append(chunk)
+            return b"".join(parts)
+        token = _deadline.set(self._deadline)
+        try:
+            data: bytes = self._raw.read(amt, decode_content=decode_content, **kwargs)
+        finally:
+            _deadline.reset(token)
+        self._seen += len(data)
+        if self._seen > self._limit:
+            self._raw.close()  # stop reading: the rest stays on the wire, then is dropped
+            raise MalformedResponse(
+                f"the answer from {self._url} is larger than the {_mib(self._limit)} limit "
+                "(settings [limits])",
+                url=self._url,
+            )
+        return data
+
+    def stream(self, amt: int | None = _READ_SIZE, decode_content: bool | None = None) -> Any:
+        while data := self.read(amt or _READ_SIZE, decode_content=decode_content):
+            yield data
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB"
+
+
+def _declared_length(response: requests.Response) -> int | None:
+    value = response.headers.get("Content-Length", "")
+    return int(value) if value.strip().isdigit() else None
+
+
 def _call_budget(timeout: Any) -> float | None:
     """``connect + read`` of a requests timeout (tuple, number or urllib3 ``Timeout``)."""
     if isinstance(timeout, tuple):
@@ -212,9 +306,11 @@ class _SegurlinkAdapter(HTTPAdapter):
         *,
         retries: Retry | int,
         pool_maxsize: int,
+        limits: Limits,
     ) -> None:
         self._ssl_context = ssl_context
         self._timeouts = timeouts
+        self._limits = limits
         super().__init__(pool_maxsize=pool_maxsize, max_retries=retries)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -233,16 +329,39 @@ class _SegurlinkAdapter(HTTPAdapter):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeouts.as_tuple
         budget = _call_budget(kwargs["timeout"])
-        if budget is None:
-            return super().send(request, **kwargs)
+        bounds = _bounds.get()
+        until = bounds.until if bounds is not None else None
+        deadline = time.monotonic() + budget if budget is not None else None
+        if until is not None:
+            deadline = until if deadline is None else min(deadline, until)
         stream = bool(kwargs.get("stream"))
         kwargs["stream"] = True
-        token = _deadline.set(time.monotonic() + budget)
+        limit = self._limits.max_answer_bytes
+        body_deadline = deadline
+        if stream and bounds is not None:
+            body_deadline = until if until is not None else deadline
+            if bounds.max_stream_bytes is not None:
+                limit = bounds.max_stream_bytes
+        url = request.url or ""
+        token = _deadline.set(deadline)
         try:
             response = super().send(request, **kwargs)
+            declared = _declared_length(response)
+            if declared is not None and declared > limit and request.method != "HEAD":
+                response.close()
+                raise MalformedResponse(
+                    f"the answer from {url} announces {declared} bytes, more than the "
+                    f"{_mib(limit)} limit (settings [limits])",
+                    url=url,
+                )
+            response.raw = _BoundedBody(response.raw, url=url, limit=limit, deadline=body_deadline)
             if not stream:
                 # Read the body here, under the deadline (requests would read it later).
-                _ = response.content
+                try:
+                    _ = response.content
+                except MalformedResponse:
+                    response.close()
+                    raise
             return response
         finally:
             _deadline.reset(token)
@@ -255,11 +374,13 @@ def build_session(
     retries: int = 0,
     pool_maxsize: int = 10,
     headers: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> requests.Session:
     """A session for one service identity.
 
     ``retries`` applies only to idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) with
-    exponential backoff; POST is never retried here.
+    exponential backoff; POST is never retried here. ``limits`` bounds the size of every
+    answer (:class:`~segurlink.config.Limits`; its defaults when not given).
 
     >>> from segurlink.config import TlsConfig
     >>> s = build_session(TlsConfig())
@@ -277,7 +398,9 @@ def build_session(
         allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
         raise_on_status=False,
     )
-    adapter = _SegurlinkAdapter(ctx, timeouts, retries=retry, pool_maxsize=pool_maxsize)
+    adapter = _SegurlinkAdapter(
+        ctx, timeouts, retries=retry, pool_maxsize=pool_maxsize, limits=limits or Limits()
+    )
     session = requests.Session()
     session.mount("https://", adapter)
     session.mount("http://", adapter)

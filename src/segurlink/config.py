@@ -27,6 +27,10 @@ TOML layout (every table optional except ``[software]`` for the services that ne
     connect = 5.0
     read = 30.0
 
+    [limits]                # largest answer a service may send (checked while reading)
+    max_answer_mb = 64      # an answer held in memory (SOAP, JSON, a FHIR page)
+    max_download_mb = 4096  # a download streamed to disk (ROR $export outputs)
+
     [insi]                  # one table per service: endpoint + its own TLS overrides
     endpoint = "https://qualiflps-services-ps-tlsm.ameli.fr/lps"
     cert = "insi-auto.pem"
@@ -55,6 +59,7 @@ from .errors import ConfigurationError, InputError
 
 __all__ = [
     "InsiSettings",
+    "Limits",
     "Secret",
     "Settings",
     "SoftwareIdentity",
@@ -201,6 +206,39 @@ class Timeouts:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """The largest answer a service may send, in MiB, enforced while the body is read.
+
+    ``max_answer_mb`` bounds every answer held in memory (SOAP envelopes, JSON, a FHIR
+    page); ``max_download_mb`` bounds a body streamed to disk (ROR ``$export`` outputs).
+    A longer answer fails with :class:`~segurlink.errors.MalformedResponse` as soon as it
+    passes the limit, before memory grows further.
+
+    >>> Limits(max_answer_mb=8).max_answer_bytes
+    8388608
+    """
+
+    max_answer_mb: float = 64.0
+    max_download_mb: float = 4096.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_answer_mb", "max_download_mb"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigurationError(f"limits.{name} must be a number of MiB, not {value!r}")
+            if not 0 < value <= 1024 * 1024:
+                raise ConfigurationError(f"limits.{name} must be positive (MiB): {value}")
+
+    @property
+    def max_answer_bytes(self) -> int:
+        return int(self.max_answer_mb * 1024 * 1024)
+
+    @property
+    def max_download_bytes(self) -> int:
+        return int(self.max_download_mb * 1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
 class InsiSettings:
     """Settings of the INSi teleservice.
 
@@ -240,6 +278,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     base_dir: Path | None = None
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         frozen = {k: MappingProxyType(dict(v)) for k, v in self.sections.items()}
@@ -267,6 +306,14 @@ class Settings:
             timeouts = Timeouts(
                 **{k: float(v) for k, v in timeouts_table.items() if k in ("connect", "read")}
             )
+            limits_table = data.pop("limits", {})
+            unknown = sorted(set(limits_table) - {"max_answer_mb", "max_download_mb"})
+            if unknown:
+                raise ConfigurationError(
+                    f"unknown [limits] key(s) {', '.join(unknown)}: "
+                    "only max_answer_mb and max_download_mb"
+                )
+            limits = Limits(**{k: float(v) for k, v in limits_table.items()})
             return cls(
                 software=SoftwareIdentity(**{k: str(v) for k, v in software.items()})
                 if software
@@ -276,6 +323,7 @@ class Settings:
                 else None,
                 tls=tls,
                 timeouts=timeouts,
+                limits=limits,
                 sections={name: _wrap_secrets(table) for name, table in data.items()},
                 base_dir=base_dir,
             )
@@ -333,6 +381,10 @@ class Settings:
             out["structure"] = {"finess": self.structure.finess, "name": self.structure.name}
         out["tls"] = {k: getattr(self.tls, k) for k in _TLS_KEYS if getattr(self.tls, k)}
         out["timeouts"] = {"connect": self.timeouts.connect, "read": self.timeouts.read}
+        out["limits"] = {
+            "max_answer_mb": self.limits.max_answer_mb,
+            "max_download_mb": self.limits.max_download_mb,
+        }
         return out
 
     # -- service sections ----------------------------------------------------------------

@@ -59,16 +59,16 @@ def test_service_sample_is_decoded() -> None:
     assert service.identifiers[0].type_code == "35"
 
 
-def test_search_parameters_used_are_in_the_server_capability_statement() -> None:
+def test_search_parameters_of_the_mock_are_in_the_capability_statements() -> None:
     from segurlink_mocks.ror import SEARCH_PARAMS
 
-    capability = _load("CapabilityStatement-ror-serveur.json")
-    declared = {
-        r["type"]: {p["name"] for p in r.get("searchParam", [])}
-        for r in capability["rest"][0]["resource"]  # type: ignore[index]
-    }
-    for kind in ("Organization", "HealthcareService", "Location"):
-        assert SEARCH_PARAMS[kind] <= declared[kind], kind
+    declared: dict[str, set[str]] = {}
+    for name in ("CapabilityStatement-ror-serveur.json", "CapabilityStatement-ror-consommateur.json"):
+        for r in _load(name)["rest"][0]["resource"]:  # type: ignore[index]
+            declared.setdefault(r["type"], set()).update(p["name"] for p in r.get("searchParam", []))
+    for kind in ("Organization", "HealthcareService", "Location", "Practitioner",
+                 "PractitionerRole"):
+        assert set(SEARCH_PARAMS[kind]) <= declared[kind], kind
 
 
 def _indicators(location: dict[str, object]) -> list[dict[str, object]]:
@@ -93,7 +93,7 @@ def test_published_indicator_has_the_shape_of_the_ig_example() -> None:
     """The PATCH value carries an extension coded exactly as the IG's example Location."""
     import datetime as dt
 
-    from segurlink_mocks.ror.server import _indicator_keys, _path_criteria
+    from segurlink_mocks.ror.capacity import indicator_keys, path_criteria, stored_indicator
 
     from segurlink.ror import CapacityUpdate, capacity_patch
 
@@ -112,5 +112,8 @@ def test_published_indicator_has_the_shape_of_the_ig_example() -> None:
         assert _shape(extension) == _shape(available_men)
     # The replace path selects that indicator and no other one of the example.
     path = capacity_patch(update, "replace")["parameter"][0]["part"][1]["valueString"]
-    targeted = [e for e in _indicators(sample) if _indicator_keys(e) == _path_criteria(path)]
+    targeted = [e for e in _indicators(sample) if indicator_keys(e) == path_criteria(path)]
     assert targeted == [available_men]
+    # What the mock stores of it is the example's indicator, displays and order included.
+    [extension] = capacity_patch(update, "add")["parameter"][0]["part"][3]["part"][0]["extension"]
+    assert stored_indicator(extension) == available_men

@@ -81,7 +81,18 @@ def test_services_for_a_person_near_a_point(client: RorClient) -> None:
     for service in found:
         assert service.age_low is not None and service.age_low <= 85
         assert service.age_high is not None and service.age_high >= 85
-        assert service.locations[0].city in {"ORLÉANS"}
+        location = service.locations[0]
+        assert location.latitude is not None and location.longitude is not None
+        assert _km(47.9029, 1.9093, location.latitude, location.longitude) <= 20
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
 
 
 def test_paging_follows_next_links_and_reports_total(client: RorClient) -> None:
@@ -97,13 +108,32 @@ def test_page_cap_stops_and_says_so(client: RorClient) -> None:
     assert results.truncated and results.total is not None and results.total > 20
 
 
-def test_available_beds_search_decodes_capacities(client: RorClient) -> None:
-    found = list(client.locations(capacity_status="02", capacity_type="01", min_capacity=5,
-                                  region="53", count=100))
+def test_min_capacity_is_a_sum_over_the_matching_indicators(
+    client: RorClient, ror_mock: RorMock
+) -> None:
+    """Available beds are published per gender: "at least 5 available beds" sums them."""
+    results = client.locations(capacity_status="02", capacity_type="01", min_capacity=5,
+                               region="53", count=100)
+    found = list(results)
     assert found
     for location in found:
-        assert any(c.is_available and c.is_bed and (c.count or 0) >= 5
-                   for c in location.capacities)
+        assert sum(c.count or 0 for c in location.capacities if c.is_available and c.is_bed) >= 5
+    # The sum, not one indicator: some locations hold 5 only across several indicators.
+    assert any(all((c.count or 0) < 5 for c in loc.capacities if c.is_available)
+               for loc in found)
+    # And none is missed: every location of the region with 5 available beds came back.
+    expected = {
+        r["id"] for r in ror_mock.data.of_type("Location")
+        if r["meta"]["tag"][0]["code"] == "53" and _available_beds(r) >= 5
+    }
+    assert {loc.id for loc in found} == expected
+    assert results.dropped > 0 and results.total == len(found) + results.dropped
+
+
+def _available_beds(resource: dict[str, Any]) -> int:
+    from segurlink.ror import decode_location
+
+    return decode_location(resource).available_beds() or 0
 
 
 def test_delta_since_a_date(client: RorClient) -> None:
@@ -199,8 +229,9 @@ def test_next_link_to_another_origin_is_refused(client: RorClient) -> None:
 
 def test_publish_capacity_replace_then_add(client: RorClient, ror_mock: RorMock) -> None:
     marks = ror_mock.landmarks
-    replaced = client.publish_capacity(marks["location_sync_id"], CapacityUpdate(count=9,
-                                                                                 gender="03"))
+    replaced = client.publish_capacity(
+        marks["location_sync_id"], CapacityUpdate(count=9, capacity_type="02", gender="03")
+    )
     assert replaced.status is PublicationStatus.REPLACED and replaced.ok
     stored = ror_mock.resource(f"Location/{marks['location_id']}")
     assert stored is not None
@@ -208,7 +239,8 @@ def test_publish_capacity_replace_then_add(client: RorClient, ror_mock: RorMock)
     assert any(c.count == 9 and c.gender and c.gender.code == "03" for c in client_view.capacities)
     # A new indicator (temporality 02 "prévisionnel"): replace is 404 on the extension, then add.
     added = client.publish_capacity(
-        marks["location_sync_id"], CapacityUpdate(count=2, temporality="02", gender="01")
+        marks["location_sync_id"],
+        CapacityUpdate(count=2, capacity_type="02", temporality="02", gender="01"),
     )
     assert added.status is PublicationStatus.ADDED
     kinds = [r.details.get("patch") for r in ror_mock.requests if r.details.get("patch")]
@@ -290,8 +322,8 @@ def _codes(codings: Any) -> set[str]:
         ({"category": "110"}, lambda s: "110" in _codes(s.categories)),
         ({"type": "04"}, lambda s: "04" in _codes(s.types)),
         ({"specialty": "210"}, lambda s: "210" in _codes(s.specialties)),
-        ({"characteristic": "02"}, lambda s: "02" in _codes(s.characteristics)),
-        ({"patient_type": "05"}, lambda s: s.age_low is not None and s.age_low >= 60),
+        ({"characteristic": "28"}, lambda s: "28" in _codes(s.characteristics)),
+        ({"patient_type": "02"}, lambda s: "02" in _codes(s.patient_types)),
         ({"age": 10}, lambda s: s.age_low <= 10 <= s.age_high),
         ({"commune": "37261"}, lambda s: s.locations[0].commune_cog.code == "37261"),
         ({"name": "pédiatrie"}, lambda s: "PÉDIATRIE" in s.name.upper()),
@@ -354,3 +386,126 @@ def test_revinclude_links_services_to_their_location(client: RorClient) -> None:
             assert [loc.id for loc in service.locations] == [location.id]
     plain = client.locations(commune="45234", count=20, max_pages=1).first()
     assert plain is not None and plain.services == ()
+
+
+# -- hardening (issue 10): deadlines, typed errors for hostile answers ---------------------
+
+
+def test_export_download_is_held_to_the_export_timeout(
+    ror_settings: Settings, ror_mock: RorMock, tmp_path: Path
+) -> None:
+    """A server trickling the output file (a piece every 0.5 s: each read gets bytes before
+    the 20 s read timeout) is cut at the export's own 2 s deadline."""
+    import time
+
+    from segurlink.errors import TransportTimeout
+
+    def trickle_when_fetching(progress: ExportProgress) -> None:
+        if progress.phase == "fetching" and progress.message == "downloading":
+            ror_mock.inject("trickle:0.5")
+
+    with RorClient.from_settings(ror_settings, sleep=lambda _s: None) as c:
+        started = time.monotonic()
+        with pytest.raises(TransportTimeout, match="not downloaded within 2 s"):
+            c.export(tmp_path, types=["Organization"], progress=trickle_when_fetching,
+                     timeout=2.0)
+        elapsed = time.monotonic() - started
+    ror_mock.clear_faults()
+    assert elapsed < 8  # the trickled file alone would take 20 pieces x 0.5 s = 10 s
+
+
+def test_export_into_an_unusable_directory_is_a_configuration_error(client: RorClient) -> None:
+    from segurlink.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="/proc/x"):
+        client.export("/proc/x")
+
+
+def test_publish_capacity_without_a_slash_is_an_input_error(
+    client: RorClient, ror_mock: RorMock
+) -> None:
+    from segurlink.errors import InputError
+
+    ror_mock.clear_requests()
+    for bad in ("no-slash", "/UF1", "1450000088/", " / "):
+        with pytest.raises(InputError, match="idNatStructEG"):
+            client.publish_capacity(bad, CapacityUpdate(count=1))
+    assert ror_mock.request_count == 0
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"resourceType": "Bundle", "type": "searchset", "entry": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def _nested_resource(depth: int) -> bytes:
+    return (
+        b'{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": '
+        b'{"resourceType": "Location", "id": "1", "note": ' + b"[" * depth + b"]" * depth + b"}}]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "validation"),
+    [
+        (_nested(5000), "full"),  # the JSON parser gives up (depth ~1000)
+        (_nested(5000), "fast"),
+        (_nested_resource(600), "full"),  # parsed, but too deep for the validator
+    ],
+    ids=["parser", "parser-fast", "validator"],
+)
+def test_deeply_nested_json_is_a_malformed_response(
+    body: bytes, validation: str, ror_settings: Settings, segurlink_pki: Any
+) -> None:
+    from tests.hostile_server import HostileServer
+
+    context = segurlink_pki.server_ssl_context(require_client_cert=False)
+    with HostileServer("fixed", ssl_context=context, body=body,
+                       content_type="application/fhir+json") as server:
+        data = ror_settings.to_mapping()
+        data["ror"] = {**data["ror"], "endpoint": server.url + "/ws-diffusion-fhir"}
+        with RorClient.from_settings(Settings.from_mapping(data)) as c:
+            with pytest.raises(MalformedResponse):
+                for _ in c.locations(validation=validation):  # type: ignore[arg-type]
+                    pass
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<html><body>Maintenance en cours</body></html>", "text/html"),
+        (b"", "application/json"),
+        (b'{"access_token": "eyJhbGciOi', "application/json"),
+        (b"[1, 2]", "application/json"),
+    ],
+    ids=["html", "empty", "truncated", "not-an-object"],
+)
+def test_token_endpoint_200_without_a_token_is_a_malformed_response(
+    body: bytes, content_type: str, ror_settings: Settings, segurlink_pki: Any
+) -> None:
+    from tests.hostile_server import HostileServer
+
+    context = segurlink_pki.server_ssl_context(require_client_cert=False)
+    with HostileServer("fixed", ssl_context=context, body=body,
+                       content_type=content_type) as server:
+        data = ror_settings.to_mapping()
+        data["ror"] = {**data["ror"], "token_url": server.url + "/token"}
+        with RorClient.from_settings(Settings.from_mapping(data)) as c:
+            with pytest.raises(MalformedResponse, match="HTTP 200 without a JSON token"):
+                c.token()
+
+
+def test_token_endpoint_html_500_stays_an_http_status_error(
+    ror_settings: Settings, segurlink_pki: Any
+) -> None:
+    from segurlink.errors import HttpStatusError
+    from tests.hostile_server import HostileServer
+
+    context = segurlink_pki.server_ssl_context(require_client_cert=False)
+    with HostileServer("fixed", ssl_context=context, status=500, body=b"<html>500</html>",
+                       content_type="text/html") as server:
+        data = ror_settings.to_mapping()
+        data["ror"] = {**data["ror"], "token_url": server.url + "/token"}
+        with RorClient.from_settings(Settings.from_mapping(data)) as c:
+            with pytest.raises(HttpStatusError) as info:
+                c.token()
+    assert info.value.status == 500

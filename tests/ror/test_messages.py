@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from segurlink.errors import MalformedResponse, ValidationError
+from segurlink.errors import InputError, MalformedResponse, ValidationError
 from segurlink.ror import (
     CAPACITY_EXTENSION,
     CapacityUpdate,
@@ -53,9 +53,21 @@ def test_service_query_hierarchy_age_and_distance() -> None:
     assert ("_include", "HealthcareService:organization") in q.params
 
 
-@pytest.mark.parametrize("bad", [lambda: Near(0, 0, 1001), lambda: organization_query(count=0)])
-def test_out_of_range_criteria_are_refused(bad: object) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda: Near(0, 0, 1001),
+        lambda: Near(91, 0),
+        lambda: organization_query(count=0),
+        lambda: organization_query(count=1001),
+        lambda: service_query(age=-5),
+        lambda: location_query(min_capacity=-1),
+        lambda: organization_query(updated_since="yesterday"),
+        lambda: organization_query(updated_since="2025-13"),
+    ],
+)
+def test_out_of_range_criteria_are_input_errors(bad: object) -> None:
+    with pytest.raises(InputError):
         bad()  # type: ignore[operator]
 
 
@@ -171,7 +183,7 @@ def test_capacity_patch_add_appends_to_location() -> None:
 
 
 def test_negative_count_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         capacity_patch(CapacityUpdate(count=-1), "replace")
 
 

@@ -27,6 +27,10 @@ no answer), ``http500_html`` (an HTML error page from a "front" server), ``trunc
 answer sent in 20 pieces, ``<seconds>`` apart: each read of the client gets bytes before
 its socket timeout, so only an overall deadline stops the call). When several faults are
 pending, the oldest one applies to the next request.
+
+A request body over 16 MiB (:data:`MAX_REQUEST_BODY`) is answered 413 by
+:meth:`MockServer.payload_too_large`, which each mock writes in its service's own error
+format (SOAP fault, OAuth error, OperationOutcome), never a framework error page.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
@@ -54,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GENERIC_FAULTS",
+    "MAX_REQUEST_BODY",
     "Exchange",
     "MockServer",
     "PeerCertificate",
@@ -70,7 +76,8 @@ _TIMED_FAULTS = frozenset({"latency", "trickle"})
 _TRICKLE_PIECES = 20
 
 _CONTROL_PREFIX = "/_mock/"
-_MAX_BODY = 16 * 1024 * 1024
+#: The largest request body a mock reads (bytes); beyond, the answer is a 413.
+MAX_REQUEST_BODY = 16 * 1024 * 1024
 _HANDLER_TIMEOUT = 30.0  # seconds a silent client may hold a handler thread
 
 
@@ -357,11 +364,41 @@ class MockServer:
         """Answer one service request (subclasses). ``exchange.fault`` is a service fault."""
         raise NotImplementedError
 
+    def payload_too_large(self, request: Request, limit: int) -> Response:
+        """The 413 answer to a request whose body is over ``limit`` bytes.
+
+        Subclasses answer in their service's error format; this default is plain text.
+        """
+        return Response(
+            f"Request body larger than {limit} bytes\n",
+            status=413,
+            content_type="text/plain; charset=utf-8",
+        )
+
+    @staticmethod
+    def _over_the_limit(request: Request) -> bool:
+        declared = request.content_length
+        if declared is not None:
+            return declared > MAX_REQUEST_BODY
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # werkzeug cuts a chunked body at max_content_length without a word: read it
+            # (cached for the handler) and look for the byte past the limit.
+            return len(request.get_data(cache=True)) > MAX_REQUEST_BODY
+        return False
+
+    def _too_large(self, request: Request, exchange: Exchange) -> Response:
+        exchange.details["error"] = "payload-too-large"
+        response = self.payload_too_large(request, MAX_REQUEST_BODY)
+        response.status_code = 413
+        response.headers["Connection"] = "close"  # the unread rest of the body is dropped
+        return response
+
     # -- WSGI ----------------------------------------------------------------------------
 
     def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        request.max_content_length = _MAX_BODY
+        # One byte over the limit is read from a chunked body to know it is too large.
+        request.max_content_length = MAX_REQUEST_BODY + 1
         peer = _peer_certificate(environ)
         if request.path.startswith(_CONTROL_PREFIX):
             return self._control(request, peer)(environ, start_response)
@@ -371,7 +408,13 @@ class MockServer:
         exchange = Exchange(client=peer, fault=fault, generation=generation)
         status = 0
         try:
-            response = self._respond(request, exchange, fault)
+            if self._over_the_limit(request):
+                response = self._too_large(request, exchange)
+            else:
+                try:
+                    response = self._respond(request, exchange, fault)
+                except RequestEntityTooLarge:
+                    response = self._too_large(request, exchange)
             status = response.status_code
             return response(environ, start_response)
         finally:

@@ -545,6 +545,12 @@ class DmpMock(MockServer):
             content_type=f'application/soap+xml; charset=UTF-8; action="{action}"',
         )
 
+    def payload_too_large(self, request: Request, limit: int) -> Response:
+        fault = _SoapFault(f"Le message dépasse {limit} octets")
+        response = self._fault_response(fault, "")
+        response.status_code = 413
+        return response
+
     def _fault_response(self, fault: _SoapFault, relates_to: str) -> Response:
         body = etree.Element(
             _q(SOAP12_NS, "Fault"), nsmap={"soap": SOAP12_NS, "wsse": WSSE_NS, "wsa": WSA_NS}

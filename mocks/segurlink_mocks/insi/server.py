@@ -1056,6 +1056,11 @@ class InsiMock(MockServer):
 
     # -- fault rendering -----------------------------------------------------------------
 
+    def payload_too_large(self, request: Request, limit: int) -> Response:
+        fault = _invalid(f"le message dépasse {limit} octets")
+        body = render_fault(fault, "2025" if self.fault_style == "2025" else "2022")
+        return Response(body, status=413, content_type="application/soap+xml; charset=utf-8")
+
     def _fault(self, fault: _Fault, message_id: str, exchange: Exchange) -> Response:
         with self._lock:
             served = self._faults_served

@@ -897,6 +897,10 @@ class PscMock(MockServer):
                 headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
             return _json(body, exc.status, headers)
 
+    def payload_too_large(self, request: Request, limit: int) -> Response:
+        body = {"error": "invalid_request", "error_description": f"body over {limit} bytes"}
+        return _json(body, 413, {"Cache-Control": "no-store"})
+
     def _control(self, request: Request, peer: PeerCertificate | None) -> Response:
         if peer is None or not request.path.startswith("/_mock/psc/"):
             return super()._control(request, peer)

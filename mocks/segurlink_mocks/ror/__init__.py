@@ -1,5 +1,8 @@
 """The ROR mock: a FHIR R4 server over a generated offer, with its token endpoint.
 
+``data`` generates the offer, ``search`` evaluates FHIR searches on it, ``capacity`` reads
+and stores capacity PATCHes, ``server`` is the HTTP server (token, FHIR API, ``$export``).
+
 Names load lazily: importing the fixtures module costs nothing until a mock starts.
 """
 
@@ -14,6 +17,7 @@ if TYPE_CHECKING:
         CLIENT_ID,
         CLIENT_SECRET,
         FHIR_PATH,
+        INCLUDES,
         MTLS_CLIENT_ID,
         SEARCH_PARAMS,
         SYNC_PATH,
@@ -27,6 +31,7 @@ __all__ = [
     "CLIENT_ID",
     "CLIENT_SECRET",
     "FHIR_PATH",
+    "INCLUDES",
     "MTLS_CLIENT_ID",
     "SEARCH_PARAMS",
     "SYNC_PATH",
@@ -42,6 +47,7 @@ __getattr__, __dir__ = lazy_exports(
         "CLIENT_ID": ".server",
         "CLIENT_SECRET": ".server",
         "FHIR_PATH": ".server",
+        "INCLUDES": ".server",
         "MTLS_CLIENT_ID": ".server",
         "RorDataset": ".server",
         "RorMock": ".server",

@@ -9,18 +9,37 @@ from typing import Any
 from ..cli import CommandResult, load_settings
 from ._args import bounded_int, non_empty
 
-__all__ = ["register"]
+__all__ = ["SEARCH_EPILOG", "register"]
+
+#: Help shown under ``segurlink ror search --help``: what the local mock holds.
+SEARCH_EPILOG = """\
+With the local mocks (`segurlink mock serve`), the ROR mock holds a generated offer in six
+regions (TRE_R30 11, 24, 84, 93, 53, 06). List what it holds with, e.g.:
+  segurlink ror search organizations --region 24 --max-pages 1
+  segurlink ror search services --region 24 --count 20 --max-pages 1 --json
+  segurlink ror search locations --commune 45234 --capacity-status 02 --min-capacity 1
+Entities every mock has (used in the docs):
+  EHPAD LES TILLEULS, Orléans: FINESS 450000088 (EJ 450000070), location 1450000088/UF1234
+  SSIAD DE L'ORLEANAIS: FINESS 450000096, covers Orléans 45234 and Olivet 45232
+  IME LES CEDRES, Tours: FINESS 370000119
+Examples:
+  segurlink ror search services --intervention-zone 45232 --home-care
+  segurlink ror search services --disability --age 12 --region 24
+  segurlink ror search prices --region 24 --max-price 80
+  segurlink ror search practitioners --finess 450000088
+"""
 
 
 def _near(text: str) -> Any:
+    from ..errors import InputError
     from ..ror.messages import Near
 
     try:
         lat, lon, *rest = (float(p) for p in text.split(","))
-        if rest[1:]:
-            raise ValueError("at most three numbers")
+        if len(rest) > 1:
+            raise ValueError("too many values")
         return Near(lat, lon, rest[0] if rest else 10.0)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, InputError) as exc:
         raise argparse.ArgumentTypeError(f"expected LAT,LON[,KM]: {exc}") from None
 
 
@@ -48,7 +67,14 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     commands = ror.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    search = commands.add_parser("search", help="search organisations, services or locations")
+    search = commands.add_parser(
+        "search",
+        help="search organisations, services, locations, prices, practitioners",
+        description="Search the ROR offer (FHIR searches; text criteria match the start of "
+        "a name, case and accents ignored).",
+        epilog=SEARCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     kinds = search.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
     paging = argparse.ArgumentParser(add_help=False)
@@ -69,13 +95,44 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     orgs = kinds.add_parser("organizations", parents=[common, paging], help="organisations")
     orgs.add_argument("--finess")
     orgs.add_argument("--id-nat-struct")
-    orgs.add_argument("--name")
+    orgs.add_argument("--name", help="start of the name (case and accents ignored)")
+    orgs.add_argument(
+        "--name-match",
+        choices=("starts-with", "contains", "exact"),
+        default="starts-with",
+        help="how --name matches (default starts-with)",
+    )
     orgs.add_argument("--type", help="type code (e.g. TRE_R66 category)")
     orgs.add_argument("--parents", action="store_true", help="include the partOf hierarchy")
     orgs.set_defaults(handler=_search_organizations)
 
     services = kinds.add_parser("services", parents=[common, paging], help="healthcare services")
-    services.add_argument("--name")
+    services.add_argument("--name", help="start of the name (case and accents ignored)")
+    services.add_argument(
+        "--name-match",
+        choices=("starts-with", "contains", "exact"),
+        default="starts-with",
+        help="how --name matches (default starts-with)",
+    )
+    services.add_argument(
+        "--intervention-zone",
+        metavar="COG",
+        help="commune the service covers (home care comes to the person)",
+    )
+    services.add_argument(
+        "--home-care",
+        action="store_true",
+        help="home-care services only (SSIAD, services autonomie à domicile)",
+    )
+    services.add_argument(
+        "--disability",
+        action="store_true",
+        help="disability services only (IME, SESSAD, ESAT, MAS, FAM, foyers)",
+    )
+    services.add_argument("--psychiatric-sector", help="psychiatric sector, e.g. 45G03")
+    services.add_argument(
+        "--practitioners", action="store_true", help="include each service's practitioners"
+    )
     services.add_argument("--category", help="service category (TRE_R244)")
     services.add_argument("--type", help="champ d'activité (TRE_R227)")
     services.add_argument("--specialty", help="activité opérationnelle (TRE_R211)")
@@ -97,8 +154,37 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     locations.add_argument("--near", type=_near, help="LAT,LON[,KM] (default 10 km)")
     locations.add_argument("--capacity-type", help="TRE_R329: 01 bed, 02 place")
     locations.add_argument("--capacity-status", help="TRE_R330: 01 installed, 02 available")
-    locations.add_argument("--min-capacity", type=bounded_int(0), help="nbCapacity at least N")
+    locations.add_argument(
+        "--min-capacity",
+        type=bounded_int(0),
+        help="at least N, summed over the matching indicators (e.g. available beds by gender)",
+    )
+    locations.add_argument("--gender", help="TRE_R332: 01 women, 02 men, 03 either")
+    locations.add_argument("--operational-status", help="TRE_R203: OP, FT, FD")
     locations.set_defaults(handler=_search_locations)
+
+    prices = kinds.add_parser(
+        "prices", parents=[common, paging], help="nursing homes (EHPAD) and their prices"
+    )
+    prices.add_argument("--commune", help="COG code of the EHPAD's location")
+    prices.add_argument("--near", type=_near, help="LAT,LON[,KM] (default 10 km)")
+    prices.add_argument("--max-price", type=float, help="at most this price, in euros")
+    prices.add_argument(
+        "--price-type", default="02", help="TRE_R246: 02 accommodation (default), 03 dependency"
+    )
+    prices.add_argument("--residential-type", help="TRE_R242: 01 single room, 02 double")
+    prices.add_argument("--welcome-type", help="TRE_R240: 01 permanent, 02 temporary")
+    prices.add_argument("--dependency-level", help="TRE_R237 GIR group (with --price-type 03)")
+    prices.set_defaults(handler=_search_prices)
+
+    practitioners = kinds.add_parser(
+        "practitioners", parents=[common], help="practitioners of a service or an entity"
+    )
+    which = practitioners.add_mutually_exclusive_group(required=True)
+    which.add_argument("--service", metavar="ID", help="HealthcareService id")
+    which.add_argument("--finess", help="FINESS of the entity: the practitioners of its services")
+    practitioners.add_argument("--max-pages", type=int, default=5, help="stop after N pages (5)")
+    practitioners.set_defaults(handler=_search_practitioners)
 
     capacity = commands.add_parser(
         "capacity",
@@ -113,9 +199,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     capacity.add_argument("--gender", default="", help="TRE_R332: 01 F, 02 M, 03 either")
     capacity.add_argument("--additional-bed-type", default="", help="TRE_R334")
     capacity.add_argument("--crisis-type", default="", help="TRE_R336")
-    capacity.add_argument(
-        "--temporary-assignment", default="01", help="TRE_R337 (default 01 none)"
-    )
+    capacity.add_argument("--temporary-assignment", default="01", help="TRE_R337 (default 01 none)")
     capacity.set_defaults(handler=_capacity)
 
     export = commands.add_parser(
@@ -124,9 +208,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     export.add_argument(
         "--out", type=non_empty, required=True, help="directory for the output files"
     )
-    export.add_argument(
-        "--type", action="append", dest="types", help="resource type (repeatable)"
-    )
+    export.add_argument("--type", action="append", dest="types", help="resource type (repeatable)")
     export.add_argument("--since", type=_since, help="only resources updated since")
     export.add_argument("--no-progress", action="store_true", help="no progress bar")
     export.set_defaults(handler=_export)
@@ -142,15 +224,24 @@ def _paging(args: argparse.Namespace) -> dict[str, Any]:
     return {"region": args.region, "updated_since": args.since, "count": args.count}
 
 
-def _run(args: argparse.Namespace, method: str, criteria: dict[str, Any]) -> CommandResult:
+def _run(
+    args: argparse.Namespace,
+    method: str,
+    criteria: dict[str, Any],
+    *,
+    row: Any = None,
+) -> CommandResult:
     with _client(args) as client:
         results = getattr(client, method)(
             max_pages=args.max_pages, validation="fast" if args.fast else None, **criteria
         )
-        rows = [_row(match) for match in results]
-        total, truncated = results.total, results.truncated
+        rows = [(row or _row)(match) for match in results]
+        total, truncated, dropped = results.total, results.truncated, results.dropped
     data = {"total": total, "returned": len(rows), "truncated": truncated, "results": rows}
     footer = f"{len(rows)} shown" + (f" of {total}" if total is not None else "")
+    if dropped:
+        footer += f" ({dropped} under --min-capacity once summed)"
+        data["dropped"] = dropped
     if truncated:
         footer += f" (stopped after {args.max_pages} page(s); use --max-pages)"
     return CommandResult(data=data, text=_table(rows) + "\n" + footer)
@@ -164,6 +255,7 @@ def _search_organizations(args: argparse.Namespace) -> CommandResult:
             "finess": args.finess,
             "id_nat_struct": args.id_nat_struct,
             "name": args.name,
+            "name_match": args.name_match,
             "type": args.type,
             "include_parents": args.parents,
             **_paging(args),
@@ -172,15 +264,32 @@ def _search_organizations(args: argparse.Namespace) -> CommandResult:
 
 
 def _search_services(args: argparse.Namespace) -> CommandResult:
+    from ..errors import InputError
+    from ..ror.messages import DISABILITY_CATEGORIES, HOME_CARE_CATEGORIES
+
+    if args.home_care and args.disability:
+        raise InputError("--home-care and --disability exclude each other")
+    organization_type = (
+        HOME_CARE_CATEGORIES
+        if args.home_care
+        else DISABILITY_CATEGORIES
+        if args.disability
+        else None
+    )
     return _run(
         args,
         "services",
         {
             "name": args.name,
+            "name_match": args.name_match,
+            "intervention_zone": args.intervention_zone,
+            "psychiatric_sector": args.psychiatric_sector,
+            "organization_type": organization_type,
+            "include_practitioners": args.practitioners,
             "category": args.category,
             "type": args.type,
             "specialty": args.specialty,
-            "patient_type": args.patient_type,
+            "patient_type": args.patient_type or ("02" if args.disability else None),
             "age": args.age,
             "commune": args.commune,
             "near": args.near,
@@ -204,8 +313,104 @@ def _search_locations(args: argparse.Namespace) -> CommandResult:
             "capacity_type": args.capacity_type,
             "capacity_status": args.capacity_status,
             "min_capacity": args.min_capacity,
+            "gender": args.gender,
+            "operational_status": args.operational_status,
             **_paging(args),
         },
+    )
+
+
+def _search_prices(args: argparse.Namespace) -> CommandResult:
+    return _run(
+        args,
+        "nursing_homes",
+        {
+            "commune": args.commune,
+            "near": args.near,
+            "max_price": args.max_price,
+            "price_type": args.price_type,
+            "residential_type": args.residential_type,
+            "welcome_type": args.welcome_type,
+            "dependency_level": args.dependency_level,
+            **_paging(args),
+        },
+        row=lambda match: _price_row(match, args),
+    )
+
+
+def _price_row(service: Any, args: argparse.Namespace) -> dict[str, Any]:
+    org = service.organization
+    prices = [
+        p
+        for p in (org.prices if org else ())
+        if (p.price_type and p.price_type.code == args.price_type)
+        and (args.max_price is None or (p.amount is not None and p.amount <= args.max_price))
+        and all(
+            not wanted or (c is not None and c.code == wanted)
+            for wanted, c in (
+                (args.residential_type, p.residential_type),
+                (args.welcome_type, p.welcome_type),
+                (args.dependency_level, p.dependency_level),
+            )
+        )
+    ]
+    location = service.locations[0] if service.locations else None
+    return {
+        "id": service.id,
+        "name": org.name if org else service.name,
+        "finess": org.finess if org else None,
+        "city": location.city if location else None,
+        "price": min((p.amount for p in prices if p.amount is not None), default=None),
+        "prices": [
+            {
+                "type": str(p.price_type) if p.price_type else None,
+                "amount": p.amount,
+                "currency": p.currency,
+                "room": str(p.residential_type) if p.residential_type else None,
+                "stay": str(p.welcome_type) if p.welcome_type else None,
+                "dependency": str(p.dependency_level) if p.dependency_level else None,
+                "valid_from": p.valid_from,
+            }
+            for p in prices
+        ],
+    }
+
+
+def _search_practitioners(args: argparse.Namespace) -> CommandResult:
+    from ..errors import InputError
+
+    if args.max_pages < 1:
+        raise InputError(f"--max-pages must be at least 1, not {args.max_pages}")
+    with _client(args) as client:
+        if args.service:
+            roles = [(args.service, r) for r in client.practitioners(args.service)]
+        else:
+            services = client.services(
+                organization_finess=args.finess,
+                organization_hierarchy=True,
+                include_organization=False,
+                include_locations=False,
+                include_practitioners=True,
+                max_pages=args.max_pages,
+            )
+            roles = [(s.id, r) for s in services for r in s.roles]
+    rows = [
+        {
+            "service": service_id,
+            "role": role.id,
+            "identifier": role.identifiers[0].value if role.identifiers else None,
+            "profession": str(role.codes[0]) if role.codes else None,
+            "name": role.exercise_name or None,
+            "id_nat_ps": role.practitioner.id_nat_ps if role.practitioner else None,
+            "email": next((t.value for t in role.practitioner.telecoms if "@" in t.value), None)
+            if role.practitioner
+            else None,
+        }
+        for service_id, role in roles
+    ]
+    return CommandResult(
+        data={"returned": len(rows), "results": rows},
+        text=_table(rows) + f"\n{len(rows)} role(s)",
     )
 
 
@@ -222,13 +427,40 @@ def _row(match: Any) -> dict[str, Any]:
         }
     if isinstance(match, HealthcareService):
         location = match.locations[0] if match.locations else None
+        phone = next(
+            (
+                t.value
+                for c in match.contacts
+                for t in c.telecoms
+                if c.confidentiality is None or c.confidentiality.code == "1"
+            ),
+            None,
+        )
         return {
             "id": match.id,
             "name": match.name,
-            "specialty": str(match.specialties[0]) if match.specialties else None,
             "organization": match.organization.name if match.organization else None,
             "city": location.city if location else None,
-            "available_beds": location.available_beds() if location else None,
+            "phone": phone,
+            "hours": match.opening_hours[0].label if match.opening_hours else None,
+            "available": location.available_beds() if location else None,
+            "specialty": str(match.specialties[0]) if match.specialties else None,
+            "ages": f"{match.age_low:g}-{match.age_high:g}"
+            if match.age_low is not None and match.age_high is not None
+            else None,
+            "patient_types": [str(c) for c in match.patient_types],
+            "intervention_zone": [c.code for c in match.intervention_zone],
+            "opening_hours": [h.label for h in match.opening_hours],
+            "contacts": [
+                {
+                    "purpose": str(c.purpose) if c.purpose else None,
+                    "name": c.name or None,
+                    "confidentiality": str(c.confidentiality) if c.confidentiality else None,
+                    "telecoms": [t.value for t in c.telecoms],
+                }
+                for c in match.contacts
+            ],
+            "practitioners": [r.exercise_name for r in match.roles if r.exercise_name],
         }
     if isinstance(match, Location):
         return {
@@ -253,16 +485,12 @@ def _row(match: Any) -> dict[str, Any]:
 def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no result)"
-    columns = [k for k in rows[0] if k != "capacities"]
+    columns = [k for k in rows[0] if not isinstance(rows[0][k], list | dict)]
     cells = [[_cell(r.get(c)) for c in columns] for r in rows]
-    widths = [
-        min(48, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(columns)
-    ]
+    widths = [min(48, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
     for row in cells:
-        lines.append(
-            "  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
-        )
+        lines.append("  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
 
 
@@ -350,9 +578,7 @@ def _export(args: argparse.Namespace) -> CommandResult:
             since=args.since,
             progress=_ProgressBar(not args.no_progress and not args.json),
         )
-    files = [
-        {"type": f.resource_type, "path": f.path, "bytes": f.size} for f in result.files
-    ]
+    files = [{"type": f.resource_type, "path": f.path, "bytes": f.size} for f in result.files]
     text = "\n".join(f"{f['path']}  {f['bytes']} bytes" for f in files) or "(no output)"
     return CommandResult(
         data={"transaction_time": result.transaction_time, "files": files}, text=text

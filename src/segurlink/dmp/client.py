@@ -19,7 +19,7 @@ from lxml import etree
 from .._audit import ExchangeLog, mask_xml
 from .._http import build_session, request_errors
 from ..cda.models import CdaHeader, Code
-from ..config import Settings, Timeouts
+from ..config import Limits, Settings, Timeouts
 from ..errors import (
     ConfigurationError,
     HttpStatusError,
@@ -99,6 +99,7 @@ class DmpClient:
         signer: Signer | None = None,
         professional: Any = None,
         clock: Callable[[], dt.datetime] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.settings = settings
         self.timeouts = timeouts or Timeouts()
@@ -106,7 +107,9 @@ class DmpClient:
             settings.signing_cert, settings.signing_key, settings.signing_key_password
         )
         self._check_structure_identity()
-        self._session = session or build_session(settings.tls, self.timeouts, pool_maxsize=16)
+        self._session = session or build_session(
+            settings.tls, self.timeouts, pool_maxsize=16, limits=limits
+        )
         self._log = log or ExchangeLog()
         self._professional = professional
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -114,6 +117,7 @@ class DmpClient:
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> DmpClient:
         """A client for the ``[dmp]`` section of ``settings``."""
+        kwargs.setdefault("limits", settings.limits)
         return cls(DmpSettings.from_settings(settings), timeouts=settings.timeouts, **kwargs)
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ import requests
 
 from .._audit import ExchangeLog, mask_xml
 from .._http import build_session, request_errors
-from ..config import InsiSettings, Settings, SoftwareIdentity, Timeouts, TlsConfig
+from ..config import InsiSettings, Limits, Settings, SoftwareIdentity, Timeouts, TlsConfig
 from ..errors import ConfigurationError, HttpStatusError, InsiFault, MalformedResponse
 from ..identity import IdentityTraits, Ins
 from .messages import BuiltRequest, InsiMessages, parse_answer
@@ -53,6 +53,7 @@ class InsiClient:
         session: requests.Session | None = None,
         log: ExchangeLog | None = None,
         wsdl: Path | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if settings.mode != "certificate":
             raise ConfigurationError(
@@ -65,7 +66,7 @@ class InsiClient:
             )
         self.settings = settings
         self.timeouts = timeouts or Timeouts()
-        self._session = session or build_session(settings.tls, self.timeouts)
+        self._session = session or build_session(settings.tls, self.timeouts, limits=limits)
         self._log = log or ExchangeLog()
         emitter = settings.emitter or certificate_ou(settings.tls)
         self.messages = InsiMessages(software, emitter=emitter, wsdl=wsdl)
@@ -85,6 +86,7 @@ class InsiClient:
             timeouts=settings.timeouts,
             session=session,
             log=log,
+            limits=settings.limits,
         )
 
     def close(self) -> None:

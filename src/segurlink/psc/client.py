@@ -29,7 +29,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from .._audit import ExchangeLog
 from .._http import build_session, request_errors
-from ..config import Secret, Settings, Timeouts, TlsConfig
+from ..config import Limits, Secret, Settings, Timeouts, TlsConfig
 from ..errors import ConfigurationError, HttpStatusError, MalformedResponse, OidcError
 from . import messages
 from .models import (
@@ -222,10 +222,11 @@ class PscClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         log: ExchangeLog | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.settings = settings
         self._own_session = session is None
-        self._session = session or build_session(settings.tls, timeouts)
+        self._session = session or build_session(settings.tls, timeouts, limits=limits)
         self._clock = clock
         self._sleep = sleep
         self._log = log or ExchangeLog()
@@ -238,6 +239,7 @@ class PscClient:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Self:
         """A client for the ``[psc]`` table of ``settings`` (timeouts from ``[timeouts]``)."""
         kwargs.setdefault("timeouts", settings.timeouts)
+        kwargs.setdefault("limits", settings.limits)
         return cls(PscSettings.from_settings(settings), **kwargs)
 
     def close(self) -> None:

@@ -29,7 +29,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import Issue, ValidationError
+from ..errors import Issue, MalformedResponse, ValidationError
 
 __all__ = ["ResourceValidator"]
 
@@ -67,7 +67,10 @@ class ResourceValidator:
         self._lock = threading.Lock()
 
     def validate(self, resource: Mapping[str, Any]) -> None:
-        """Raise :class:`ValidationError` unless ``resource`` matches its R4B model."""
+        """Raise :class:`ValidationError` unless ``resource`` matches its R4B model.
+
+        A resource nested too deeply to be checked is a :class:`MalformedResponse`.
+        """
         import pydantic
         from fhir.resources.R4B import get_fhir_model_class
 
@@ -79,6 +82,11 @@ class ResourceValidator:
         path: list[str] = [str(kind)]
         try:
             self._check(model, resource, path)
+        except RecursionError as exc:
+            # No FHIR resource nests hundreds of levels deep: a broken or hostile answer.
+            raise MalformedResponse(
+                f"{kind}/{resource.get('id', '?')} is nested too deeply to be a FHIR resource"
+            ) from exc
         except pydantic.ValidationError as exc:
             where = ".".join(path)
             issues = [

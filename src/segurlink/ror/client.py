@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit
@@ -27,12 +27,13 @@ import requests
 
 from .._ascii import is_ascii_digits
 from .._audit import ExchangeLog
-from .._http import build_session, request_errors
-from ..config import Secret, Settings, Timeouts, TlsConfig
+from .._http import bounded, build_session, request_errors
+from ..config import Limits, Secret, Settings, Timeouts, TlsConfig
 from ..errors import (
     ConfigurationError,
     FhirError,
     HttpStatusError,
+    InputError,
     Issue,
     MalformedResponse,
     OidcError,
@@ -50,6 +51,7 @@ from .models import (
     HealthcareService,
     Location,
     Organization,
+    PractitionerRole,
     SearchPage,
 )
 
@@ -88,6 +90,7 @@ class RorSettings:
     client_secret: Secret | None = None
     tls: TlsConfig = field(default_factory=TlsConfig)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
     capacity_endpoint: str = ""
     profile_code: str = "CU22"
     profile_system: str = "1.2.250.1.213.1.6.1.66"
@@ -150,6 +153,7 @@ class RorSettings:
             ),
             tls=settings.tls_for("ror"),
             timeouts=settings.timeouts,
+            limits=settings.limits,
             **optional,
         )
 
@@ -202,6 +206,9 @@ class SearchResults(Generic[T]):
 
     ``total`` is known once the first page has been read (when the server gives it);
     ``truncated`` is True when iteration stopped on the page cap with more pages left.
+    A check the server cannot make (``locations(min_capacity=N)``: a sum over indicators)
+    is applied to the matches of each page: ``dropped`` counts those it left out, and
+    ``total`` stays the server's count.
 
     >>> for service in client.services(specialty="022"):    # doctest: +SKIP
     ...     print(service.name, service.organization.name)
@@ -214,12 +221,15 @@ class SearchResults(Generic[T]):
         *,
         max_pages: int | None,
         validation: Validation,
+        keep: Callable[[Any], bool] | None = None,
     ) -> None:
         self.query = query
         self.max_pages = max_pages
         self.total: int | None = None
         self.truncated = False
         self.pages_read = 0
+        self.dropped = 0
+        self._keep = keep
         self._client = client
         self._validation = validation
 
@@ -227,6 +237,7 @@ class SearchResults(Generic[T]):
         """Yield each page in turn, following the ``next`` links."""
         self.pages_read = 0
         self.truncated = False
+        self.dropped = 0
         url: str | None = self.query.url(self._client.settings.endpoint)
         while url is not None:
             if self.max_pages is not None and self.pages_read >= self.max_pages:
@@ -235,7 +246,9 @@ class SearchResults(Generic[T]):
             bundle = self._client._get_json(url, operation=f"search {self.query.resource_type}")
             if self._validation == "full":
                 self._client._validate_entries(bundle)
-            page: SearchPage[T] = messages.read_bundle(bundle, self.query.resource_type)
+            page: SearchPage[T] = _decoded(
+                str(url), messages.read_bundle, bundle, self.query.resource_type
+            )
             del bundle
             self.pages_read += 1
             if page.total is not None:
@@ -243,6 +256,10 @@ class SearchResults(Generic[T]):
             url = page.next_url
             if url is not None:
                 self._client._check_same_origin(url)
+            if self._keep is not None:
+                kept = tuple(m for m in page.matches if self._keep(m))
+                self.dropped += len(page.matches) - len(kept)
+                page = replace(page, matches=kept)
             yield page
             del page  # hold no page while the next one is fetched and parsed
 
@@ -277,7 +294,9 @@ class RorClient:
         exchange_log: ExchangeLog | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session or build_session(settings.tls, settings.timeouts)
+        self.session = session or build_session(
+            settings.tls, settings.timeouts, limits=settings.limits
+        )
         self._owns_session = session is None
         self._sleep = sleep
         self._clock = clock
@@ -323,7 +342,15 @@ class RorClient:
             with self._log.exchange("ror", "token", url=url) as record, request_errors(url):
                 response = self.session.post(url, data=form, headers={"Accept": "application/json"})
                 record.http_status = response.status_code
-            payload = _json_or_none(response)
+            payload = _json_or_none(response, url)
+            if response.status_code == 200 and not isinstance(payload, dict):
+                # A front page, an empty or cut answer: the protocol was not followed.
+                raise MalformedResponse(
+                    "the ROR token endpoint answered HTTP 200 without a JSON token "
+                    f"({response.headers.get('Content-Type') or 'no content type'}, "
+                    f"{len(response.content)} bytes)",
+                    url=url,
+                )
             if response.status_code != 200 or not isinstance(payload, dict):
                 error = payload.get("error", "") if isinstance(payload, dict) else ""
                 if error:
@@ -410,7 +437,10 @@ class RorClient:
             raise self._error(response, url)
 
     def _error(self, response: requests.Response, url: str) -> Exception:
-        payload = _json_or_none(response)
+        try:
+            payload = _json_or_none(response, url)
+        except MalformedResponse:
+            payload = None
         issues = messages.outcome_issues(payload)
         status = response.status_code
         if issues:
@@ -430,7 +460,7 @@ class RorClient:
     def _get_json(self, url: str, *, operation: str) -> Any:
         self._check_same_origin(url)
         response = self._send("GET", url, operation=operation)
-        payload = _json_or_none(response)
+        payload = _json_or_none(response, url)
         if payload is None:
             raise MalformedResponse(
                 f"the ROR answer is not JSON ({response.headers.get('Content-Type', '?')})",
@@ -454,8 +484,15 @@ class RorClient:
         *,
         max_pages: int | None = None,
         validation: Validation | None = None,
+        keep: Callable[[Any], bool] | None = None,
     ) -> SearchResults[Any]:
-        """A lazy search for ``query``; ``_count`` defaults to ``settings.page_size``."""
+        """A lazy search for ``query``; ``_count`` defaults to ``settings.page_size``.
+
+        ``keep`` is a check of each match the server cannot make (see
+        :class:`SearchResults`).
+        """
+        if max_pages is not None and max_pages < 1:
+            raise InputError(f"max_pages must be at least 1, not {max_pages}")
         if self.settings.page_size and not any(k == "_count" for k, _ in query.params):
             query = query.with_params(("_count", str(self.settings.page_size)))
         return SearchResults(
@@ -463,6 +500,7 @@ class RorClient:
             query,
             max_pages=max_pages if max_pages is not None else self.settings.max_pages,
             validation=validation or self.settings.validation,
+            keep=keep,
         )
 
     def organizations(
@@ -484,10 +522,91 @@ class RorClient:
     def locations(
         self, *, max_pages: int | None = None, validation: Validation | None = None, **criteria: Any
     ) -> SearchResults[Location]:
-        """Locations with capacities (see :func:`~segurlink.ror.messages.location_query`)."""
+        """Locations with capacities (see :func:`~segurlink.ror.messages.location_query`).
+
+        ``min_capacity=N``: at least N beds or places summed over the location's indicators
+        that match ``capacity_type``, ``capacity_status`` and ``gender`` (the server finds
+        the locations with one such indicator; the sum is checked here).
+        """
+        query = messages.location_query(**criteria)
+        keep = None
+        minimum: int = criteria.get("min_capacity") or 0
+        if minimum:
+
+            def keep(location: Location) -> bool:
+                return (
+                    messages.matching_capacity(
+                        location,
+                        capacity_type=criteria.get("capacity_type"),
+                        status=criteria.get("capacity_status"),
+                        gender=criteria.get("gender"),
+                    )
+                    >= minimum
+                )
+
+        return self.search(query, max_pages=max_pages, validation=validation, keep=keep)
+
+    def home_care_services(
+        self,
+        commune: str,
+        *,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Any,
+    ) -> SearchResults[HealthcareService]:
+        """Home-care services whose intervention zone covers ``commune`` (COG code).
+
+        >>> for s in ror.home_care_services("45232", patient_type="01", age=84):  # doctest: +SKIP
+        ...     print(s.name, s.organization.name, [c.telecoms for c in s.contacts])
+        """
         return self.search(
-            messages.location_query(**criteria), max_pages=max_pages, validation=validation
+            messages.home_care_query(commune, **criteria),
+            max_pages=max_pages,
+            validation=validation,
         )
+
+    def disability_services(
+        self,
+        *,
+        age: int | None = None,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Any,
+    ) -> SearchResults[HealthcareService]:
+        """Services for people with disabilities (IME, SESSAD, ESAT, MAS, FAM, foyers),
+        for a person of ``age`` (see :func:`~segurlink.ror.messages.disability_service_query`)."""
+        return self.search(
+            messages.disability_service_query(age=age, **criteria),
+            max_pages=max_pages,
+            validation=validation,
+        )
+
+    def nursing_homes(
+        self,
+        *,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Any,
+    ) -> SearchResults[HealthcareService]:
+        """EHPAD services with their entity and its prices (``service.organization.prices``),
+        e.g. ``max_price=80`` for a daily accommodation price of at most 80 euros
+        (see :func:`~segurlink.ror.messages.nursing_home_query`)."""
+        return self.search(
+            messages.nursing_home_query(**criteria), max_pages=max_pages, validation=validation
+        )
+
+    def practitioners(self, service_id: str) -> list[PractitionerRole]:
+        """The practitioners of a service: its roles, each with its ``practitioner``."""
+        query = messages.service_query(
+            ids=[service_id],
+            include_organization=False,
+            include_locations=False,
+            include_practitioners=True,
+        )
+        service = self.search(query, max_pages=1).first()
+        if service is None:
+            raise FhirError(f"HealthcareService/{service_id} is not known", status=404)
+        return list(service.roles)
 
     def read(self, resource_type: str, resource_id: str) -> Any:
         """One resource by id, decoded (Organization, HealthcareService, Location...)."""
@@ -496,7 +615,7 @@ class RorClient:
         if self.settings.validation == "full" and isinstance(resource, Mapping):
             self._validator.validate(resource)
         bundle = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
-        page: SearchPage[Any] = messages.read_bundle(bundle, resource_type)
+        page: SearchPage[Any] = _decoded(url, messages.read_bundle, bundle, resource_type)
         if not page.matches:
             raise MalformedResponse(f"expected a {resource_type}, got something else", url=url)
         return page.matches[0]
@@ -513,8 +632,12 @@ class RorClient:
         a :class:`CapacityPublication` with that status and the OperationOutcome issues;
         other failures raise.
         """
-        if "/" not in location_identifier:
-            raise ValueError("the location identifier is '<idNatStructEG>/<externalSyncId>'")
+        head, _, tail = location_identifier.partition("/")
+        if not head.strip() or not tail.strip():
+            raise InputError(
+                f"the location identifier is '<idNatStructEG>/<externalSyncId>', "
+                f"not {location_identifier!r}"
+            )
         url = (
             f"{self.settings.capacity_endpoint.rstrip('/')}/Location"
             f"?identifier={quote(location_identifier, safe='/')}"
@@ -533,7 +656,10 @@ class RorClient:
                 retry_statuses=(429, 503) if operation == "replace" else (429,),
                 expected=range(100, 600),
             )
-            outcome = _json_or_none(response)
+            try:
+                outcome = _json_or_none(response, url)
+            except MalformedResponse:
+                outcome = None
             verdict = messages.classify_capacity_answer(response.status_code, outcome, operation)
             if verdict == "retry-add":
                 operation = "add"
@@ -571,16 +697,45 @@ class RorClient:
         Kick-off (202 + ``Content-Location``), poll (202 with ``X-Progress`` /
         ``Retry-After`` until 200 and the manifest), then each output is streamed to
         ``<out_dir>/<Type>-<n>.json`` without being held in memory. ``progress`` is
-        called at each step. Raises :class:`TransportTimeout` after ``timeout`` seconds.
+        called at each step.
+
+        ``timeout`` bounds the whole export, downloads included: however slowly the
+        server sends, the call raises :class:`TransportTimeout` once it is spent. Each
+        output may hold up to ``limits.max_download_mb`` (``MalformedResponse`` beyond).
+        An ``out_dir`` that cannot be created or written is a :class:`ConfigurationError`.
         """
         report = progress or (lambda _p: None)
+        if not timeout > 0:
+            raise InputError(f"the export timeout must be positive, not {timeout}")
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot create the export directory {out}: {exc}") from exc
         params = [("_type", ",".join(types)), ("_outputFormat", _FHIR_JSON)]
         if since is not None:
             params.append(("_since", messages._date_param(since, prefix="")))
         kickoff = messages.SearchQuery("$export", tuple(params)).url(self.settings.endpoint)
-        report(ExportProgress("kick-off", "requesting the export"))
+        deadline = self._clock() + timeout
+        # Every call of the export, downloads included, ends by the export's deadline.
+        with bounded(
+            until=time.monotonic() + timeout,
+            max_stream_bytes=self.settings.limits.max_download_bytes,
+        ):
+            report(ExportProgress("kick-off", "requesting the export"))
+            manifest, poll_url = self._export_manifest(
+                kickoff, deadline, timeout, report, poll_interval
+            )
+            return self._export_download(manifest, poll_url, out, report, timeout)
+
+    def _export_manifest(
+        self,
+        kickoff: str,
+        deadline: float,
+        timeout: float,
+        report: ProgressCallback,
+        poll_interval: float,
+    ) -> tuple[Mapping[str, Any], str]:
         response = self._send(
             "GET",
             kickoff,
@@ -593,14 +748,13 @@ class RorClient:
         if not poll_url:
             raise MalformedResponse("the $export kick-off has no Content-Location", url=kickoff)
         self._check_same_origin(poll_url)
-        deadline = self._clock() + timeout
         attempt = 0
         while True:
             response = self._send(
                 "GET", poll_url, operation="export poll", expected=(200, 202), retry_statuses=(429,)
             )
             if response.status_code == 200:
-                manifest = _json_or_none(response)
+                manifest = _json_or_none(response, poll_url)
                 break
             attempt += 1
             label = response.headers.get("X-Progress", "")
@@ -608,10 +762,20 @@ class RorClient:
             wait = min(_retry_after(response.headers.get("Retry-After"), 0) or poll_interval, 60.0)
             response.close()
             if self._clock() + wait > deadline:
-                raise TransportTimeout(f"$export not ready after {timeout:.0f} s", url=poll_url)
+                raise TransportTimeout(f"$export not ready after {timeout:g} s", url=poll_url)
             self._sleep(wait)
         if not isinstance(manifest, Mapping) or not isinstance(manifest.get("output"), list):
             raise MalformedResponse("the $export manifest has no output list", url=poll_url)
+        return manifest, poll_url
+
+    def _export_download(
+        self,
+        manifest: Mapping[str, Any],
+        poll_url: str,
+        out: Path,
+        report: ProgressCallback,
+        timeout: float,
+    ) -> ExportResult:
         outputs = [o for o in manifest["output"] if isinstance(o, Mapping) and o.get("url")]
         files: list[ExportFile] = []
         total_bytes = 0
@@ -625,20 +789,33 @@ class RorClient:
             target = out / f"{_safe_name(kind)}-{counters[kind]}.json"
             response = self._send("GET", url, operation="export fetch", stream=True)
             size = 0
-            with request_errors(url), target.open("wb") as fh:
-                for chunk in response.iter_content(chunk_size=256 * 1024):
-                    fh.write(chunk)
-                    size += len(chunk)
-                    report(
-                        ExportProgress(
-                            "fetching",
-                            target.name,
-                            files_done=len(files),
-                            files_total=len(outputs),
-                            bytes_done=total_bytes + size,
+            try:
+                fh = target.open("wb")
+            except OSError as exc:
+                response.close()
+                raise ConfigurationError(f"cannot write {target}: {exc}") from exc
+            try:
+                with request_errors(url), fh:
+                    for chunk in response.iter_content(chunk_size=256 * 1024):
+                        fh.write(chunk)
+                        size += len(chunk)
+                        report(
+                            ExportProgress(
+                                "fetching",
+                                target.name,
+                                files_done=len(files),
+                                files_total=len(outputs),
+                                bytes_done=total_bytes + size,
+                            )
                         )
-                    )
-            response.close()
+            except TransportTimeout as exc:
+                raise TransportTimeout(
+                    f"$export not downloaded within {timeout:g} s ({target.name})", url=url
+                ) from exc
+            except OSError as exc:  # the disk, not the network (requests errors are mapped)
+                raise ConfigurationError(f"cannot write {target}: {exc}") from exc
+            finally:
+                response.close()
             total_bytes += size
             files.append(ExportFile(kind, url, str(target), size))
         report(
@@ -705,8 +882,30 @@ def _retry_after(value: str | None, attempt: int) -> float:
     return 0.0 if attempt == 0 else min(2.0 ** (attempt - 1), 8.0)
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def _decoded(url: str, decode: Callable[..., T], *args: Any) -> T:
+    """``decode(*args)``, with a JSON of the wrong shape (a list where FHIR has an object...)
+    reported as the malformed answer it is (``validation="fast"`` does not check shapes)."""
     try:
-        return response.json()
+        return decode(*args)
+    except RecursionError as exc:
+        raise MalformedResponse(f"the answer from {url} is nested too deeply", url=url) from exc
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise MalformedResponse(
+            f"the answer from {url} is not shaped like FHIR: {exc}", url=url
+        ) from exc
+
+
+def _json_or_none(response: requests.Response, url: str) -> Any:
+    """The JSON of an answer, ``None`` when it is not JSON.
+
+    Raises :class:`MalformedResponse` for JSON nested deeper than Python can parse (the
+    parser's ``RecursionError``): no FHIR resource is nested that deep.
+    """
+    import json
+
+    try:
+        return json.loads(response.content)
+    except RecursionError as exc:
+        raise MalformedResponse(f"the answer from {url} is nested too deeply", url=url) from exc
     except ValueError:
         return None

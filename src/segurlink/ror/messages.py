@@ -17,23 +17,29 @@ the tests can check each rule without a server:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import Issue, MalformedResponse
+from ..errors import InputError, Issue, MalformedResponse
 from .models import (
     Capacity,
     CapacityUpdate,
     Coding,
+    Contact,
     HealthcareService,
     Identifier,
     Location,
+    OpeningHours,
     Organization,
+    Practitioner,
     PractitionerRole,
+    Price,
     PublicationStatus,
     SearchPage,
+    Telecom,
 )
 
 __all__ = [
@@ -49,8 +55,13 @@ __all__ = [
     "decode_capacity",
     "decode_location",
     "decode_organization",
+    "decode_practitioner",
     "decode_service",
+    "disability_service_query",
+    "home_care_query",
     "location_query",
+    "matching_capacity",
+    "nursing_home_query",
     "organization_query",
     "outcome_issues",
     "read_bundle",
@@ -61,6 +72,16 @@ SD = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/"
 CAPACITY_EXTENSION = SD + "ror-location-supported-capacity"
 COMMUNE_EXTENSION = SD + "ror-commune-cog"
 PATIENT_TYPE_EXTENSION = SD + "ror-healthcareservice-patient-type"
+TERRITORIAL_DIVISION_EXTENSION = SD + "ror-territorial-division"
+PRICE_EXTENSION = SD + "ror-organization-price"
+CONTACT_EXTENSION = SD + "ror-healthcareservice-contact"
+#: Geographic-entity categories (TRE_R66) of home care: SSIAD, services autonomie à
+#: domicile "aide" (ex-SAAD) and "aide et soins" (ex-SPASAD).
+HOME_CARE_CATEGORIES = ("354", "460", "209")
+#: Categories of disability services: IME, SESSAD, ESAT, MAS, FAM, foyers de vie and
+#: d'hébergement.
+DISABILITY_CATEGORIES = ("183", "182", "246", "255", "437", "382", "252")
+NURSING_HOME_CATEGORY = "500"
 FINESS_SYSTEM = "https://finess.esante.gouv.fr"
 ID_NAT_STRUCT_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
 REGION_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R30-RegionOM/FHIR/TRE-R30-RegionOM"
@@ -100,9 +121,9 @@ class Near:
 
     def __post_init__(self) -> None:
         if not (-90 <= self.latitude <= 90 and -180 <= self.longitude <= 180):
-            raise ValueError(f"invalid coordinates {self.latitude}, {self.longitude}")
+            raise InputError(f"invalid coordinates {self.latitude}, {self.longitude}")
         if not 0 <= self.km <= 1000:
-            raise ValueError("near distance must be between 0 and 1000 km")
+            raise InputError(f"near distance must be between 0 and 1000 km, not {self.km:g}")
 
     @property
     def value(self) -> str:
@@ -129,7 +150,31 @@ class SearchQuery:
         return f"{base.rstrip('/')}/{self.resource_type}" + (f"?{query}" if query else "")
 
 
+_FHIR_DATE = re.compile(
+    r"(?:eq|ne|gt|lt|ge|le|sa|eb|ap)?\d{4}(?:-\d{2}(?:-\d{2}"
+    r"(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+
+
+def _is_fhir_date(text: str) -> bool:
+    if not _FHIR_DATE.fullmatch(text):
+        return False
+    bare = text[2:] if text[:2].isalpha() else text
+    padded = bare + "-01-01"[len(bare) - 4 :] if len(bare) < 10 else bare
+    try:
+        (dt.datetime if "T" in padded else dt.date).fromisoformat(padded.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 def _date_param(value: dt.date | dt.datetime | str, prefix: str = "ge") -> str:
+    """A FHIR date search value; strings must be FHIR dates (``2025``, ``2025-06-01``,
+    ``2025-06-01T08:00:00Z``), optionally prefixed (``ge2025-06-01``)."""
+    if isinstance(value, str) and not _is_fhir_date(value.strip()):
+        raise InputError(
+            f"not a date: {value!r} (expected YYYY, YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)"
+        )
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
@@ -137,7 +182,7 @@ def _date_param(value: dt.date | dt.datetime | str, prefix: str = "ge") -> str:
     elif isinstance(value, dt.date):
         text = value.isoformat()
     else:
-        text = value
+        text = value.strip()
     return text if text[:2].isalpha() else prefix + text
 
 
@@ -158,9 +203,45 @@ def _common(
         params.append(("_sort", sort))
     if count is not None:
         if not 1 <= count <= 1000:
-            raise ValueError("_count must be between 1 and 1000")
+            raise InputError(f"the page size (_count) must be between 1 and 1000, not {count}")
         params.append(("_count", str(count)))
     params.extend(extra)
+
+
+NameMatch = Literal["starts-with", "contains", "exact"]
+
+
+def _name_param(name: str, match: NameMatch) -> tuple[str, str]:
+    """FHIR string search: starts-with by default (case and accents ignored)."""
+    if match not in ("starts-with", "contains", "exact"):
+        raise InputError(f"name matching is starts-with, contains or exact, not {match!r}")
+    return ("name" if match == "starts-with" else f"name:{match}", name)
+
+
+def _price_params(
+    prefix: str,
+    *,
+    price_type: str | None,
+    max_price: float | None,
+    residential_type: str | None,
+    welcome_type: str | None,
+    dependency_level: str | None,
+) -> list[tuple[str, str]]:
+    if max_price is not None and not max_price >= 0:
+        raise InputError(f"a maximum price cannot be negative: {max_price}")
+    params = [
+        (prefix + key, value)
+        for key, value in (
+            ("price-type", price_type),
+            ("price-residential-type", residential_type),
+            ("price-welcome-type", welcome_type),
+            ("price-dependency-level", dependency_level),
+        )
+        if value
+    ]
+    if max_price is not None:
+        params.append((prefix + "price-amount-value", f"le{max_price:g}"))
+    return params
 
 
 def organization_query(
@@ -168,7 +249,13 @@ def organization_query(
     finess: str | None = None,
     id_nat_struct: str | None = None,
     name: str | None = None,
+    name_match: NameMatch = "starts-with",
     type: str | None = None,
+    price_type: str | None = None,
+    max_price: float | None = None,
+    residential_type: str | None = None,
+    welcome_type: str | None = None,
+    dependency_level: str | None = None,
     region: str | None = None,
     updated_since: dt.date | dt.datetime | str | None = None,
     include_parents: bool = False,
@@ -178,9 +265,16 @@ def organization_query(
 ) -> SearchQuery:
     """Organisations by FINESS, idNatStruct, name, type (TRE_R66 category...), region.
 
-    ``include_parents`` adds ``_include:iterate=Organization:partof`` so each match's
-    ``parent`` chain (EG → EJ) is filled. ``updated_since`` gives a ``_lastUpdated=ge``
-    delta for synchronisation.
+    ``name`` matches the start of the name, ignoring case and accents (FHIR string
+    search); ``name_match="contains"`` or ``"exact"`` for the other modes. The price
+    criteria (``price_type`` TRE_R246, ``max_price`` in euros, ``residential_type``
+    TRE_R242, ``welcome_type`` TRE_R240, ``dependency_level`` TRE_R237) must all hold for
+    one and the same price of the entity. ``include_parents`` adds
+    ``_include:iterate=Organization:partof`` so each match's ``parent`` chain (EG → EJ) is
+    filled. ``updated_since`` gives a ``_lastUpdated=ge`` delta for synchronisation.
+
+    >>> organization_query(price_type="02", max_price=80).params
+    (('price-type', '02'), ('price-amount-value', 'le80'))
     """
     params: list[tuple[str, str]] = []
     if finess:
@@ -188,9 +282,19 @@ def organization_query(
     if id_nat_struct:
         params.append(("identifier", f"{ID_NAT_STRUCT_SYSTEM}|{id_nat_struct}"))
     if name:
-        params.append(("name", name))
+        params.append(_name_param(name, name_match))
     if type:
         params.append(("type", type))
+    params.extend(
+        _price_params(
+            "",
+            price_type=price_type,
+            max_price=max_price,
+            residential_type=residential_type,
+            welcome_type=welcome_type,
+            dependency_level=dependency_level,
+        )
+    )
     if include_parents:
         params.append(("_include:iterate", "Organization:partof"))
     _common(params, region=region, updated_since=updated_since, count=count, sort=sort, extra=extra)
@@ -200,7 +304,9 @@ def organization_query(
 def service_query(
     *,
     identifier: str | None = None,
+    ids: Sequence[str] = (),
     name: str | None = None,
+    name_match: NameMatch = "starts-with",
     category: str | None = None,
     type: str | None = None,
     specialty: str | None = None,
@@ -208,15 +314,20 @@ def service_query(
     patient_type: str | None = None,
     age: int | None = None,
     commune: str | None = None,
+    intervention_zone: str | None = None,
+    psychiatric_sector: str | None = None,
     near: Near | None = None,
     organization_finess: str | None = None,
     organization_hierarchy: bool = False,
+    organization_type: str | Sequence[str] | None = None,
+    organization_price: Sequence[tuple[str, str]] = (),
     region: str | None = None,
     updated_since: dt.date | dt.datetime | str | None = None,
     include_organization: bool = True,
     include_locations: bool = True,
     include_parents: bool = False,
     include_roles: bool = False,
+    include_practitioners: bool = False,
     count: int | None = None,
     sort: str | None = None,
     extra: Iterable[tuple[str, str]] = (),
@@ -224,19 +335,32 @@ def service_query(
     """Healthcare services for an orientation: what, for whom, where.
 
     ``category`` (TRE_R244), ``type`` (TRE_R227 champ d'activité), ``specialty`` (TRE_R211
-    activité opérationnelle), ``patient_type`` (TRE_R239), ``age`` (a person's age in
-    years: services whose age range contains it), ``commune`` (COG code of a location),
+    activité opérationnelle), ``patient_type`` (TRE_R239: 01 elderly, 02 disabled...),
+    ``age`` (a person's age in years: services whose age range contains it), ``commune``
+    (COG code of the service's location), ``intervention_zone`` (COG code of a commune
+    the service covers: home care comes to the person), ``psychiatric_sector``,
     ``near`` (distance from a point), ``organization_finess`` (with
-    ``organization_hierarchy``: every service under that entity, ``:above``).
+    ``organization_hierarchy``: every service under that entity, ``:above``),
+    ``organization_type`` (TRE_R66 category of the providing entity, one or several).
+    ``name`` matches the start of the name, ignoring case and accents; ``name_match``
+    gives ``contains`` or ``exact``. ``include_practitioners`` adds the roles
+    (``_revinclude=PractitionerRole:service``) and their practitioners.
 
     >>> q = service_query(specialty="022", age=40, include_locations=False)
     >>> dict(q.params)["age-range-low"], dict(q.params)["age-range-high"]
     ('le40', 'ge40')
     """
     params: list[tuple[str, str]] = []
+    if ids:
+        params.append(("_id", ",".join(ids)))
+    if name:
+        params.append(_name_param(name, name_match))
+    if intervention_zone:
+        params.append(("intervention-zone", intervention_zone))
+    if psychiatric_sector:
+        params.append(("psychiatric-sector", psychiatric_sector))
     for key, value in (
         ("identifier", identifier),
-        ("name", name),
         ("service-category", category),
         ("service-type", type),
         ("specialty", specialty),
@@ -247,7 +371,7 @@ def service_query(
             params.append((key, value))
     if age is not None:
         if not 0 <= age <= 150:
-            raise ValueError("age must be between 0 and 150 years")
+            raise InputError(f"age must be between 0 and 150 years, not {age}")
         params.append(("age-range-low", f"le{age}"))
         params.append(("age-range-high", f"ge{age}"))
     if commune:
@@ -257,22 +381,89 @@ def service_query(
     if organization_finess:
         key = "organization.identifier" + (":above" if organization_hierarchy else "")
         params.append((key, f"{FINESS_SYSTEM}|{organization_finess}"))
+    if organization_type:
+        types = [organization_type] if isinstance(organization_type, str) else organization_type
+        params.append(("organization.type", ",".join(types)))
+    params.extend(organization_price)
     if include_organization:
         params.append(("_include", "HealthcareService:organization"))
     if include_locations:
         params.append(("_include", "HealthcareService:location"))
     if include_parents:
         params.append(("_include:iterate", "Organization:partof"))
-    if include_roles:
+    if include_roles or include_practitioners:
         params.append(("_revinclude", "PractitionerRole:service"))
+    if include_practitioners:
+        params.append(("_include:iterate", "PractitionerRole:practitioner"))
     _common(params, region=region, updated_since=updated_since, count=count, sort=sort, extra=extra)
     return SearchQuery("HealthcareService", tuple(params))
+
+
+def home_care_query(
+    commune: str,
+    *,
+    patient_type: str | None = None,
+    age: int | None = None,
+    **criteria: Any,
+) -> SearchQuery:
+    """Home-care services (SSIAD, services autonomie à domicile) whose intervention zone
+    covers ``commune`` (COG code), for ``patient_type`` and ``age`` when given.
+
+    >>> dict(home_care_query("45232").params)["intervention-zone"]
+    '45232'
+    """
+    return service_query(
+        intervention_zone=commune,
+        organization_type=HOME_CARE_CATEGORIES,
+        patient_type=patient_type,
+        age=age,
+        **criteria,
+    )
+
+
+def disability_service_query(
+    *, age: int | None = None, categories: Sequence[str] = DISABILITY_CATEGORIES, **criteria: Any
+) -> SearchQuery:
+    """Services for people with disabilities (public TRE_R239 ``02``) of the disability
+    categories (IME, SESSAD, ESAT, MAS, FAM, foyers), for a person of ``age``."""
+    criteria.setdefault("patient_type", "02")
+    return service_query(age=age, organization_type=tuple(categories), **criteria)
+
+
+def nursing_home_query(
+    *,
+    max_price: float | None = None,
+    price_type: str = "02",
+    residential_type: str | None = None,
+    welcome_type: str | None = None,
+    dependency_level: str | None = None,
+    **criteria: Any,
+) -> SearchQuery:
+    """Nursing-home (EHPAD) services with the entity and its prices included.
+
+    The price criteria apply to one and the same price of the EHPAD (``price_type`` 02:
+    the daily accommodation price; 03: the dependency price of a GIR group,
+    ``dependency_level``), chained from the service as in the ROR guide
+    (``organization.price-type=...&organization.price-amount-value=le...``).
+    """
+    prices = _price_params(
+        "organization.",
+        price_type=price_type,
+        max_price=max_price,
+        residential_type=residential_type,
+        welcome_type=welcome_type,
+        dependency_level=dependency_level,
+    )
+    return service_query(
+        organization_type=NURSING_HOME_CATEGORY, organization_price=prices, **criteria
+    )
 
 
 def location_query(
     *,
     identifier: str | None = None,
     city: str | None = None,
+    operational_status: str | None = None,
     postal_code: str | None = None,
     commune: str | None = None,
     near: Near | None = None,
@@ -292,7 +483,13 @@ def location_query(
 ) -> SearchQuery:
     """Locations and their capacities, e.g. available beds near a point.
 
-    >>> q = location_query(capacity_status="02", capacity_type="01", min_capacity=1)
+    The capacity criteria hold for one and the same indicator (the ROR mock's documented
+    reading). ``min_capacity`` is a sum: at least N beds or places over the indicators of
+    the location that match the other criteria (available beds are published per gender);
+    the server is asked for a matching indicator of at least 1 and
+    :func:`matching_capacity` completes the check on the client.
+
+    >>> q = location_query(capacity_status="02", capacity_type="01", min_capacity=3)
     >>> q.params
     (('capacity-type', '01'), ('capacity-status', '02'), ('nb-capacity', 'ge1'))
     """
@@ -305,6 +502,7 @@ def location_query(
         ("near", near.value if near is not None else None),
         ("type", type),
         ("status", status),
+        ("operational-status", operational_status),
         ("capacity-type", capacity_type),
         ("capacity-status", capacity_status),
         ("gender-capacity-available", gender),
@@ -312,7 +510,10 @@ def location_query(
         if value:
             params.append((key, value))
     if min_capacity is not None:
-        params.append(("nb-capacity", f"ge{min_capacity}"))
+        if min_capacity < 0:
+            raise InputError(f"a minimum capacity cannot be negative: {min_capacity}")
+        if min_capacity > 0:
+            params.append(("nb-capacity", "ge1"))
     if capacity_updated_since is not None:
         params.append(("capacity-update-date", _date_param(capacity_updated_since)))
     if include_services:
@@ -420,6 +621,7 @@ def decode_location(resource: Mapping[str, Any]) -> Location:
             commune = _first_coding(ext.get("valueCodeableConcept"))
     address = resource.get("address") or {}
     position = resource.get("position") or {}
+    status = resource.get("operationalStatus")
     return Location(
         id=str(resource.get("id", "")),
         name=str(resource.get("name", "")),
@@ -434,8 +636,46 @@ def decode_location(resource: Mapping[str, Any]) -> Location:
         region=_region(resource),
         last_updated=_last_updated(resource),
         capacities=tuple(capacities),
+        operational_status=_first_coding({"coding": [status]})
+        if isinstance(status, Mapping)
+        else None,
+        address_lines=tuple(str(line) for line in address.get("line") or () if line),
         raw=resource,
     )
+
+
+def matching_capacity(
+    location: Location,
+    *,
+    capacity_type: str | None = None,
+    status: str | None = None,
+    gender: str | None = None,
+    temporality: str | None = None,
+) -> int:
+    """The beds or places of ``location`` over the indicators matching the criteria.
+
+    >>> loc = Location("1", "x", capacities=(
+    ...     Capacity(1, status=Coding("s", "02"), gender=Coding("s", "01")),
+    ...     Capacity(2, status=Coding("s", "02"), gender=Coding("s", "03")),
+    ...     Capacity(30, status=Coding("s", "01"))))
+    >>> matching_capacity(loc, status="02")
+    3
+    """
+    total = 0
+    for capacity in location.capacities:
+        if capacity.count is None:
+            continue
+        checks = (
+            (capacity_type, capacity.capacity_type),
+            (status, capacity.status),
+            (gender, capacity.gender),
+            (temporality, capacity.temporality),
+        )
+        if all(
+            not wanted or (c is not None and c.code in wanted.split(",")) for wanted, c in checks
+        ):
+            total += capacity.count
+    return total
 
 
 def _float(value: Any) -> float | None:
@@ -455,6 +695,105 @@ def decode_organization(
         region=_region(resource),
         last_updated=_last_updated(resource),
         parent=parent,
+        prices=tuple(_price(e) for e in _extensions(resource, PRICE_EXTENSION)),
+        raw=resource,
+    )
+
+
+def _extensions(node: Any, url: str) -> list[Mapping[str, Any]]:
+    if not isinstance(node, Mapping):
+        return []
+    return [
+        e for e in node.get("extension") or () if isinstance(e, Mapping) and e.get("url") == url
+    ]
+
+
+def _value(node: Any, url: str, kind: str) -> Any:
+    found = _extensions(node, url)
+    return found[0].get(kind) if found else None
+
+
+def _coding_of(node: Any, url: str) -> Coding | None:
+    return _first_coding(_value(node, url, "valueCodeableConcept"))
+
+
+def _price(extension: Mapping[str, Any]) -> Price:
+    money = _value(extension, "amount", "valueMoney") or {}
+    return Price(
+        price_type=_coding_of(extension, "priceType"),
+        amount=_float(money.get("value")),
+        currency=str(money.get("currency", "EUR")),
+        unit=_coding_of(extension, "priceUnit"),
+        valid_from=str(_value(extension, "startDate", "valueDateTime") or ""),
+        residential_type=_coding_of(extension, "residentialType"),
+        welcome_type=_coding_of(extension, "welcomeType"),
+        dependency_level=_coding_of(extension, "dependencyLevel"),
+        special_price=_coding_of(extension, "specialPrice"),
+    )
+
+
+def _telecom(extension: Mapping[str, Any]) -> Telecom:
+    return Telecom(
+        value=str(_value(extension, "telecomAddress", "valueString") or ""),
+        channel=_coding_of(extension, SD + "ror-telecom-communication-channel"),
+        confidentiality=_coding_of(extension, SD + "ror-telecom-confidentiality-level"),
+    )
+
+
+def _contact(extension: Mapping[str, Any]) -> Contact:
+    name = _value(extension, "name", "valueHumanName") or {}
+    given = " ".join(str(g) for g in name.get("given") or ())
+    return Contact(
+        purpose=_coding_of(extension, "purposeContact"),
+        name=" ".join(p for p in (given, str(name.get("family", ""))) if p),
+        description=str(_value(extension, "description", "valueString") or ""),
+        confidentiality=_coding_of(extension, SD + "ror-confidentiality-level"),
+        telecoms=tuple(
+            _telecom(t)
+            for t in _extensions(extension, SD + "ror-healthcareservice-contact-telecom")
+        ),
+    )
+
+
+def _opening_hours(available: Mapping[str, Any]) -> OpeningHours:
+    period = (
+        _value(available, SD + "ror-available-time-effective-opening-closing-date", "valuePeriod")
+        or {}
+    )
+    return OpeningHours(
+        days=tuple(str(d) for d in available.get("daysOfWeek") or ()),
+        start=str(available.get("availableStartTime", "")),
+        end=str(available.get("availableEndTime", "")),
+        all_day=bool(available.get("allDay", False)),
+        kind=_coding_of(available, SD + "ror-available-time-type-of-time"),
+        effective_from=str(period.get("start", "")),
+        effective_until=str(period.get("end", "")),
+    )
+
+
+def _contact_point(point: Mapping[str, Any]) -> Telecom:
+    return Telecom(
+        value=str(point.get("value", "")),
+        channel=_coding_of(point, SD + "ror-telecom-communication-channel"),
+        confidentiality=_coding_of(point, SD + "ror-telecom-confidentiality-level"),
+    )
+
+
+def decode_practitioner(resource: Mapping[str, Any]) -> Practitioner:
+    """A FHIR ``Practitioner`` (ror-practitioner) to a :class:`Practitioner`."""
+    names = resource.get("name") or [{}]
+    name = names[0] if isinstance(names[0], Mapping) else {}
+    return Practitioner(
+        id=str(resource.get("id", "")),
+        id_nat_ps=next(
+            (i.value for i in _identifiers(resource) if i.system == "urn:oid:1.2.250.1.71.4.2.1"),
+            None,
+        ),
+        family=str(name.get("family", "")),
+        given=" ".join(str(g) for g in name.get("given") or ()),
+        telecoms=tuple(
+            _contact_point(t) for t in resource.get("telecom") or () if isinstance(t, Mapping)
+        ),
         raw=resource,
     )
 
@@ -485,6 +824,21 @@ def decode_service(
     location_refs = tuple(
         key for key in (reference_key(r) for r in resource.get("location") or ()) if key
     )
+    patient_types: list[Coding] = []
+    for ext in _extensions(resource, PATIENT_TYPE_EXTENSION):
+        for sub in _extensions(ext, "supportedPatientInfo"):
+            patient_types.extend(_codings([sub.get("valueCodeableConcept") or {}]))
+    zone = [
+        c
+        for ext in _extensions(resource, TERRITORIAL_DIVISION_EXTENSION)
+        for c in [_coding_of(ext, "codeTerritorialDivision")]
+        if c is not None
+    ]
+    closed = tuple(
+        (str((n.get("during") or {}).get("start", "")), str((n.get("during") or {}).get("end", "")))
+        for n in resource.get("notAvailable") or ()
+        if isinstance(n, Mapping) and isinstance(n.get("during"), Mapping)
+    )
     return HealthcareService(
         id=str(resource.get("id", "")),
         name=str(resource.get("name", "")),
@@ -502,12 +856,33 @@ def decode_service(
         organization=organization,
         locations=tuple(locations),
         roles=tuple(roles),
+        patient_types=tuple(patient_types),
+        intervention_zone=tuple(zone),
+        psychiatric_sector=str(
+            _value(resource, SD + "ror-healthcareservice-psychiatric-sector", "valueString") or ""
+        ),
+        opening_hours=tuple(
+            _opening_hours(a) for a in resource.get("availableTime") or () if isinstance(a, Mapping)
+        ),
+        contacts=tuple(_contact(c) for c in _extensions(resource, CONTACT_EXTENSION)),
+        closed=closed,
         raw=resource,
     )
 
 
-def decode_role(resource: Mapping[str, Any]) -> PractitionerRole:
+def decode_role(
+    resource: Mapping[str, Any], practitioner: Practitioner | None = None
+) -> PractitionerRole:
     """A FHIR ``PractitionerRole`` to a :class:`PractitionerRole`."""
+    name = _extensions(resource, SD + "ror-practitionerrole-name")
+    exercise = (
+        " ".join(
+            str(_value(name[0], part, "valueString") or "")
+            for part in ("exerciseFirstName", "exerciseLastName")
+        ).strip()
+        if name
+        else ""
+    )
     return PractitionerRole(
         id=str(resource.get("id", "")),
         practitioner_ref=reference_key(resource.get("practitioner")),
@@ -517,13 +892,16 @@ def decode_role(resource: Mapping[str, Any]) -> PractitionerRole:
             if key
         ),
         codes=_codings(resource.get("code")),
+        identifiers=_identifiers(resource),
+        exercise_name=exercise,
+        practitioner=practitioner,
         raw=resource,
     )
 
 
 # -- bundles ---------------------------------------------------------------------------------
 
-Decoded = Organization | Location | HealthcareService | PractitionerRole
+Decoded = Organization | Location | HealthcareService | PractitionerRole | Practitioner
 
 
 class _Linker:
@@ -559,12 +937,21 @@ class _Linker:
             self._locations[key] = decode_location(resource)
         return self._locations[key]
 
+    def practitioner(self, key: str | None) -> Practitioner | None:
+        resource = self.resources.get(key) if key else None
+        if resource is None or resource.get("resourceType") != "Practitioner":
+            return None
+        return decode_practitioner(resource)
+
+    def role(self, resource: Mapping[str, Any]) -> PractitionerRole:
+        return decode_role(resource, self.practitioner(reference_key(resource.get("practitioner"))))
+
     def roles(self, service_key: str) -> list[PractitionerRole]:
         if self._roles_by_service is None:
             self._roles_by_service = {}
             for resource in self.resources.values():
                 if resource.get("resourceType") == "PractitionerRole":
-                    role = decode_role(resource)
+                    role = self.role(resource)
                     for ref in role.service_refs:
                         self._roles_by_service.setdefault(ref, []).append(role)
         return self._roles_by_service.get(service_key, [])
@@ -612,7 +999,9 @@ class _Linker:
         if kind == "HealthcareService":
             return self.service(resource)
         if kind == "PractitionerRole":
-            return decode_role(resource)
+            return self.role(resource)
+        if kind == "Practitioner":
+            return decode_practitioner(resource)
         return None
 
 
@@ -722,7 +1111,7 @@ def _coded(name: str, table: str, code: str) -> dict[str, Any]:
 def capacity_extension(update: CapacityUpdate, now: dt.datetime) -> dict[str, Any]:
     """The ``ror-location-supported-capacity`` extension carrying ``update``."""
     if update.count < 0:
-        raise ValueError("a capacity count cannot be negative")
+        raise InputError(f"a capacity count cannot be negative: {update.count}")
     subs: list[dict[str, Any]] = []
     for name, attr, table in _CAPACITY_CODED:
         code = getattr(update, attr)
@@ -751,7 +1140,7 @@ def capacity_indicator_path(update: CapacityUpdate) -> str:
         code = getattr(update, attr)
         if code:
             if "'" in code:
-                raise ValueError(f"invalid code {code!r}")
+                raise InputError(f"invalid code {code!r}")
             criteria.append(
                 f"extension.where(url='{name}' and valueCodeableConcept.coding[0].code='{code}')"
             )

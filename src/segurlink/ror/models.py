@@ -22,16 +22,21 @@ __all__ = [
     "CapacityPublication",
     "CapacityUpdate",
     "Coding",
+    "Contact",
     "ExportFile",
     "ExportProgress",
     "ExportResult",
     "HealthcareService",
     "Identifier",
     "Location",
+    "OpeningHours",
     "Organization",
+    "Practitioner",
     "PractitionerRole",
+    "Price",
     "PublicationStatus",
     "SearchPage",
+    "Telecom",
 ]
 
 T = TypeVar("T")
@@ -104,10 +109,75 @@ class Capacity:
 
 
 @dataclass(frozen=True, slots=True)
+class Price:
+    """One price of a geographic entity (``ror-organization-price``), e.g. an EHPAD's
+    daily accommodation ("forfait socle hébergement", TRE_R246 ``02``) for a single room
+    (``residential_type``, TRE_R242) in permanent stay (``welcome_type``, TRE_R240), or
+    its dependency price (TRE_R246 ``03``) for a GIR group (``dependency_level``).
+    """
+
+    price_type: Coding | None
+    amount: float | None
+    currency: str = "EUR"
+    unit: Coding | None = None
+    valid_from: str = ""
+    residential_type: Coding | None = None
+    welcome_type: Coding | None = None
+    dependency_level: Coding | None = None
+    special_price: Coding | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Telecom:
+    """A phone number or address, its channel (TRE_R200) and confidentiality (TRE_R283)."""
+
+    value: str
+    channel: Coding | None = None
+    confidentiality: Coding | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A contact of a service (``ror-healthcareservice-contact``): what for (TRE_R287),
+    who, its confidentiality level (TRE_R283: 1 public, 2 restricted) and its telecoms."""
+
+    purpose: Coding | None = None
+    name: str = ""
+    description: str = ""
+    confidentiality: Coding | None = None
+    telecoms: tuple[Telecom, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """One ``availableTime`` of a service: days (``mon``...), hours, the kind of hours
+    (TRE_R252: 01 opening, 02 operating) and the period they apply to.
+
+    >>> OpeningHours(("mon", "tue"), "08:30", "18:00").label
+    'mon-tue 08:30-18:00'
+    """
+
+    days: tuple[str, ...]
+    start: str = ""
+    end: str = ""
+    all_day: bool = False
+    kind: Coding | None = None
+    effective_from: str = ""
+    effective_until: str = ""
+
+    @property
+    def label(self) -> str:
+        days = "-".join((self.days[0], self.days[-1])) if len(self.days) > 1 else "".join(self.days)
+        hours = "all day" if self.all_day else f"{self.start[:5]}-{self.end[:5]}"
+        return f"{days} {hours}".strip()
+
+
+@dataclass(frozen=True, slots=True)
 class Organization:
     """A legal (EJ) or geographic (EG) entity, or an internal unit (``part_of``).
 
-    ``parent`` is the ``partOf`` organisation when it was included in the answer.
+    ``parent`` is the ``partOf`` organisation when it was included in the answer;
+    ``prices`` the EG's prices (nursing homes).
     """
 
     id: str
@@ -118,6 +188,7 @@ class Organization:
     region: str = ""
     last_updated: dt.datetime | None = None
     parent: Organization | None = None
+    prices: tuple[Price, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -164,6 +235,8 @@ class Location:
     last_updated: dt.datetime | None = None
     capacities: tuple[Capacity, ...] = ()
     services: tuple[HealthcareService, ...] = ()
+    operational_status: Coding | None = None
+    address_lines: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -185,13 +258,33 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class Practitioner:
+    """A professional: national id (idNatPs, ``urn:oid:1.2.250.1.71.4.2.1``), name, telecoms."""
+
+    id: str
+    id_nat_ps: str | None = None
+    family: str = ""
+    given: str = ""
+    telecoms: tuple[Telecom, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class PractitionerRole:
-    """A professional's role in a service (``_revinclude=PractitionerRole:service``)."""
+    """A professional's role in a service (``_revinclude=PractitionerRole:service``).
+
+    ``practitioner`` is filled when the search included it
+    (``_include:iterate=PractitionerRole:practitioner``); ``codes`` are the professions
+    (TRE_G15), ``exercise_name`` the name used in that role.
+    """
 
     id: str
     practitioner_ref: str | None = None
     service_refs: tuple[str, ...] = ()
     codes: tuple[Coding, ...] = ()
+    identifiers: tuple[Identifier, ...] = ()
+    exercise_name: str = ""
+    practitioner: Practitioner | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -200,7 +293,10 @@ class HealthcareService:
     """An operational offer: what is offered (category, type, specialty), to whom, where.
 
     ``organization``, ``locations`` and ``roles`` are the linked resources when the
-    search included them; the references are always kept.
+    search included them; the references are always kept. ``patient_types`` (TRE_R239),
+    ``intervention_zone`` (communes a home-care service covers), ``psychiatric_sector``,
+    ``opening_hours``, ``contacts`` and ``closed`` (closure periods, start and planned
+    reopening) are decoded from the ROR extensions.
     """
 
     id: str
@@ -219,7 +315,17 @@ class HealthcareService:
     organization: Organization | None = None
     locations: tuple[Location, ...] = ()
     roles: tuple[PractitionerRole, ...] = ()
+    patient_types: tuple[Coding, ...] = ()
+    intervention_zone: tuple[Coding, ...] = ()
+    psychiatric_sector: str = ""
+    opening_hours: tuple[OpeningHours, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    closed: tuple[tuple[str, str], ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def covers(self, commune_cog: str) -> bool:
+        """True when the service's intervention zone lists this commune (home care)."""
+        return any(c.code == commune_cog for c in self.intervention_zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +339,9 @@ class SearchPage(Generic[T]):
     matches: tuple[T, ...]
     total: int | None = None
     next_url: str | None = None
-    included: tuple[Organization | Location | HealthcareService | PractitionerRole, ...] = ()
+    included: tuple[
+        Organization | Location | HealthcareService | PractitionerRole | Practitioner, ...
+    ] = ()
 
 
 @dataclass(frozen=True, slots=True)
