@@ -133,6 +133,14 @@ CASES: dict[str, list[Case]] = {
         case("--near", "95,0"), case("--near", ""),
     ],
     "ror search locations": [case("--count", "0"), case("--near", "45,1,x")],
+    "ror search prices": [
+        case("--max-price", "-1"), case("--max-price", "cheap"), case("--count", "0"),
+        case("--near", "1,2,3,4"),
+    ],
+    "ror search practitioners": [
+        case(), case("--service", ""), case("--service", "1", "--finess", "450000088"),
+        case("--finess", "12"), case("--service", "1", "--max-pages", "0"),
+    ],
     "ror capacity": [
         case("UF00001", "--count", "1"), case("", "--count", "1"), case("/UF1", "--count", "1"),
         case("1450000088/UF1"),

@@ -11,6 +11,7 @@ from pathlib import Path
 __all__ = [
     "bounded_int",
     "existing_file",
+    "finess",
     "new_file",
     "non_empty",
     "port",
@@ -75,3 +76,14 @@ def new_file(text: str) -> Path:
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"no such directory: {path.parent}")
     return path
+
+
+def finess(text: str) -> str:
+    """A FINESS number (9 characters, département first, Luhn key)."""
+    from .._finess import check_finess
+    from ..errors import InputError
+
+    try:
+        return check_finess(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..cli import CommandResult, load_settings
-from ._args import bounded_int, non_empty
+from ._args import bounded_int, finess, non_empty
 
 __all__ = ["SEARCH_EPILOG", "register"]
 
@@ -93,7 +93,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     )
 
     orgs = kinds.add_parser("organizations", parents=[common, paging], help="organisations")
-    orgs.add_argument("--finess")
+    orgs.add_argument("--finess", type=finess)
     orgs.add_argument("--id-nat-struct")
     orgs.add_argument("--name", help="start of the name (case and accents ignored)")
     orgs.add_argument(
@@ -140,7 +140,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     services.add_argument("--age", type=bounded_int(0, 150), help="age of the person, in years")
     services.add_argument("--commune", help="COG code of a location")
     services.add_argument("--near", type=_near, help="LAT,LON[,KM] (default 10 km)")
-    services.add_argument("--finess", help="FINESS of the providing organisation")
+    services.add_argument("--finess", type=finess, help="FINESS of the providing organisation")
     services.add_argument(
         "--hierarchy", action="store_true", help="with --finess: every service under it"
     )
@@ -181,8 +181,10 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         "practitioners", parents=[common], help="practitioners of a service or an entity"
     )
     which = practitioners.add_mutually_exclusive_group(required=True)
-    which.add_argument("--service", metavar="ID", help="HealthcareService id")
-    which.add_argument("--finess", help="FINESS of the entity: the practitioners of its services")
+    which.add_argument("--service", type=non_empty, metavar="ID", help="HealthcareService id")
+    which.add_argument(
+        "--finess", type=finess, help="FINESS of the entity: the practitioners of its services"
+    )
     practitioners.add_argument("--max-pages", type=int, default=5, help="stop after N pages (5)")
     practitioners.set_defaults(handler=_search_practitioners)
 
