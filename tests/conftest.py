@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# ../shared next to the repository; a git worktree one level deeper finds it higher up.
+SHARED = next(
+    (p / "shared" for p in REPO.parents if (p / "shared" / "specs").is_dir()),
+    REPO.parent / "shared",
+)
 
 
 @pytest.fixture(autouse=True)
