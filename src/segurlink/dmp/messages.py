@@ -32,6 +32,7 @@ from .metadata import (
     HAS_MEMBER,
     LCM_NS,
     RIM_NS,
+    SIGNATURE_CLASS,
     UPDATE_AVAILABILITY,
     Association,
     SubmissionSetMetadata,
@@ -444,7 +445,7 @@ def _entry(eo: etree._Element) -> DocumentEntry:
         size=int(size[0]) if size and size[0].isdigit() else None,
         repository_id=(_slot_values(eo, "repositoryUniqueId") or [""])[0],
         author_institution=institution,
-        is_signature=class_code == "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1",
+        is_signature=class_code == SIGNATURE_CLASS.code,
         raw=etree.tostring(eo),
     )
 
