@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -49,12 +48,15 @@ from .models import (
     APPROVED,
     ARCHIVED,
     DELETED,
+    SIGNATURE_ARC,
+    SUBMISSION_SET_ARC,
     Audience,
     DepositResult,
     DmpSettings,
     DocumentEntry,
     PatientStatus,
     RetrievedDocument,
+    new_oid,
 )
 from .mtom import MtomPart, build_mtom, parse_mtom
 from .vihf import Signer, Vihf, certificate_ou, sign_vihf
@@ -325,12 +327,12 @@ class DmpClient:
         doc = _with_authors(doc, self._institution(header))
         ss = submission_set_for(
             [doc],
-            unique_id=f"{self.settings.source_oid}.1.{uuid.uuid4().int}",
+            unique_id=new_oid(self.settings.source_oid, SUBMISSION_SET_ARC),
             source_id=self.settings.source_oid,
             submission_time=now,
             content_type=content_type or self.settings.content_type,
         )
-        signature_uid = f"{self.settings.source_oid}.4.{uuid.uuid4().int}"
+        signature_uid = new_oid(self.settings.source_oid, SIGNATURE_ARC)
         xades = sign_submission_set(self._signer, ss.unique_id, {doc.unique_id: document}, at=now)
         sig = signature_entry(ss, doc, unique_id=signature_uid, content=xades)
         vihf_pid = patient_id_value(ins.value, ins.oid)
@@ -452,7 +454,7 @@ class DmpClient:
             (xon(self.settings.structure_name, self.settings.structure_id),),
         )
         return SubmissionSetMetadata(
-            unique_id=f"{self.settings.source_oid}.1.{uuid.uuid4().int}",
+            unique_id=new_oid(self.settings.source_oid, SUBMISSION_SET_ARC),
             source_id=self.settings.source_oid,
             submission_time=self._clock().astimezone(dt.UTC).strftime("%Y%m%d%H%M%S"),
             patient_id=entry.patient_id,
