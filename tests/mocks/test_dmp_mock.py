@@ -763,6 +763,33 @@ def test_replacement_deprecates_the_old_entry(
     assert error_codes(again) == ["XDSRepositoryMetadataError"]  # already replaced
 
 
+def test_a_replacement_must_be_declared_by_both_the_cda_and_the_metadata(
+    client: Client, dmp_mock: DmpMock
+) -> None:
+    first = make_cda(ZOE)
+    assert status_of(client.deposit(cda=first)[0]) == SUCCESS
+    old_uuid = dmp_mock.documents(ZOE)[0]["entryUUID"]
+    other = make_cda(ZOE)
+    assert status_of(client.deposit(cda=other)[0]) == SUCCESS
+    other_uuid = dmp_mock.documents(ZOE)[1]["entryUUID"]
+    before = dmp_mock.documents(ZOE)
+
+    # The CDA says relatedDocument RPLC, the submission has no RPLC association: a second
+    # current document of the same setId would appear. Refused.
+    answer, _ = client.deposit(cda=make_cda(ZOE, previous=first[2]))
+    assert error_codes(answer) == ["XDSRepositoryMetadataError"]
+    assert "relatedDocument RPLC" in answer.find(".//rs:RegistryError", NS).get("codeContext")
+    # An RPLC association for a CDA that declares no replacement.
+    answer, _ = client.deposit(cda=make_cda(ZOE), replaces=old_uuid)
+    assert error_codes(answer) == ["XDSRepositoryMetadataError"]
+    # The association targets another document than the one the CDA replaces.
+    answer, _ = client.deposit(cda=make_cda(ZOE, previous=first[2]), replaces=other_uuid)
+    assert error_codes(answer) == ["XDSRepositoryMetadataError"]
+    assert dmp_mock.documents(ZOE) == before  # nothing stored, nothing deprecated
+    assert [d["status"] for d in before] == [APPROVED, APPROVED]
+    assert before[0]["setId"] != before[1]["setId"]
+
+
 def test_masking_creates_a_new_version(client: Client, dmp_mock: DmpMock) -> None:
     client.deposit()
     lid = dmp_mock.documents(ZOE)[0]["lid"]

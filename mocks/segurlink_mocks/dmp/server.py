@@ -167,6 +167,7 @@ class StoredEntry:
     metadata: bytes = field(repr=False)  # the ExtrinsicObject as received
     submission_set_id: str = ""
     replaces: str | None = None
+    set_id: str = ""  # the CDA's setId, shared by the document's versions
 
     @property
     def hash(self) -> str:
@@ -185,6 +186,7 @@ class StoredEntry:
             "size": len(self.content),
             "hash": self.hash,
             "replaces": self.replaces,
+            "setId": self.set_id,
         }
 
 
@@ -890,6 +892,19 @@ class DmpMock(MockServer):
                         f"{ACCESS_DENIED} : seuls les documents de sa structure peuvent être "
                         "remplacés",
                     )
+                if document.parent_unique_id is not None and (
+                    document.parent_unique_id != old.unique_id
+                ):
+                    raise XdsFailure(
+                        "XDSRepositoryMetadataError",
+                        f"RPLC : l'entrée remplacée est le document {old.unique_id}, le CDA "
+                        f"déclare remplacer {document.parent_unique_id}",
+                    )
+                if old.set_id and document.set_id and old.set_id != document.set_id:
+                    raise XdsFailure(
+                        "XDSRepositoryMetadataError",
+                        "RPLC : le setId du CDA diffère de celui du document remplacé",
+                    )
                 replaced.append(old)
             for old in replaced:
                 old.status = DEPRECATED
@@ -910,6 +925,7 @@ class DmpMock(MockServer):
                         metadata=document.metadata,
                         submission_set_id=submission.unique_id,
                         replaces=document.replaces,
+                        set_id=document.set_id,
                     )
                 )
         call.exchange.details["result"] = f"{len(submission.documents)} stored"
@@ -1053,6 +1069,7 @@ class DmpMock(MockServer):
                     metadata=entry.metadata,
                     submission_set_id=entry.submission_set_id,
                     replaces=entry.replaces,
+                    set_id=entry.set_id,
                 )
             )
             entry.status = DEPRECATED

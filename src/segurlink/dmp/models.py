@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -29,6 +29,7 @@ __all__ = [
     "CONTENT_TYPE_SYSTEMS",
     "DEFAULT_CONTENT_TYPE",
     "DELETED",
+    "DEPRECATED",
     "MAX_OID_LENGTH",
     "Audience",
     "Authorisation",
@@ -38,12 +39,15 @@ __all__ = [
     "PatientStatus",
     "ResponsiblePerson",
     "RetrievedDocument",
+    "current_version",
 ]
 
 #: Registry statuses of a document entry.
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 ARCHIVED = "urn:asip:ci-sis:2010:StatusType:Archived"
 DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"
+#: A superseded version: an earlier metadata version (after masking) or a replaced document.
+DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 
 #: DMP device OID and its repository.
 DMP_DEVICE_OID = "1.2.250.1.213.4.1.1.1"
@@ -283,8 +287,32 @@ class DocumentEntry:
 
     @property
     def status_name(self) -> str:
-        """``Approved``, ``Archived`` or ``Deleted``."""
+        """``Approved``, ``Archived``, ``Deleted`` (or ``Deprecated``: superseded)."""
         return self.status.rsplit(":", 1)[-1]
+
+    @property
+    def version_number(self) -> int:
+        """The registry version (``VersionInfo/@versionName``) as a number; 0 if unknown."""
+        return int(self.version) if self.version.isascii() and self.version.isdigit() else 0
+
+
+def current_version(entries: Iterable[DocumentEntry]) -> DocumentEntry | None:
+    """The current version among the versions of one entry, as GetDocuments returns them.
+
+    After masking, the registry holds the earlier versions as ``Deprecated``: the current
+    one is the newest that is not. When every version is deprecated (the document was
+    replaced), the newest deprecated one is returned, so a caller sees why it cannot act.
+
+    >>> old = DocumentEntry("urn:uuid:1", "1.2.3", DEPRECATED, version="1")
+    >>> new = DocumentEntry("urn:uuid:2", "1.2.3", ARCHIVED, version="2")
+    >>> current_version([old, new]).entry_uuid
+    'urn:uuid:2'
+    """
+    found = list(entries)
+    live = [e for e in found if e.status != DEPRECATED] or found
+    if not live:
+        return None
+    return max(live, key=lambda e: (e.version_number, e.status == APPROVED))
 
 
 @dataclass(frozen=True, slots=True)
