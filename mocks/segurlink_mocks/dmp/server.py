@@ -259,6 +259,11 @@ class DmpMock(MockServer):
         vihf_lifetime: float = VIHF_LIFETIME,
     ) -> None:
         super().__init__(pki, host=host, port=port)
+        from segurlink._audit import protect_third_party_loggers
+
+        # The mock verifies signatures with signxml, which logs the signed XML (the VIHF
+        # names a patient): the same protection as segurlink's clients.
+        protect_third_party_loggers()
         self.identities = ensure_dmp_certificates(pki)
         self.commit_delay = commit_delay
         self.vihf_freshness = VihfFreshness(vihf_lifetime)

@@ -198,7 +198,7 @@ class DmpClient:
                 )
                 content = response.content
             record.http_status = response.status_code
-            self._log.body(record, "response", content)
+            self._log.body(record, "response", content, response.headers.get("Content-Type", ""))
             rtype = response.headers.get("Content-Type", "")
             is_soap = "xml" in rtype.lower() or rtype.lower().startswith("multipart/related")
             if response.status_code not in (200, 500) or not is_soap:
