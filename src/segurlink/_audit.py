@@ -271,11 +271,15 @@ THIRD_PARTY_LOGGERS: dict[str, bool] = {
     "zeep": True,  # zeep.transports: every SOAP request and answer body
     "authlib": True,  # tokens, PKCE code verifiers
     "xmlsec": True,  # XML signature internals (if installed)
+    "mail": True,  # aiosmtpd's "mail.log": the SMTP conversation, message data included
+    "imapclient": True,  # IMAP commands and answers, messages included
     "urllib3": False,  # request lines: method, URL (query strings masked), status
     "requests": False,
     "charset_normalizer": False,  # encoding guesses on answer bodies
     "fhir_core": False,  # FHIR validation messages (ROR)
     "werkzeug": False,  # request lines of the in-process mocks
+    "stamina": False,  # retry notes with the exception that caused them
+    "psycopg": False,  # connection and pool events (outbox)
 }
 
 _QUERY = re.compile(r"(\?|&)([^=&#\s\"']+)=([^&#\s\"']*)")
