@@ -306,6 +306,11 @@ def test_a_new_version_is_a_replacement_without_being_told(
     # Sending v3 again (a re-run) deposits nothing and says so.
     again = client.deposit(build_document(v3))
     assert again.already_deposited and len(dmp_mock.documents(ins.value)) == 3
+    # Other bytes under v3's id are not a re-run: v2 is no longer there to be replaced.
+    other_v3 = dataclasses.replace(v3, title="Autre contenu")
+    with pytest.raises(InputError, match="deprecated"):
+        client.deposit(build_document(other_v3))
+    assert len(dmp_mock.documents(ins.value)) == 3
 
 
 def test_a_replacement_of_an_unknown_or_inactive_document_is_refused_before_sending(

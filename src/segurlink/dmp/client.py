@@ -8,6 +8,7 @@ document uniqueId is the key).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -406,7 +407,8 @@ class DmpClient:
             parent = self.get(ins, unique_id=parent_uid)
             if parent is None or parent.status != APPROVED:
                 existing = self.get(ins, unique_id=header.id.xds_unique_id)
-                if existing is not None:  # this new version is already there: a re-run
+                if existing is not None and existing.hash in ("", _sha1(document)):
+                    # This new version is already there (a re-run): nothing to send.
                     return DepositResult(existing.unique_id, "", True, replaces, 0, existing)
                 state = "absent" if parent is None else parent.status_name.lower()
                 raise InputError(
@@ -654,3 +656,7 @@ def _replaced_unique_id(header: CdaHeader) -> str | None:
             f"relatedDocument typeCode={header.relation!r}: the DMP takes replacements (RPLC) only"
         )
     return parent.id.xds_unique_id
+
+
+def _sha1(content: bytes) -> str:
+    return hashlib.sha1(content).hexdigest()  # noqa: S324 - the XDS hash is SHA-1
