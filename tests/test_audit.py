@@ -141,7 +141,8 @@ def test_third_party_records_are_withheld_or_masked(
     from segurlink._audit import protect_third_party_loggers
 
     protect_third_party_loggers()
-    with caplog.at_level(logging.DEBUG):
+    # The logger's own level too: werkzeug sets its logger to INFO once it has served.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger=logger_name):
         logging.getLogger(logger_name).debug("%s", message)
     (record,) = [r for r in caplog.records if r.name == logger_name]
     text = record.getMessage()
