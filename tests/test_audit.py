@@ -69,3 +69,95 @@ def test_mask_xml_hides_values_in_every_shape(body: bytes, secret: bytes) -> Non
 def test_mask_xml_keeps_namespaces_and_non_sensitive_values() -> None:
     text = mask_xml(b'<ns:Prenom xmlns:ns="urn:x">ZOE</ns:Prenom><CodeCR>00</CodeCR>')
     assert 'xmlns:ns="urn:x"' in text and "<CodeCR>00</CodeCR>" in text and "ZOE" not in text
+
+
+# -- documents never, third-party loggers filtered (issue 10 item 9) ---------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _mtom(document: bytes) -> tuple[bytes, str]:
+    root = (
+        b"<soap:Envelope><soap:Body><RetrieveDocumentSetResponse><Document>"
+        b'<xop:Include href="cid:doc1"/></Document></RetrieveDocumentSetResponse>'
+        b"</soap:Body></soap:Envelope>"
+    )
+    body = (
+        b'--MIMEb\r\nContent-Type: application/xop+xml; type="application/soap+xml"\r\n'
+        b"Content-ID: <root>\r\n\r\n" + root + b"\r\n--MIMEb\r\nContent-Type: text/xml\r\n"
+        b"Content-ID: <doc1>\r\n\r\n" + document + b"\r\n--MIMEb--\r\n"
+    )
+    return body, 'multipart/related; boundary="MIMEb"; type="application/xop+xml"'
+
+
+def test_an_mtom_body_shows_its_envelope_and_only_the_size_of_its_documents() -> None:
+    import base64
+
+    from segurlink._audit import mask_body
+
+    cda = (
+        b"<ClinicalDocument><patient><birthplace><place><addr><county>63220</county></addr>"
+        b"</place></birthplace></patient><text>" + base64.b64encode(PDF * 4) + b"</text>"
+        b"</ClinicalDocument>"
+    )
+    body, content_type = _mtom(cda)
+    for reveal in (False, True):
+        text = mask_body(body, content_type, reveal=reveal)
+        assert "RetrieveDocumentSetResponse" in text
+        assert f"[part <doc1>: text/xml, {len(cda)} bytes withheld]" in text
+        for secret in ("ClinicalDocument", "63220", "JVBER", "%PDF"):
+            assert secret not in text
+
+
+def test_base64_documents_and_raw_pdfs_become_size_markers() -> None:
+    import base64
+
+    from segurlink._audit import mask_body, mask_xml
+
+    inline = b"<Document>" + base64.b64encode(PDF * 4) + b"</Document>"
+    assert "JVBER" not in mask_xml(inline) and "[base64: " in mask_xml(inline)
+    assert "JVBER" not in mask_body(inline, reveal=True)
+    assert mask_body(b"%PDF-1.4 binary", reveal=True) == "[PDF: 15 bytes withheld]"
+    # Short base64 values (digests, ids) are kept: they are not documents.
+    assert "q83vEjRWeJA=" in mask_xml(b"<DigestValue>q83vEjRWeJA=</DigestValue>")
+    # The CDA's birth place and address are masked like the other traits.
+    assert "63220" not in mask_xml(b"<addr><county>63220</county><city>Paris</city></addr>")
+
+
+@pytest.mark.parametrize(
+    ("logger_name", "message", "kept"),
+    [
+        ("signxml.processor", "Canonicalized string: <a>275126322074974 ADRUN</a>", "withheld"),
+        ("zeep.transports", "HTTP Post to x:\n<NomNaissance>ADRUN</NomNaissance>", "withheld"),
+        ("authlib.integrations.base_client.sync_app", "Using code_verifier: 'ADRUN'", "withheld"),
+        ("urllib3.connectionpool", '"GET /x?name=ADRUN&ins=275126322074974 HTTP/1.1"', "/x?"),
+        ("werkzeug", '127.0.0.1 "GET /p?family=ADRUN HTTP/1.1" 200', "GET /p"),
+        ("charset_normalizer", "<NomNaissance>ADRUN</NomNaissance>", "NomNaissance"),
+    ],
+)
+def test_third_party_records_are_withheld_or_masked(
+    caplog: pytest.LogCaptureFixture, logger_name: str, message: str, kept: str
+) -> None:
+    from segurlink._audit import protect_third_party_loggers
+
+    protect_third_party_loggers()
+    # The logger's own level too: werkzeug sets its logger to INFO once it has served.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger=logger_name):
+        logging.getLogger(logger_name).debug("%s", message)
+    (record,) = [r for r in caplog.records if r.name == logger_name]
+    text = record.getMessage()
+    assert "ADRUN" not in text and "275126322074974" not in text and kept in text
+
+
+def test_protection_is_idempotent_and_keeps_the_previous_record_factory() -> None:
+    from segurlink._audit import _PrivateRecordFactory, protect_third_party_loggers
+
+    protect_third_party_loggers()
+    factory = logging.getLogRecordFactory()
+    protect_third_party_loggers()
+    assert logging.getLogRecordFactory() is factory
+    assert isinstance(factory, _PrivateRecordFactory)
+    assert not isinstance(factory.previous, _PrivateRecordFactory)
+    # segurlink's own records and an application's are untouched.
+    record = factory("app.module", logging.DEBUG, "", 0, "ADRUN %s", ("x",), None)
+    assert record.getMessage() == "ADRUN x"

@@ -120,7 +120,7 @@ CASES: dict[str, list[Case]] = {
     **{
         f"dmp {name}": [
             case("", "1.2.3"), case(INS, ""), case("not-an-ins", "1.2.3"),
-            case(INS, "1.2.250.1.999.404", code=1, verdict=True),  # the DMP has no such entry
+            case(INS, "1.2.250.1.999.404", code=1),  # NotFound: the DMP has no such entry
         ]
         for name in ("hide", "unhide", "archive", "unarchive", "delete")
     },

@@ -26,7 +26,8 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
         │   └── InsiFault               INSi (siram_* subcodes, desir_* / insi_* details)
         ├── XdsError                    XDS RegistryResponse failures (DMP)
         ├── OidcError                   OAuth2 / OpenID Connect ``error`` (Pro Santé Connect)
-        └── FhirError                   FHIR OperationOutcome (ROR)
+        ├── FhirError                   FHIR OperationOutcome (ROR)
+        └── NotFound                    the service has no such object (e.g. a DMP entry)
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "Issue",
     "MalformedResponse",
     "MllpError",
+    "NotFound",
     "OidcError",
     "SegurlinkError",
     "ServiceError",
@@ -273,3 +275,10 @@ class FhirError(ServiceError):
         super().__init__(message)
         self.status = status
         self.issues = tuple(issues)
+
+
+class NotFound(ServiceError):
+    """The service answered that it has no such object (a DMP entry by its uniqueId...).
+
+    The service's "no" (exit code 1), not the caller's input error: the request was valid.
+    """

@@ -8,6 +8,7 @@ and interpreted correctly; requests segurlink builds must have the same structur
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import Counter
@@ -26,7 +27,9 @@ from segurlink.dmp import (
     DocumentEntry,
     MtomMessage,
     Signer,
+    check_metadata,
     document_entry_from_header,
+    metadata,
     parse_mtom,
     read_vihf,
     submission_set_for,
@@ -34,6 +37,11 @@ from segurlink.dmp import (
 )
 from segurlink.dmp import messages as msg
 from segurlink.dmp.metadata import (
+    CLASS_CODE_SYSTEM,
+    CLASS_CODES,
+    DE_CLASS,
+    DE_CONFIDENTIALITY,
+    DE_TYPE,
     RIM_NS,
     SubmissionSetMetadata,
     XdsAuthor,
@@ -414,12 +422,13 @@ def test_td21_request_has_the_official_structure(signer: Signer) -> None:
     )
     o_docs = o_rol.findall(f"{R}ExtrinsicObject")
     m_docs = m_rol.findall(f"{R}ExtrinsicObject")
-    # Signature entry: identical shape except the official's two extra visibility codes.
+    # Signature entry: identical shape, visibility codes included (N, MASQUE_PS,
+    # INVISIBLE_PATIENT: three confidentiality classifications).
     o_sig, m_sig = _object_shape(o_docs[1]), _object_shape(m_docs[1])
     assert o_sig[0] - Counter({"sourcePatientInfo": 0}) == m_sig[0] - Counter(
         {"hash": 1, "size": 1}
     )
-    assert set(o_sig[1]) == set(m_sig[1]) and o_sig[2] == m_sig[2]
+    assert o_sig[1] == m_sig[1] and o_sig[2] == m_sig[2]
     # Document entry: the official's slots/classifications are all present (we add hash,
     # size, which the DMP recomputes and compares).
     o_doc, m_doc = _object_shape(o_docs[0]), _object_shape(m_docs[0])
@@ -531,3 +540,109 @@ def test_masking_request_has_the_kit_template_structure() -> None:
     ]
     assert conf == ["N", "MASQUE_PS"]
     assert eo.find(f"{R}VersionInfo") is None and eo.get("status") is None
+
+
+# -- Signature01 visibility and class codes (issue 9 items 9 and 10) -------------------------
+
+
+def _confidentiality_of(eo: etree._Element) -> list[tuple[str, str]]:
+    return sorted(
+        (c.get("nodeRepresentation", ""), c.findtext(f"{R}Slot/{R}ValueList/{R}Value") or "")
+        for c in eo.findall(f"{R}Classification")
+        if c.get("classificationScheme") == DE_CONFIDENTIALITY
+    )
+
+
+def _official_signature_entries() -> list[etree._Element]:
+    raw = _msg("TD2.1_Alimentation_requete.xml")
+    boundary = raw.split(b"\n", 1)[0][2:].decode()
+    request = etree.fromstring(parse_mtom(raw, f'multipart/related; boundary="{boundary}"').root)
+    template = etree.parse(
+        str(shared_path("dmp-package", "kit-templates", "template_XDS.xml"))
+    ).getroot()
+    return [
+        eo
+        for root in (request, template)
+        for eo in root.iter(f"{R}ExtrinsicObject")
+        if eo.get("id") == "Signature01"
+    ]
+
+
+def test_signature_entry_is_hidden_like_in_the_official_request_and_kit_template() -> None:
+    official = _official_signature_entries()
+    assert len(official) == 2  # the TD2.1 request and the kit's template_XDS.xml
+    data = f.cda()
+    entry = document_entry_from_header(read_header(data), data)
+    ss = submission_set_for(
+        [entry],
+        unique_id="1.2.3.1",
+        source_id="1.2.3",
+        submission_time=NOW,
+        content_type=Code("04", "1.2.250.1.213.2.2", "x"),
+    )
+    sig = signature_entry(ss, entry, unique_id="1.2.3.4", content=b"<Signature/>")
+    mine = submit_objects_request(ss, [sig], ()).find(f".//{R}ExtrinsicObject")
+    assert mine is not None
+    expected = [
+        ("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13"),
+        ("MASQUE_PS", "1.2.250.1.213.1.1.4.13"),
+        ("N", "2.16.840.1.113883.5.25"),
+    ]
+    assert [_confidentiality_of(eo) for eo in official] == [expected, expected]
+    assert _confidentiality_of(mine) == expected
+    # The document entry itself stays visible (only the CDA's N).
+    assert [c.code for c in entry.confidentiality] == ["N"]
+
+
+def _official_class_and_type_codes() -> list[tuple[str, str, str, str]]:
+    """(classCode, its codingScheme, its display name, typeCode) of each TD3.1 entry."""
+    root = etree.fromstring(_msg("TD3.1_Recherche_de_document_reponse.xml"))
+    out = []
+    for eo in root.iter(f"{R}ExtrinsicObject"):
+        by_scheme = {c.get("classificationScheme"): c for c in eo.findall(f"{R}Classification")}
+        cla = by_scheme[DE_CLASS]
+        out.append(
+            (
+                cla.get("nodeRepresentation", ""),
+                cla.findtext(f"{R}Slot/{R}ValueList/{R}Value") or "",
+                cla.find(f"{R}Name/{R}LocalizedString").get("value", ""),  # type: ignore[union-attr]
+                by_scheme[DE_TYPE].get("nodeRepresentation", ""),
+            )
+        )
+    return out
+
+
+def test_every_class_code_of_the_official_td31_answer_is_read_and_known() -> None:
+    official = _official_class_and_type_codes()
+    assert {code for code, *_ in official} == {"10", "11", "31", "42", "43", "44", "52"}
+    entries = msg.read_query_response(_msg("TD3.1_Recherche_de_document_reponse.xml"))
+    assert [e.class_code for e in entries] == [code for code, *_ in official]
+    for code, system, display, _ in official:
+        assert system == CLASS_CODE_SYSTEM
+        assert CLASS_CODES[code] == Code(code, system, display)  # same code and display
+
+
+def test_a_class_code_the_dmp_uses_is_never_refused_before_sending() -> None:
+    data = f.cda()
+    entry = document_entry_from_header(read_header(data), data)
+    ss = submission_set_for(
+        [entry],
+        unique_id="1.2.3.1",
+        source_id="1.2.3",
+        submission_time=NOW,
+        content_type=Code("04", "1.2.250.1.213.2.2", "x"),
+    )
+    for code, system, display, _ in _official_class_and_type_codes():
+        # An uncatalogued type: no class is derived, the caller's DMP class is taken.
+        other = dataclasses.replace(
+            entry, type_code=Code("11502-2", "2.16.840.1.113883.6.1"), class_code=Code(code, system)
+        )
+        assert check_metadata(ss, [other]) == (), (code, display)
+
+
+def test_type_to_class_table_agrees_with_the_official_td31_answer() -> None:
+    pairs = {(type_code, code) for code, _, _, type_code in _official_class_and_type_codes()}
+    shared = {t for t, _ in pairs} & set(metadata._CLASS_BY_TYPE)
+    assert shared == {"11488-4", "11490-0", "34133-9"}
+    for type_code in shared:
+        assert (type_code, metadata._CLASS_BY_TYPE[type_code]) in pairs

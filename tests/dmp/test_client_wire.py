@@ -272,3 +272,89 @@ def test_no_health_data_in_info_logs_or_reprs(
     assert caplog.records  # the exchanges are logged...
     for secret in (ins.value, "ADRUN", "19751231", "810100000001"):
         assert secret not in text  # ...without INS, name, birth date or responsible id
+
+
+# -- replacement read from the CDA header (issue 9 item 6) -----------------------------------
+
+
+def _current_by_set(dmp_mock: Any, ins: str) -> dict[str, list[str]]:
+    """The Approved uniqueIds of each setId in the mock."""
+    approved: dict[str, list[str]] = {}
+    for d in dmp_mock.documents(ins):
+        if d["status"].endswith(":Approved"):
+            approved.setdefault(d["setId"], []).append(d["uniqueId"])
+    return approved
+
+
+def test_a_new_version_is_a_replacement_without_being_told(
+    client: DmpClient, dmp_mock: Any
+) -> None:
+    ins = f.patient_ins()
+    v1 = f.make_document(seed=60)
+    client.deposit(build_document(v1))
+    (entry1,) = client.find(ins)
+    v2 = f.replacement(v1, seed=61)
+    result = client.deposit(build_document(v2))  # no replaces=, no replace()
+    assert result.replaced_entry_uuid == entry1.entry_uuid and not result.already_deposited
+    v3 = f.replacement(v2, seed=62, body=f.PDF + b"%v3\n")
+    result = client.deposit(build_document(v3))
+    (current,) = client.find(ins)
+    assert current.unique_id == v3.id.xds_unique_id
+    assert _current_by_set(dmp_mock, ins.value) == {v1.set_id.xds_unique_id: [current.unique_id]}
+    statuses = [d["status"].rsplit(":", 1)[-1] for d in dmp_mock.documents(ins.value)]
+    assert statuses == ["Deprecated", "Deprecated", "Approved"]
+    # Sending v3 again (a re-run) deposits nothing and says so.
+    again = client.deposit(build_document(v3))
+    assert again.already_deposited and len(dmp_mock.documents(ins.value)) == 3
+    # Other bytes under v3's id are not a re-run: v2 is no longer there to be replaced.
+    other_v3 = dataclasses.replace(v3, title="Autre contenu")
+    with pytest.raises(InputError, match="deprecated"):
+        client.deposit(build_document(other_v3))
+    assert len(dmp_mock.documents(ins.value)) == 3
+
+
+def test_a_replacement_of_an_unknown_or_inactive_document_is_refused_before_sending(
+    client: DmpClient, dmp_mock: Any
+) -> None:
+    ins = f.patient_ins()
+    orphan = f.replacement(f.make_document(seed=63), seed=64)  # v1 was never deposited
+    with pytest.raises(InputError, match="absent"):
+        client.deposit(build_document(orphan))
+    v1 = f.make_document(seed=65)
+    client.deposit(build_document(v1))
+    (entry,) = client.find(ins)
+    client.archive(entry)
+    with pytest.raises(InputError, match="archived"):
+        client.deposit(build_document(f.replacement(v1, seed=66)))
+    with pytest.raises(InputError, match="relatedDocument"):
+        client.deposit(f.cda(seed=67), replaces=entry.entry_uuid)  # a v1 is no replacement
+    with pytest.raises(InputError, match="relatedDocument"):
+        client.replace(f.cda(seed=67))
+    assert [d["uniqueId"] for d in dmp_mock.documents(ins.value)] == [entry.unique_id]
+
+
+def test_a_replaces_argument_that_contradicts_the_cda_is_refused(
+    client: DmpClient, dmp_mock: Any
+) -> None:
+    ins = f.patient_ins()
+    v1, other = f.make_document(seed=68), f.make_document(seed=69)
+    client.deposit(build_document(v1))
+    client.deposit(build_document(other))
+    other_entry = client.get(ins, unique_id=other.id.xds_unique_id)
+    assert other_entry is not None
+    with pytest.raises(InputError, match="not the current entry"):
+        client.deposit(build_document(f.replacement(v1, seed=70)), replaces=other_entry.entry_uuid)
+    assert len(dmp_mock.documents(ins.value)) == 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not xml", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>", b"<a/>"],
+)
+def test_a_bad_local_document_is_an_input_error(
+    client: DmpClient, dmp_mock: Any, content: bytes
+) -> None:
+    before = dmp_mock.request_count
+    with pytest.raises(InputError):
+        client.deposit(content)
+    assert dmp_mock.request_count == before

@@ -151,3 +151,246 @@ def test_serialisation_has_the_classifications_of_the_spec() -> None:
         a for a in root.iter(f"{r}Association") if a.get("associationType", "").endswith("RPLC")
     )
     assert (rplc.get("sourceObject"), rplc.get("targetObject")) == ("Document01", "urn:uuid:old")
+
+
+# -- each literal and rule has a failing case (issue 19 item 6) --------------------------------
+
+R = f"{{{RIM_NS}}}"
+LOINC = "2.16.840.1.113883.6.1"
+J57 = "1.2.250.1.213.1.1.4.1"
+
+
+def _localized(element, tag: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        s.get("value", "")
+        for s in element.findall(f"{R}{tag}/{R}LocalizedString")
+        if s.get("charset") == "UTF8" and s.get("{http://www.w3.org/XML/1998/namespace}lang")
+    ]
+
+
+def test_titles_comments_and_lid_are_in_the_ebrim_output() -> None:
+    entry, _ = _entry(comments="Réévaluation trimestrielle")
+    entry = dataclasses.replace(entry, lid="urn:uuid:4f1c0e53-5b4a-4a56-9f0e-0c7a1f1d2e3b")
+    ss = dataclasses.replace(_submission(entry), comments="Lot du 2 mars")
+    root = submit_objects_request(ss, [entry], default_associations(ss, [entry]))
+    doc = root.find(f"{R}RegistryObjectList/{R}ExtrinsicObject")
+    package = root.find(f"{R}RegistryObjectList/{R}RegistryPackage")
+    assert doc is not None and package is not None
+    assert _localized(doc, "Name") == ["Projet personnalisé d'accompagnement"]
+    assert _localized(doc, "Description") == ["Réévaluation trimestrielle"]
+    assert doc.get("lid") == "urn:uuid:4f1c0e53-5b4a-4a56-9f0e-0c7a1f1d2e3b"
+    assert _localized(package, "Name") == ["Projet personnalisé d'accompagnement"]
+    assert _localized(package, "Description") == ["Lot du 2 mars"]
+    # Without comments or lid, nothing empty is written.
+    bare, _ = _entry()
+    bare_doc = submit_objects_request(_submission(bare), [bare], ()).find(f".//{R}ExtrinsicObject")
+    assert bare_doc is not None and bare_doc.get("lid") is None
+    assert bare_doc.find(f"{R}Description") is None
+
+
+def test_professionals_structures_and_others_have_their_identifier_type() -> None:
+    from segurlink.dmp.metadata import xcn
+
+    assert xcn("810001234567", "BLEEDER", "Roberta") == (
+        "810001234567^BLEEDER^Roberta^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+    )
+    assert xcn("1010000016", "EHPAD", root="1.2.250.1.71.4.2.2").endswith(
+        "&1.2.250.1.71.4.2.2&ISO^D^^^IDNST"
+    )
+    assert xcn("42", "LOGICIEL", root="1.2.250.1.999.7").endswith("&1.2.250.1.999.7&ISO^D^^^RI")
+    entry, _ = _entry()
+    author = entry.authors[0].person
+    assert author.split("^")[:3] == ["810001234567", "BLEEDER", "Roberta"]
+    assert author.endswith("^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS")
+    assert entry.legal_authenticator.endswith("&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS")
+
+
+def test_the_signature_entry_uses_the_urn_and_astm_schemes() -> None:
+    entry, _ = _entry()
+    ss = _submission(entry)
+    sig = signature_entry(ss, entry, unique_id="1.2.3.4", content=b"<Signature/>")
+    assert (sig.class_code.code, sig.class_code.code_system) == (
+        "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1",
+        "URN",
+    )
+    assert (sig.format_code.code, sig.format_code.code_system) == (
+        "http://www.w3.org/2000/09/xmldsig#",
+        "URN",
+    )
+    assert (sig.type_code.code, sig.type_code.code_system) == ("E1762", "ASTM")
+    assert [(c.code, c.code_system) for c in sig.event_codes] == [
+        ("1.2.840.10065.1.12.1.14", "1.2.840.10065.1.12")
+    ]
+    assert sig.mime_type == "text/xml" and sig.entry_id == "Signature01"
+    eo = submit_objects_request(ss, [sig], ()).find(f".//{R}ExtrinsicObject")
+    assert eo is not None
+    schemes = {
+        c.get("nodeRepresentation"): c.findtext(f"{R}Slot/{R}ValueList/{R}Value")
+        for c in eo.findall(f"{R}Classification")
+    }
+    assert schemes["urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1"] == "URN"
+    assert schemes["http://www.w3.org/2000/09/xmldsig#"] == "URN"
+    assert schemes["E1762"] == "ASTM"
+    # Only the exact signature class skips the document rules: another URN class does not.
+    fake = dataclasses.replace(entry, class_code=Code("urn:oid:1.2.3", "URN"))
+    assert "classCode" in {i.rule for i in check_metadata(ss, [fake])}
+
+
+@pytest.mark.parametrize(
+    ("codes", "message"),
+    [
+        ((("N", "2.16.840.1.113883.5.25"), ("SECRET", "1.2.250.1.213.1.1.4.13")), "SECRET"),
+        ((("N", "2.16.840.1.113883.5.25"), ("MASQUE_PS", "2.16.840.1.113883.5.25")), "MASQUE_PS"),
+        ((("N", "1.2.250.1.213.1.1.4.13"),), "exactly one HL7"),
+        ((("N", "2.16.840.1.113883.5.25"), ("R", "2.16.840.1.113883.5.25")), "exactly one HL7"),
+        ((("N", "2.16.840.1.113883.5.25"), ("N", "2.16.840.1.113883.5.25")), "repeated"),
+        ((("MASQUE_PS", "1.2.250.1.213.1.1.4.13"),), "exactly one HL7"),
+    ],
+)
+def test_unknown_or_inconsistent_confidentiality_codes_are_reported(
+    codes: tuple[tuple[str, str], ...], message: str
+) -> None:
+    entry, _ = _entry()
+    broken = dataclasses.replace(entry, confidentiality=tuple(Code(c, s) for c, s in codes))
+    issues = [i for i in check_metadata(_submission(entry), [broken]) if message in i.message]
+    assert issues and {i.rule for i in issues} == {"confidentialityCode"}
+    assert all(i.location == "Document01" and i.severity == "error" for i in issues)
+
+
+def test_every_dmp_confidentiality_code_is_accepted() -> None:
+    entry, _ = _entry(
+        hidden_from=["MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX"]
+    )
+    assert check_metadata(_submission(entry), [entry]) == ()
+    for hl7 in ("N", "R", "V"):
+        other = dataclasses.replace(entry, confidentiality=(Code(hl7, "2.16.840.1.113883.5.25"),))
+        assert check_metadata(_submission(other), [other]) == ()
+
+
+@pytest.mark.parametrize(
+    ("class_code", "accepted"),
+    [
+        (Code("12", J57), False),  # not in JDV_J57 (an older table's "Prescription")
+        (Code("99", J57), False),
+        (Code("10", "1.2.250.1.213.1.1.4.99"), False),  # a JDV_J57 code in another system
+        (Code("31", J57), True),
+        (Code("42", J57), True),
+        (Code("43", J57), True),
+        (Code("45", J57), True),
+        (Code("90", J57), True),
+    ],
+)
+def test_class_of_an_uncatalogued_type_must_be_in_jdv_j57(class_code: Code, accepted: bool) -> None:
+    from segurlink.dmp.metadata import class_code_for
+
+    uncatalogued = Code("11502-2", LOINC)  # CR d'examens biologiques: no derived class
+    with pytest.raises(InputError, match="11502-2"):
+        class_code_for(uncatalogued)
+    entry, _ = _entry()
+    entry = dataclasses.replace(entry, type_code=uncatalogued, class_code=class_code)
+    rules = [i.rule for i in check_metadata(_submission(entry), [entry])]
+    assert rules == ([] if accepted else ["classCode"])
+
+
+#: ASS_X04 rows for segurlink's catalogue, written out independently of the source table.
+TYPE_TO_CLASS = {
+    "80788-3": "44",
+    "28653-4": "10",
+    "34842-5": "10",
+    "83981-1": "11",
+    "88348-8": "11",
+    "74207-2": "11",
+    "78341-5": "10",
+    "60280-5": "10",
+    "11490-0": "10",
+    "11488-4": "10",
+    "34133-9": "11",
+}
+CLASS_NAMES = {
+    "10": "Compte rendu",
+    "11": "Synthèse",
+    "31": "Imagerie médicale",
+    "42": "Prescription",
+    "43": "Dispensation",
+    "44": "Plan de soins, protocole de soins",
+    "45": "Traitement administré",
+    "52": "Certificat, déclaration",
+    "60": "Données de remboursement",
+    "90": "Autres documents déposés par le patient",
+    "95": "Document de gestion",
+}
+
+
+def test_the_class_tables_are_exactly_these() -> None:
+    from segurlink.dmp.metadata import _CLASS_BY_TYPE, CLASS_CODES
+
+    assert dict(_CLASS_BY_TYPE) == TYPE_TO_CLASS
+    assert {c: (v.code_system, v.display_name) for c, v in CLASS_CODES.items()} == {
+        c: (J57, name) for c, name in CLASS_NAMES.items()
+    }
+
+
+@pytest.mark.parametrize(("type_code", "class_code"), sorted(TYPE_TO_CLASS.items()))
+def test_each_catalogued_type_has_its_class(type_code: str, class_code: str) -> None:
+    from segurlink.dmp.metadata import class_code_for
+
+    derived = class_code_for(Code(type_code, LOINC))
+    assert (derived.code, derived.code_system, derived.display_name) == (
+        class_code,
+        J57,
+        CLASS_NAMES[class_code],
+    )
+    entry, _ = _entry()
+    entry = dataclasses.replace(entry, type_code=Code(type_code, LOINC), class_code=derived)
+    assert check_metadata(_submission(entry), [entry]) == ()
+    for other in sorted(set(CLASS_NAMES) - {class_code}):
+        wrong = dataclasses.replace(entry, class_code=Code(other, J57))
+        issues = check_metadata(_submission(entry), [wrong])
+        assert [i.rule for i in issues] == ["classCode"], other
+        assert f"contradicts typeCode {type_code}" in issues[0].message
+
+
+@pytest.mark.parametrize(
+    ("template", "format_code"),
+    [
+        ("1.2.250.1.213.1.1.1.22", "urn:asip:ci-sis:dlu:2015"),
+        ("1.2.250.1.213.1.1.1.13", "urn:asip:ci-sis:vsm:2012"),
+    ],
+)
+def test_a_structured_document_gets_its_model_format_code(template: str, format_code: str) -> None:
+    data = f.cda()
+    header = read_header(data)
+    structured = dataclasses.replace(
+        header, media_type=None, template_ids=(*header.template_ids, template)
+    )
+    entry = document_entry_from_header(structured, data)
+    assert (entry.format_code.code, entry.format_code.code_system) == (
+        format_code,
+        "1.2.250.1.213.1.1.4.2.282",
+    )
+    assert check_metadata(_submission(entry), [entry]) == ()
+    unknown = dataclasses.replace(header, media_type=None, template_ids=("1.2.3.4",))
+    with pytest.raises(InputError, match="formatCode"):
+        document_entry_from_header(unknown, data)
+    with pytest.raises(InputError, match="image/gif"):
+        document_entry_from_header(dataclasses.replace(header, media_type="image/gif"), data)
+
+
+@pytest.mark.parametrize(
+    ("media_type", "format_code"),
+    [
+        ("application/pdf", "urn:ihe:iti:xds-sd:pdf:2008"),
+        ("text/plain", "urn:ihe:iti:xds-sd:text:2008"),
+        ("text/rtf", "urn:ihe:iti-fr:xds-sd:rtf:2010"),
+        ("image/jpeg", "urn:ihe:iti-fr:xds-sd:jpeg:2010"),
+        ("image/tiff", "urn:ihe:iti-fr:xds-sd:tiff:2010"),
+    ],
+)
+def test_each_level1_media_type_has_its_format_code(media_type: str, format_code: str) -> None:
+    data = f.cda()
+    header = dataclasses.replace(read_header(data), media_type=media_type)
+    entry = document_entry_from_header(header, data)
+    assert (entry.format_code.code, entry.format_code.code_system) == (
+        format_code,
+        "1.3.6.1.4.1.19376.1.2.3",
+    )

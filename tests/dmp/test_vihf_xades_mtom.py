@@ -179,3 +179,20 @@ def test_xop_include_to_a_missing_part_is_malformed() -> None:
     with pytest.raises(MalformedResponse, match="missing part"):
         resolve_xop(el, {})
     assert resolve_xop(el, {"nope": b"ok"}) == b"ok"
+
+
+def test_a_signing_key_that_is_not_the_certificates_is_a_configuration_error(
+    signer: Signer,
+) -> None:
+    from segurlink.errors import ConfigurationError
+    from tests.dmp.conftest import make_signer
+
+    other = make_signer()
+    mixed = Signer(signer.cert_pem, other.key_pem)
+    with pytest.raises(ConfigurationError, match="does not match"):
+        mixed.private_key()
+    assert Signer(signer.cert_pem, signer.key_pem).private_key() is not None
+    with pytest.raises(ConfigurationError, match="cannot load"):
+        Signer(
+            signer.cert_pem, b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        ).private_key()

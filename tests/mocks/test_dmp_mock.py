@@ -80,6 +80,7 @@ def vihf(
     algorithm: str = "rsa-sha256",
     tamper: bool = False,
     oid: str = INS_OID,
+    issued: dt.datetime | None = None,
 ) -> etree._Element:
     """A VIHF signed like the spec says (enveloped, right after Issuer, exc-c14n)."""
     from cryptography import x509
@@ -92,7 +93,7 @@ def vihf(
     assertion_id = f"_{uuid.uuid4()}"
     root = etree.Element(f"{{{SAML}}}Assertion", nsmap={"saml2": SAML, "xsi": XSI, "xs": XS})
     root.set("ID", assertion_id)
-    root.set("IssueInstant", dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    root.set("IssueInstant", (issued or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     root.set("Version", "2.0")
     issuer = etree.SubElement(root, f"{{{SAML}}}Issuer")
     issuer.set("Format", "urn:oasis:names:tc:SAML:1.1:nameid-format:X509SubjectName")
@@ -164,7 +165,14 @@ def vihf(
     return signed
 
 
-def envelope(action: str, body: etree._Element, assertion: etree._Element | None) -> bytes:
+def envelope(
+    action: str,
+    body: etree._Element,
+    assertion: etree._Element | None,
+    *,
+    repeat: str | None = None,
+) -> bytes:
+    """A SOAP 1.2 request; ``repeat`` names a WS-Addressing header to send twice."""
     root = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soap": SOAP})
     header = etree.SubElement(root, f"{{{SOAP}}}Header")
     for name, value in (
@@ -172,7 +180,8 @@ def envelope(action: str, body: etree._Element, assertion: etree._Element | None
         ("To", "https://dmp.example/si-dmp-server/v2/services"),
         ("Action", action),
     ):
-        etree.SubElement(header, f"{{{WSA}}}{name}", nsmap={"wsa": WSA}).text = value
+        for _ in range(2 if name == repeat else 1):
+            etree.SubElement(header, f"{{{WSA}}}{name}", nsmap={"wsa": WSA}).text = value
     if assertion is not None:
         etree.SubElement(header, f"{{{WSSE}}}Security", nsmap={"wsse": WSSE}).append(assertion)
     etree.SubElement(root, f"{{{SOAP}}}Body").append(body)
@@ -754,6 +763,33 @@ def test_replacement_deprecates_the_old_entry(
     assert error_codes(again) == ["XDSRepositoryMetadataError"]  # already replaced
 
 
+def test_a_replacement_must_be_declared_by_both_the_cda_and_the_metadata(
+    client: Client, dmp_mock: DmpMock
+) -> None:
+    first = make_cda(ZOE)
+    assert status_of(client.deposit(cda=first)[0]) == SUCCESS
+    old_uuid = dmp_mock.documents(ZOE)[0]["entryUUID"]
+    other = make_cda(ZOE)
+    assert status_of(client.deposit(cda=other)[0]) == SUCCESS
+    other_uuid = dmp_mock.documents(ZOE)[1]["entryUUID"]
+    before = dmp_mock.documents(ZOE)
+
+    # The CDA says relatedDocument RPLC, the submission has no RPLC association: a second
+    # current document of the same setId would appear. Refused.
+    answer, _ = client.deposit(cda=make_cda(ZOE, previous=first[2]))
+    assert error_codes(answer) == ["XDSRepositoryMetadataError"]
+    assert "relatedDocument RPLC" in answer.find(".//rs:RegistryError", NS).get("codeContext")
+    # An RPLC association for a CDA that declares no replacement.
+    answer, _ = client.deposit(cda=make_cda(ZOE), replaces=old_uuid)
+    assert error_codes(answer) == ["XDSRepositoryMetadataError"]
+    # The association targets another document than the one the CDA replaces.
+    answer, _ = client.deposit(cda=make_cda(ZOE, previous=first[2]), replaces=other_uuid)
+    assert error_codes(answer) == ["XDSRepositoryMetadataError"]
+    assert dmp_mock.documents(ZOE) == before  # nothing stored, nothing deprecated
+    assert [d["status"] for d in before] == [APPROVED, APPROVED]
+    assert before[0]["setId"] != before[1]["setId"]
+
+
 def test_masking_creates_a_new_version(client: Client, dmp_mock: DmpMock) -> None:
     client.deposit()
     lid = dmp_mock.documents(ZOE)[0]["lid"]
@@ -895,10 +931,12 @@ def test_envelope_rules(client: Client, segurlink_pki: TestPki) -> None:
     )
     answer = etree.fromstring(wrong.content)
     assert answer.find(".//soap:Subcode/soap:Value", NS).text == "wsa:ActionNotSupported"
-    soap11 = envelope(
-        "urn:hl7-org:v3:PRPA_IN201307UV02", td02_body(ZOE), vihf(segurlink_pki, ZOE)
-    ).replace(SOAP.encode(), b"http://schemas.xmlsoap.org/soap/envelope/")
-    answer = etree.fromstring(client.post("/patients", soap11).content)
+    soap12_as_text_xml = client.post(
+        "/patients",
+        envelope("urn:hl7-org:v3:PRPA_IN201307UV02", td02_body(ZOE), vihf(segurlink_pki, ZOE)),
+        "text/xml; charset=UTF-8",
+    )
+    answer = etree.fromstring(soap12_as_text_xml.content)
     assert answer.find(".//soap:Code/soap:Value", NS).text == "soap:VersionMismatch"
     other_patient = client.post(
         "/patients",
@@ -907,6 +945,140 @@ def test_envelope_rules(client: Client, segurlink_pki: TestPki) -> None:
         ),
     )
     assert "resource-id" in fault_text(etree.fromstring(other_patient.content))
+
+
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def _subcodes(answer: etree._Element) -> list[str]:
+    return [
+        v.text or ""
+        for v in answer.iterfind(".//soap:Fault/soap:Code//soap:Subcode/soap:Value", NS)
+    ]
+
+
+@pytest.mark.parametrize("header", ["Action", "MessageID", "To"])
+def test_a_repeated_addressing_header_is_refused(
+    client: Client, segurlink_pki: TestPki, header: str
+) -> None:
+    data = envelope(
+        "urn:hl7-org:v3:PRPA_IN201307UV02",
+        td02_body(ZOE),
+        vihf(segurlink_pki, ZOE),
+        repeat=header,
+    )
+    response = client.post("/patients", data)
+    answer = etree.fromstring(response.content)
+    assert response.status_code == 500
+    assert answer.findtext(".//soap:Fault/soap:Code/soap:Value", namespaces=NS) == "soap:Sender"
+    assert _subcodes(answer) == ["wsa:InvalidAddressingHeader", "wsa:InvalidCardinality"]
+    assert f"wsa:{header} is repeated" in fault_text(answer)
+    # The same request with each header once is answered.
+    single = envelope("urn:hl7-org:v3:PRPA_IN201307UV02", td02_body(ZOE), vihf(segurlink_pki, ZOE))
+    assert (
+        etree.fromstring(client.post("/patients", single).content).find(".//soap:Fault", NS) is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        (dt.timedelta(seconds=40), "VIHF expiré"),  # 30 s lifetime + 5 s clock skew
+        (dt.timedelta(days=2000), "VIHF expiré"),  # the official samples' age
+        (-dt.timedelta(seconds=60), "dans le futur"),
+    ],
+)
+def test_a_vihf_outside_its_lifetime_is_refused(
+    client: Client, segurlink_pki: TestPki, age: dt.timedelta, expected: str
+) -> None:
+    assertion = vihf(segurlink_pki, ZOE, issued=dt.datetime.now(dt.UTC) - age)
+    response = client.post(
+        "/patients", envelope("urn:hl7-org:v3:PRPA_IN201307UV02", td02_body(ZOE), assertion)
+    )
+    answer = etree.fromstring(response.content)
+    assert response.status_code == 500 and expected in fault_text(answer)
+    assert _subcodes(answer) == ["wsse:FailedAuthentication"]
+
+
+def test_a_vihf_a_few_seconds_old_is_accepted(client: Client, segurlink_pki: TestPki) -> None:
+    assertion = vihf(segurlink_pki, ZOE, issued=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=20))
+    answer = etree.fromstring(
+        client.post(
+            "/patients", envelope("urn:hl7-org:v3:PRPA_IN201307UV02", td02_body(ZOE), assertion)
+        ).content
+    )
+    assert answer.find(".//soap:Fault", NS) is None
+
+
+def test_a_replayed_vihf_is_refused(client: Client, segurlink_pki: TestPki) -> None:
+    assertion = vihf(segurlink_pki, ZOE)
+    first = envelope("urn:hl7-org:v3:PRPA_IN201307UV02", td02_body(ZOE), assertion)
+    assert (
+        etree.fromstring(client.post("/patients", first).content).find(".//soap:Fault", NS) is None
+    )
+    # The very same request again, then the same assertion in a new envelope.
+    for replay in (first, envelope("urn:hl7-org:v3:PRPA_IN201307UV02", td02_body(ZOE), assertion)):
+        response = client.post("/patients", replay)
+        answer = etree.fromstring(response.content)
+        assert response.status_code == 500 and "VIHF rejoué" in fault_text(answer)
+        assert _subcodes(answer) == ["wsse:FailedAuthentication"]
+
+
+def test_a_soap11_envelope_is_accepted_and_answered_in_soap12(
+    client: Client, dmp_mock: DmpMock, segurlink_pki: TestPki
+) -> None:
+    for content_type in ("application/soap+xml; charset=UTF-8", "text/xml; charset=UTF-8"):
+        request = envelope(
+            "urn:hl7-org:v3:PRPA_IN201307UV02", td02_body(ZOE), vihf(segurlink_pki, ZOE)
+        ).replace(SOAP.encode(), SOAP11.encode())
+        message_id = etree.fromstring(request).findtext(f".//{{{WSA}}}MessageID")
+        response = client.post("/patients", request, content_type)
+        answer = etree.fromstring(response.content)
+        assert response.status_code == 200 and answer.tag == f"{{{SOAP}}}Envelope"
+        assert answer.find(".//h:queryResponseCode", NS).get("code") == "OK"
+        assert answer.findtext(".//wsa:RelatesTo", namespaces=NS) == message_id
+    # An MTOM deposit whose root part holds a SOAP 1.1 envelope, like the official capture.
+    data, content_type, facts = provide_request(segurlink_pki, ZOE)
+    response = client.post(
+        "/repository", data.replace(SOAP.encode(), SOAP11.encode()), content_type
+    )
+    assert status_of(etree.fromstring(response.content)) == SUCCESS
+    assert [d["uniqueId"] for d in dmp_mock.documents(ZOE)] == [facts["unique_id"]]
+
+
+def test_the_official_soap11_deposit_capture_is_processed(
+    client: Client, dmp_mock: DmpMock, segurlink_pki: TestPki
+) -> None:
+    """The official TD2.1 MTOM capture (SOAP 1.1 envelope), its VIHF replaced by a fresh one:
+    the mock reads it through to the XDS checks and answers a SOAP 1.2 RegistryResponse
+    related to its MessageID. The capture's structure (499900063480001) is not the one of the
+    test certificates, so the answer is the DMP's authorInstitution refusal, not a fault."""
+    raw = shared_path("dmp-package", "messages", "TD2.1_Alimentation_requete.xml").read_bytes()
+    start, end = raw.index(b"<soap:Envelope"), raw.index(b"</soap:Envelope>") + 16
+    envelope_11 = etree.fromstring(raw[start:end])
+    assert envelope_11.tag == f"{{{SOAP11}}}Envelope"
+    security = envelope_11.find(f".//{{{WSSE}}}Security")
+    for child in list(security):
+        security.remove(child)
+    security.text = "@VIHF@"
+    signed = etree.tostring(vihf(segurlink_pki, "207058575627097", oid="1.2.250.1.213.1.4.10"))
+    new_envelope = etree.tostring(envelope_11).replace(b"@VIHF@", signed)
+    data = raw[:start] + new_envelope + raw[end:]
+    boundary = raw.split(b"\n", 1)[0][2:].strip().decode()
+    dmp_mock.add_patient("207058575627097", family="PATB-QUATRE", given="LAURENCE")
+    response = client.post(
+        "/repository",
+        data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+        f'multipart/related; boundary="{boundary}"; type="application/xop+xml"; '
+        'start="<rootpart@soapui.org>"; start-info="application/soap+xml"',
+    )
+    answer = etree.fromstring(response.content)
+    assert answer.tag == f"{{{SOAP}}}Envelope" and answer.find(".//soap:Fault", NS) is None
+    assert answer.findtext(".//wsa:RelatesTo", namespaces=NS) == (
+        "urn:uuid:b3745a7c-4d1a-4cfd-a752-536197e4ac7a"
+    )
+    assert status_of(answer) == FAILURE and error_codes(answer) == ["XDSRegistryError"]
+    assert "Aucun AuthorInstitution" in answer.find(".//rs:RegistryError", NS).get("codeContext")
 
 
 def test_indirect_mode_rights(client: Client, dmp_mock: DmpMock) -> None:
@@ -962,6 +1134,10 @@ def test_timeout_after_commit_stores_then_answers_late(
             timeout=0.5,
         )
     assert [d["uniqueId"] for d in dmp_mock.documents(ZOE)] == [facts["unique_id"]]  # committed
+    # The retry is a new request (a VIHF serves once) carrying the same document.
+    data, content_type, _ = provide_request(
+        segurlink_pki, ZOE, cda=(facts["content"], facts["unique_id"], None)
+    )
     retried = client.post("/repository", data, content_type)
     assert error_codes(etree.fromstring(retried.content)) == ["XDSDocumentUniqueIdError"]
     assert len(dmp_mock.documents(ZOE)) == 1  # no duplicate

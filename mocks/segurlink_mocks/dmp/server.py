@@ -8,11 +8,14 @@ shares the test PKI, segurlink's CDA validator and hardened XML parser, never th
 that builds or reads the client's messages; its answers have the shapes of the official
 examples in ``dmp-package/messages``.
 
-Every request is checked like the real service would: SOAP 1.2, ``wsa:Action`` matching
-the path, ``wsa:MessageID``; a TLS client certificate from the test CA; the VIHF in
-``wsse:Security`` (XML signature verified against the test CA, attributes, structure ==
-certificate OU == TLS OU, INS == the patient of the request); the indirect-mode rights;
-and, for a deposit, the metadata against the CDA it carries (see ``docs/mocks.md``).
+Every request is checked like the real service would: a SOAP 1.2 envelope (or SOAP 1.1,
+which the official TD2.1 exchange shows the DMP accepting; answers are SOAP 1.2),
+``wsa:Action`` matching the path, ``wsa:MessageID``, no repeated WS-Addressing header; a
+TLS client certificate from the test CA; the VIHF in ``wsse:Security`` (XML signature
+verified against the test CA, attributes, structure == certificate OU == TLS OU, INS ==
+the patient of the request, issued less than 30 s ago and never seen before); the
+indirect-mode rights; and, for a deposit, the metadata against the CDA it carries
+(see ``docs/mocks.md``).
 
 >>> with DmpMock(pki) as dmp:                      # doctest: +SKIP
 ...     dmp.inject("registry_unavailable")
@@ -37,7 +40,7 @@ from werkzeug.wrappers import Request, Response
 from .._core.server import Exchange, MockServer, _ResetConnection
 from .certificates import DMP_AUTH, DMP_SIGN, DMP_SIGN_OTHER, ensure_dmp_certificates
 from .mime import MimeError, Multipart, build_mtom, parse_multipart
-from .vihf import Vihf, VihfError, verify_vihf
+from .vihf import VIHF_LIFETIME, Vihf, VihfError, VihfFreshness, verify_vihf
 from .xds import (
     ACCESS_DENIED,
     ACTIONS,
@@ -164,6 +167,7 @@ class StoredEntry:
     metadata: bytes = field(repr=False)  # the ExtrinsicObject as received
     submission_set_id: str = ""
     replaces: str | None = None
+    set_id: str = ""  # the CDA's setId, shared by the document's versions
 
     @property
     def hash(self) -> str:
@@ -182,6 +186,7 @@ class StoredEntry:
             "size": len(self.content),
             "hash": self.hash,
             "replaces": self.replaces,
+            "setId": self.set_id,
         }
 
 
@@ -189,11 +194,23 @@ class StoredEntry:
 
 
 class _SoapFault(Exception):
-    def __init__(self, reason: str, subcode: str | None = None, code: str = "Sender") -> None:
+    def __init__(
+        self,
+        reason: str,
+        subcode: str | None = None,
+        code: str = "Sender",
+        subsubcode: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.subcode = subcode
         self.code = code
+        self.subsubcode = subsubcode
+
+
+#: WS-Addressing headers that appear at most once (WS-Addressing 1.0 SOAP Binding §6.4.1:
+#: a duplicate is wsa:InvalidAddressingHeader / wsa:InvalidCardinality).
+_SINGLE_WSA_HEADERS = ("To", "From", "ReplyTo", "FaultTo", "Action", "MessageID")
 
 
 @dataclass(slots=True)
@@ -239,10 +256,17 @@ class DmpMock(MockServer):
         port: int = 0,
         patients: Iterable[DmpPatient] = DEFAULT_PATIENTS,
         commit_delay: float = DEFAULT_COMMIT_DELAY,
+        vihf_lifetime: float = VIHF_LIFETIME,
     ) -> None:
         super().__init__(pki, host=host, port=port)
+        from segurlink._audit import protect_third_party_loggers
+
+        # The mock verifies signatures with signxml, which logs the signed XML (the VIHF
+        # names a patient): the same protection as segurlink's clients.
+        protect_third_party_loggers()
         self.identities = ensure_dmp_certificates(pki)
         self.commit_delay = commit_delay
+        self.vihf_freshness = VihfFreshness(vihf_lifetime)
         self._initial_patients = tuple(patients)
         self._data_lock = threading.RLock()
         self._patients: dict[str, DmpPatient] = {}
@@ -377,6 +401,7 @@ class DmpMock(MockServer):
         with self._data_lock:
             self._patients = {p.ins: p for p in self._initial_patients}
             self._entries = []
+        self.vihf_freshness.clear()
 
     def _check_fault(self, fault: str) -> None:
         name, _, arg = fault.partition(":")
@@ -403,10 +428,19 @@ class DmpMock(MockServer):
         response_action = "http://www.w3.org/2005/08/addressing/soap/fault"
         try:
             envelope, multipart = self._read_envelope(request)
-            header = envelope.find(_q(SOAP12_NS, "Header"))
-            body = envelope.find(_q(SOAP12_NS, "Body"))
+            soap_ns = etree.QName(envelope).namespace or SOAP12_NS
+            header = envelope.find(_q(soap_ns, "Header"))
+            body = envelope.find(_q(soap_ns, "Body"))
             if header is None or body is None or len(body) != 1:
-                raise _SoapFault("SOAP 1.2 Header and Body with one element are required")
+                raise _SoapFault("SOAP Header and Body with one element are required")
+            for name in _SINGLE_WSA_HEADERS:
+                if len(header.findall(_q(WSA_NS, name))) > 1:
+                    raise _SoapFault(
+                        "A header representing a Message Addressing Property is not valid "
+                        f"and the message cannot be processed: wsa:{name} is repeated",
+                        "wsa:InvalidAddressingHeader",
+                        subsubcode="wsa:InvalidCardinality",
+                    )
             relates_to = (header.findtext(_q(WSA_NS, "MessageID")) or "").strip()
             action = (header.findtext(_q(WSA_NS, "Action")) or "").strip()
             exchange.details["action"] = action.rsplit(":", 1)[-1]
@@ -434,6 +468,7 @@ class DmpMock(MockServer):
                     )
                 try:
                     vihf = verify_vihf(header, self.pki.ca, client.ou)
+                    self.vihf_freshness.check(vihf)
                 except VihfError as exc:
                     raise _SoapFault(exc.message, exc.subcode) from exc
                 exchange.details["mode"] = vihf.mode
@@ -453,29 +488,35 @@ class DmpMock(MockServer):
         content_type = request.headers.get("Content-Type", "")
         data = request.get_data()
         multipart: Multipart | None = None
-        if content_type.lower().startswith("multipart/related"):
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media == "multipart/related":
             try:
                 multipart = parse_multipart(data, content_type)
             except MimeError as exc:
                 raise _SoapFault(f"Requête MTOM invalide : {exc}") from exc
-            if (
-                'type="application/soap+xml"' not in multipart.root.content_type.replace("'", '"')
-                and "application/soap+xml" not in multipart.root.content_type
-            ):
-                raise _SoapFault("the XOP root part is not application/soap+xml (SOAP 1.2)")
+            if "application/soap+xml" not in multipart.root.content_type:
+                raise _SoapFault("the XOP root part is not application/soap+xml")
             data = multipart.root.body
-        elif not content_type.lower().startswith("application/soap+xml"):
+        elif media not in ("application/soap+xml", "text/xml"):
             raise _SoapFault(
-                f"Content-Type {content_type!r}: SOAP 1.2 (application/soap+xml) or MTOM expected"
+                f"Content-Type {content_type!r}: SOAP (application/soap+xml) or MTOM expected"
             )
         try:
             envelope = parse_xml(data, what="SOAP request")
         except SegurlinkError as exc:
             raise _SoapFault(f"Requête illisible : {exc}") from exc
-        if envelope.tag == _q(SOAP11_NS, "Envelope"):
-            raise _SoapFault("SOAP 1.1 envelope: the DMP speaks SOAP 1.2", None, "VersionMismatch")
-        if envelope.tag != _q(SOAP12_NS, "Envelope"):
-            raise _SoapFault("not a SOAP 1.2 envelope")
+        # The official TD2.1 capture carries a SOAP 1.1 envelope in an application/soap+xml
+        # part, and the DMP answered it (in SOAP 1.2): both envelopes are accepted. SOAP 1.2
+        # under text/xml (SOAP 1.1's media type) is a version mismatch.
+        if envelope.tag == _q(SOAP12_NS, "Envelope"):
+            if media == "text/xml":
+                raise _SoapFault(
+                    "SOAP 1.2 envelope sent as text/xml (application/soap+xml expected)",
+                    None,
+                    "VersionMismatch",
+                )
+        elif envelope.tag != _q(SOAP11_NS, "Envelope"):
+            raise _SoapFault("not a SOAP envelope", None, "VersionMismatch")
         return envelope, multipart
 
     def _dispatch(self, call: _Call) -> _Answer:
@@ -560,6 +601,9 @@ class DmpMock(MockServer):
         if fault.subcode:
             sub = etree.SubElement(code, _q(SOAP12_NS, "Subcode"))
             etree.SubElement(sub, _q(SOAP12_NS, "Value")).text = fault.subcode
+            if fault.subsubcode:
+                subsub = etree.SubElement(sub, _q(SOAP12_NS, "Subcode"))
+                etree.SubElement(subsub, _q(SOAP12_NS, "Value")).text = fault.subsubcode
         reason = etree.SubElement(body, _q(SOAP12_NS, "Reason"))
         text = etree.SubElement(reason, _q(SOAP12_NS, "Text"))
         text.set("{http://www.w3.org/XML/1998/namespace}lang", "fr")
@@ -859,6 +903,19 @@ class DmpMock(MockServer):
                         f"{ACCESS_DENIED} : seuls les documents de sa structure peuvent être "
                         "remplacés",
                     )
+                if document.parent_unique_id is not None and (
+                    document.parent_unique_id != old.unique_id
+                ):
+                    raise XdsFailure(
+                        "XDSRepositoryMetadataError",
+                        f"RPLC : l'entrée remplacée est le document {old.unique_id}, le CDA "
+                        f"déclare remplacer {document.parent_unique_id}",
+                    )
+                if old.set_id and document.set_id and old.set_id != document.set_id:
+                    raise XdsFailure(
+                        "XDSRepositoryMetadataError",
+                        "RPLC : le setId du CDA diffère de celui du document remplacé",
+                    )
                 replaced.append(old)
             for old in replaced:
                 old.status = DEPRECATED
@@ -879,6 +936,7 @@ class DmpMock(MockServer):
                         metadata=document.metadata,
                         submission_set_id=submission.unique_id,
                         replaces=document.replaces,
+                        set_id=document.set_id,
                     )
                 )
         call.exchange.details["result"] = f"{len(submission.documents)} stored"
@@ -1022,6 +1080,7 @@ class DmpMock(MockServer):
                     metadata=entry.metadata,
                     submission_set_id=entry.submission_set_id,
                     replaces=entry.replaces,
+                    set_id=entry.set_id,
                 )
             )
             entry.status = DEPRECATED

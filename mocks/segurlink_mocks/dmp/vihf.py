@@ -6,11 +6,18 @@ attributes are then read from what signxml says was signed — never from the or
 tree — so a second, unsigned assertion or attribute cannot be smuggled in (XML signature
 wrapping). rsa-sha1 is refused (the official samples use it; the mock only accepts
 SHA-2 signatures, as the spec recommends rsa-sha256).
+
+:class:`VihfFreshness` then holds the DMP's rule for the assertion itself: a VIHF lives
+30 seconds from its ``IssueInstant`` and serves one request only (DMP homologation
+requirement EX_AIR-040: "durée de vie de 30 secondes ... une seule sollicitation").
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +25,20 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-__all__ = ["AUTH_MODES", "Vihf", "VihfError", "verify_vihf"]
+__all__ = [
+    "AUTH_MODES",
+    "VIHF_CLOCK_SKEW",
+    "VIHF_LIFETIME",
+    "Vihf",
+    "VihfError",
+    "VihfFreshness",
+    "verify_vihf",
+]
+
+#: Seconds a VIHF is valid after its IssueInstant (EX_AIR-040), and the clock difference
+#: tolerated between the client and the DMP.
+VIHF_LIFETIME = 30.0
+VIHF_CLOCK_SKEW = 5.0
 
 SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -69,10 +89,23 @@ class Vihf:
     purpose: str
     certificate_ou: str
     attributes: dict[str, str] = field(repr=False, default_factory=dict)
+    assertion_id: str = ""
+    issue_instant: dt.datetime | None = None
 
     @property
     def reinforced(self) -> bool:
         return self.mode == "INDIRECTE_RENFORCEE"
+
+
+def _instant(value: str) -> dt.datetime:
+    """A SAML ``dateTime`` (UTC, ``Z`` or an offset; fractional seconds allowed)."""
+    try:
+        instant = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise VihfError(f"VIHF invalide : IssueInstant {value!r} illisible") from None
+    if instant.tzinfo is None:
+        raise VihfError(f"VIHF invalide : IssueInstant {value!r} sans fuseau (UTC attendu)")
+    return instant
 
 
 def _normalise_dn(value: str) -> str:
@@ -173,6 +206,8 @@ def verify_vihf(header: etree._Element, ca_file: Path, tls_ou: str) -> Vihf:
     if not (structure == cert_ou == tls_ou):
         raise VihfError(STRUCTURE_MISMATCH)
     return Vihf(
+        assertion_id=assertion_id,
+        issue_instant=_instant(signed.get("IssueInstant", "")),
         structure_id=structure,
         mode=mode,
         patient_id=texts["urn:oasis:names:tc:xacml:2.0:resource:resource-id"],
@@ -183,3 +218,55 @@ def verify_vihf(header: etree._Element, ca_file: Path, tls_ou: str) -> Vihf:
         certificate_ou=cert_ou,
         attributes=texts,
     )
+
+
+class VihfFreshness:
+    """Age and single use of verified VIHFs: refuse an old, future or replayed assertion.
+
+    Assertion IDs are remembered until their VIHF has expired anyway, so memory stays
+    bounded by the request rate over ``lifetime``.
+    """
+
+    def __init__(
+        self,
+        lifetime: float = VIHF_LIFETIME,
+        skew: float = VIHF_CLOCK_SKEW,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.lifetime = lifetime
+        self.skew = skew
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[str, dt.datetime] = {}
+
+    def check(self, vihf: Vihf) -> None:
+        """Raise :class:`VihfError` unless ``vihf`` is recent and seen for the first time."""
+        issued = vihf.issue_instant
+        if issued is None or not vihf.assertion_id:
+            raise VihfError("VIHF invalide : ID et IssueInstant de l'assertion obligatoires")
+        now = self._clock()
+        if issued > now + dt.timedelta(seconds=self.skew):
+            raise VihfError(
+                f"VIHF invalide : IssueInstant {issued.isoformat()} est dans le futur "
+                f"(heure du DMP {now.isoformat(timespec='seconds')})"
+            )
+        expires = issued + dt.timedelta(seconds=self.lifetime + self.skew)
+        if now > expires:
+            raise VihfError(
+                f"VIHF expiré : émis le {issued.isoformat()}, durée de vie "
+                f"{self.lifetime:g} secondes"
+            )
+        with self._lock:
+            for assertion_id, until in list(self._seen.items()):
+                if until < now:
+                    del self._seen[assertion_id]
+            if vihf.assertion_id in self._seen:
+                raise VihfError(
+                    f"VIHF rejoué : l'assertion {vihf.assertion_id} a déjà servi "
+                    "(un VIHF ne vaut que pour une seule requête)"
+                )
+            self._seen[vihf.assertion_id] = expires
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()

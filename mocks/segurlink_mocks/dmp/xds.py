@@ -250,6 +250,7 @@ class DepositedDocument:
     confidentiality: tuple[tuple[str, str], ...]
     replaces: str | None  # entryUUID targeted by an RPLC association
     parent_unique_id: str | None  # the CDA's relatedDocument/parentDocument id
+    set_id: str = ""  # the CDA's setId (root^extension), shared by its versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,9 +386,23 @@ def check_submission(
         if extrinsic is signatures[0]:
             signature_content = content
             continue
-        parent = None
+        parent, set_id = None, ""
         if mime_type == "text/xml":
-            parent = _check_cda(extrinsic, content, unique_id, ins, confidentiality)
+            parent, set_id = _check_cda(extrinsic, content, unique_id, ins, confidentiality)
+        replaces = replacements.get(entry_id)
+        # The DMP rejects metadata that contradict the CDA header: a CDA that declares a
+        # replacement comes with its RPLC association, and an RPLC association with a CDA
+        # that declares it.
+        if parent is not None and replaces is None:
+            raise _fail(
+                f"le CDA remplace le document {parent} (relatedDocument RPLC) mais la "
+                "soumission ne porte pas d'association RPLC vers son entrée"
+            )
+        if replaces is not None and parent is None and mime_type == "text/xml":
+            raise _fail(
+                "association RPLC sans relatedDocument RPLC dans le CDA : le document ne se "
+                "déclare pas comme une nouvelle version"
+            )
         documents.append(
             DepositedDocument(
                 unique_id=unique_id,
@@ -395,8 +410,9 @@ def check_submission(
                 content=content,
                 metadata=etree.tostring(extrinsic),
                 confidentiality=confidentiality,
-                replaces=replacements.get(entry_id),
+                replaces=replaces,
                 parent_unique_id=parent,
+                set_id=set_id,
             )
         )
     if not documents:
@@ -422,8 +438,12 @@ def _check_cda(
     unique_id: str,
     ins: str,
     confidentiality: tuple[tuple[str, str], ...],
-) -> str | None:
-    """segurlink's CDA header rules, then the metadata against the header."""
+) -> tuple[str | None, str]:
+    """segurlink's CDA header rules, then the metadata against the header.
+
+    Returns the uniqueId of the document the CDA replaces (``relatedDocument`` RPLC) and
+    the CDA's setId.
+    """
     from segurlink._xml import parse_xml
     from segurlink.cda import check_header, read_header
     from segurlink.errors import SegurlinkError
@@ -480,9 +500,10 @@ def _check_cda(
         expected = effective.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
         if not expected.startswith(created[0]) or len(created[0]) < 8:
             raise _fail("creationTime différent de effectiveTime du CDA (en UTC)")
-    if header.parent_document is not None and header.relation == "RPLC":
-        return header.parent_document.id.xds_unique_id
-    return None
+    set_id = header.set_id.xds_unique_id if header.set_id is not None else ""
+    if header.parent_document is not None and header.relation in (None, "RPLC"):
+        return header.parent_document.id.xds_unique_id, set_id
+    return None, set_id
 
 
 def _check_xades(

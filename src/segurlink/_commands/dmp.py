@@ -48,7 +48,12 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         choices=["professionals", "patient", "legal-representatives"],
         help="deposit hidden from this audience (repeatable)",
     )
-    deposit.add_argument("--replace", action="store_true", help="the CDA replaces (RPLC) an entry")
+    deposit.add_argument(
+        "--replace",
+        action="store_true",
+        help="refuse unless the CDA is a new version (a CDA with relatedDocument RPLC "
+        "replaces its parent without this flag)",
+    )
     deposit.set_defaults(handler=_deposit)
 
     find = with_ins("find", "TD3.1: list the patient's documents")
@@ -134,42 +139,130 @@ def _check(args: argparse.Namespace) -> CommandResult:
     return CommandResult(data=data, text=text, exit_code=0 if status.can_deposit else 1)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, what: str = "") -> bytes:
     from ..errors import InputError
 
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
+        raise InputError(f"cannot read {what or path}: {exc.strerror or exc}") from exc
 
 
-def _check_is_xml(path: Path, document: bytes) -> None:
-    """A local file that is not XML is the caller's input error, not a bad server answer."""
-    from .._xml import parse_xml
-    from ..errors import InputError, MalformedResponse
+_DESCRIPTION_SUFFIXES = (".json", ".toml")
+
+
+def _pdf_document(description_path: Path, pdf_path: Path) -> tuple[bytes, bool]:
+    """The CDA built around the PDF, and whether its id was derived from the inputs.
+
+    Without an ``id`` in the description, the document id (and setId) are derived from the
+    description and the PDF bytes: the same inputs give the same document, so a re-run
+    after a timeout finds it instead of depositing a second copy.
+    """
+    import hashlib
+    import itertools
+    import json
+    import uuid
+
+    from ..cda import build_document
+    from ..cda._description import document_from_description
+    from ..errors import InputError, SegurlinkError
+    from .cda import _load_description
+
+    description = _load_description(description_path)
+    if not isinstance(description, dict):
+        raise InputError(f"{description_path}: a description is a table of keys, not a list")
+    pdf = _read(pdf_path, f"the PDF {pdf_path}")
+    if not pdf.startswith(b"%PDF-"):
+        raise InputError(f"{pdf_path} is not a PDF (no %PDF- header)")
+    seed = hashlib.sha256(
+        json.dumps(description, sort_keys=True, ensure_ascii=False, default=str).encode()
+        + b"\0"
+        + pdf
+    ).digest()
+    counter = itertools.count()
+
+    def derived_uuid() -> uuid.UUID:
+        block = hashlib.sha256(seed + next(counter).to_bytes(4, "big")).digest()
+        return uuid.UUID(bytes=block[:16], version=4)
 
     try:
-        parse_xml(document, what=str(path))
-    except MalformedResponse as exc:
-        hint = " (a description needs --pdf)" if path.suffix.lower() in (".json", ".toml") else ""
-        raise InputError(f"{exc.message}{hint}") from exc
+        model = document_from_description(
+            description, pdf, media_type="application/pdf", uuid_factory=derived_uuid
+        )
+        return build_document(model), not description.get("id")
+    except SegurlinkError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{description_path} is not a valid description: {exc!r}") from exc
+
+
+def _embedded_pdf(document: bytes) -> bytes | None:
+    """The base64 body of a level-1 CDA, decoded (None when it has none)."""
+    import base64
+    import binascii
+
+    from .._xml import parse_xml
+
+    text = parse_xml(document, what="CDA").find(
+        "{urn:hl7-org:v3}component/{urn:hl7-org:v3}nonXMLBody/{urn:hl7-org:v3}text"
+    )
+    if text is None or not text.text:
+        return None
+    try:
+        return base64.b64decode("".join(text.text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _deposit(args: argparse.Namespace) -> CommandResult:
-    if args.pdf is not None:
-        from ..cda import build_document
-        from ..cda._description import document_from_description
-        from .cda import _load_description
+    import hashlib
 
-        description = _load_description(args.document)
-        document = build_document(
-            document_from_description(description, _read(args.pdf), media_type="application/pdf")
-        )
+    from ..cda import read_header
+    from ..errors import InputError, MalformedResponse
+
+    derived_id = False
+    if args.pdf is not None:
+        document, derived_id = _pdf_document(args.document, args.pdf)
     else:
-        document = _read(args.document)
-        _check_is_xml(args.document, document)
+        if args.document.suffix.lower() in _DESCRIPTION_SUFFIXES:
+            raise InputError(
+                f"{args.document} is a description, not a CDA: add --pdf FILE to build the "
+                "document around a PDF"
+            )
+        document = _read(args.document, f"the document {args.document}")
+    try:
+        header = read_header(document)
+    except MalformedResponse as exc:
+        raise InputError(f"{args.document} is not a readable CDA: {exc.message}") from exc
+    if header.patient.ins is None:
+        raise InputError("the CDA carries no INS: only a qualified identity goes to the DMP")
+    unique_id = header.id.xds_unique_id
     hidden = [_audience(a) for a in args.hide_from]
     with _client(args) as client:
+        # A re-run (after a timeout, a crash...) finds the document and sends nothing.
+        existing = client.get(header.patient.ins, unique_id=unique_id)
+        if existing is not None:
+            same = (
+                derived_id
+                or existing.hash == hashlib.sha1(document).hexdigest()  # noqa: S324 - XDS hash
+                or (args.pdf is not None and _same_pdf(client, header, args.pdf))
+            )
+            if not same:
+                raise InputError(
+                    f"the DMP already has another document with uniqueId {unique_id}: a new "
+                    "version needs its own id and relatedDocument RPLC"
+                )
+            data = {
+                "unique_id": unique_id,
+                "submission_set": None,
+                "already_deposited": True,
+                "replaced_entry_uuid": None,
+                "attempts": 0,
+                "status": existing.status_name,
+            }
+            return CommandResult(
+                data=data, text=f"already deposited: {unique_id} ({existing.status_name})"
+            )
         if args.replace:
             result = client.replace(document, hidden_from=hidden)
         else:
@@ -182,7 +275,14 @@ def _deposit(args: argparse.Namespace) -> CommandResult:
         "attempts": result.attempts,
     }
     state = "already deposited (not duplicated)" if result.already_deposited else "deposited"
-    return CommandResult(data=data, text=f"{state}: {result.unique_id}")
+    replaced = f", replacing {result.replaced_entry_uuid}" if result.replaced_entry_uuid else ""
+    return CommandResult(data=data, text=f"{state}: {result.unique_id}{replaced}")
+
+
+def _same_pdf(client: Any, header: Any, pdf_path: Path) -> bool:
+    """Whether the DMP's copy of the document carries this PDF (explicit ids only)."""
+    stored = client.retrieve(header.patient.ins, header.id.xds_unique_id)
+    return _embedded_pdf(stored.content) == _read(pdf_path)
 
 
 def _find(args: argparse.Namespace) -> CommandResult:
@@ -214,26 +314,25 @@ def _get(args: argparse.Namespace) -> CommandResult:
         "bytes": len(document.content),
     }
     if args.output:
-        args.output.write_bytes(document.content)
+        from ..errors import InputError
+
+        try:
+            args.output.write_bytes(document.content)
+        except OSError as exc:
+            raise InputError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
         data["output"] = str(args.output)
         return CommandResult(data=data, text=f"wrote {args.output} ({len(document.content)} bytes)")
     return CommandResult(data=data, text=document.content.decode("utf-8", "replace"))
 
 
 def _update(args: argparse.Namespace) -> CommandResult:
-    from ..dmp import ARCHIVED
-    from ..errors import InputError
+    from ..dmp import DocumentEntry, patient_id_value
 
     ins = _ins(args)
+    # Only the uniqueId matters: the client acts on the entry's current version, which it
+    # looks up itself (one query), and refuses what that version's status does not allow.
+    entry = DocumentEntry("", args.unique_id, "", patient_id=patient_id_value(ins.value, ins.oid))
     with _client(args) as client:
-        entry = client.get(ins, unique_id=args.unique_id)
-        if entry is None:  # the DMP says it has no such document: its "no", exit 1
-            return CommandResult(
-                data={"unique_id": args.unique_id, "operation": args.operation, "ok": False,
-                      "reason": "not found"},
-                text=f"no DMP entry with uniqueId {args.unique_id} for this patient",
-                exit_code=1,
-            )
         if args.operation == "hide":
             client.hide(entry, _audience(args.audience))
         elif args.operation == "unhide":
@@ -241,8 +340,6 @@ def _update(args: argparse.Namespace) -> CommandResult:
         elif args.operation == "archive":
             client.archive(entry)
         elif args.operation == "unarchive":
-            if entry.status != ARCHIVED:
-                raise InputError("the entry is not archived")
             client.unarchive(entry)
         else:
             client.delete(entry)

@@ -8,8 +8,8 @@ document uniqueId is the key).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -25,6 +25,7 @@ from ..errors import (
     HttpStatusError,
     InputError,
     MalformedResponse,
+    NotFound,
     TlsError,
     TransportError,
     XdsError,
@@ -49,12 +50,17 @@ from .models import (
     APPROVED,
     ARCHIVED,
     DELETED,
+    DEPRECATED,
+    SIGNATURE_ARC,
+    SUBMISSION_SET_ARC,
     Audience,
     DepositResult,
     DmpSettings,
     DocumentEntry,
     PatientStatus,
     RetrievedDocument,
+    current_version,
+    new_oid,
 )
 from .mtom import MtomPart, build_mtom, parse_mtom
 from .vihf import Signer, Vihf, certificate_ou, sign_vihf
@@ -198,7 +204,7 @@ class DmpClient:
                 )
                 content = response.content
             record.http_status = response.status_code
-            self._log.body(record, "response", content)
+            self._log.body(record, "response", content, response.headers.get("Content-Type", ""))
             rtype = response.headers.get("Content-Type", "")
             is_soap = "xml" in rtype.lower() or rtype.lower().startswith("multipart/related")
             if response.status_code not in (200, 500) or not is_soap:
@@ -268,7 +274,13 @@ class DmpClient:
     def get(
         self, ins: Ins, *, unique_id: str | None = None, entry_uuid: str | None = None
     ) -> DocumentEntry | None:
-        """TD3.1 GetDocuments: one entry by document uniqueId or entryUUID (any status)."""
+        """TD3.1 GetDocuments: the current version of one entry, by uniqueId or entryUUID.
+
+        The registry returns every version of the entry (masking makes the earlier ones
+        ``Deprecated``); this is the newest that is not deprecated — whatever its status
+        (Approved, Archived, Deleted) — or, for a replaced document, its last version
+        (status :data:`~segurlink.dmp.DEPRECATED`). ``None`` when the DMP has no such entry.
+        """
         body = msg.get_documents_body(
             unique_ids=[unique_id] if unique_id else [],
             entry_uuids=[entry_uuid] if entry_uuid else [],
@@ -276,11 +288,7 @@ class DmpClient:
         entries: tuple[DocumentEntry, ...] = self._call(
             "TD3.1", msg.ITI18, ins, body, lambda b: msg.read_query_response(b)
         )
-        # The newest version of the entry comes first when several are returned.
-        for entry in entries:
-            if entry.status == APPROVED:
-                return entry
-        return entries[0] if entries else None
+        return current_version(entries)
 
     # -- TD3.2 ---------------------------------------------------------------------------
 
@@ -313,12 +321,21 @@ class DmpClient:
     ]:
         """Build (without sending) the ITI-41 content of a deposit, after every check.
 
-        ``content_type`` (JDV_J59) defaults to the settings' ``content_type``.
+        ``content_type`` (JDV_J59) defaults to the settings' ``content_type``. ``replaces``
+        is the entryUUID of the replaced entry; :meth:`deposit` finds it from the CDA's
+        ``relatedDocument`` (this method does not query the DMP).
         """
-        from ..cda import read_header
-
-        header = read_header(document)
+        header = _read_local_cda(document)
         ins = self._check_document(header, identity)
+        parent = _replaced_unique_id(header)
+        if (replaces is not None) != (parent is not None):
+            raise InputError(
+                "a replacement needs both the CDA's relatedDocument RPLC and the replaced "
+                "entry's entryUUID"
+                if parent is None
+                else f"the CDA replaces {parent} (relatedDocument RPLC): give the entryUUID "
+                "of that entry (DmpClient.deposit finds it)"
+            )
         now = self._clock()
         doc = document_entry_from_header(
             header,
@@ -329,12 +346,12 @@ class DmpClient:
         doc = _with_authors(doc, self._institution(header))
         ss = submission_set_for(
             [doc],
-            unique_id=f"{self.settings.source_oid}.1.{uuid.uuid4().int}",
+            unique_id=new_oid(self.settings.source_oid, SUBMISSION_SET_ARC),
             source_id=self.settings.source_oid,
             submission_time=now,
             content_type=content_type or self.settings.content_type,
         )
-        signature_uid = f"{self.settings.source_oid}.4.{uuid.uuid4().int}"
+        signature_uid = new_oid(self.settings.source_oid, SIGNATURE_ARC)
         xades = sign_submission_set(self._signer, ss.unique_id, {doc.unique_id: document}, at=now)
         sig = signature_entry(ss, doc, unique_id=signature_uid, content=xades)
         vihf_pid = patient_id_value(ins.value, ins.oid)
@@ -370,12 +387,46 @@ class DmpClient:
         content_type: Code | None = None,
         class_code: Code | None = None,
     ) -> DepositResult:
-        """TD2.1: deposit a CDA document (``replaces`` = entryUUID of the replaced entry).
+        """TD2.1: deposit a CDA document — a new one, or a new version of one.
+
+        A CDA whose header says ``relatedDocument typeCode="RPLC"`` replaces its parent
+        document: the parent's current entry is found by its uniqueId (ITI-18) and the
+        submission carries the RPLC association to it; ``replaces`` (an entryUUID) is only
+        a cross-check. A parent the DMP does not have, or that is not an approved entry,
+        is an :class:`InputError` before anything is sent.
 
         If the exchange breaks after sending (timeout, reset, truncated answer, HTTP 5xx),
         the document uniqueId is looked up with ITI-18 before retrying: when the DMP has it,
-        the result says ``already_deposited`` and nothing is sent again.
+        the result says ``already_deposited`` and nothing is sent again. Depositing again a
+        document the DMP already has (same uniqueId and bytes) says the same.
         """
+        header = _read_local_cda(document)
+        ins = self._check_document(header, identity)
+        parent_uid = _replaced_unique_id(header)
+        if parent_uid is None and replaces is not None:
+            raise InputError(
+                "replaces= is given but the CDA has no relatedDocument RPLC: the DMP refuses "
+                "a replacement the document itself does not declare"
+            )
+        if parent_uid is not None:
+            parent = self.get(ins, unique_id=parent_uid)
+            if parent is None or parent.status != APPROVED:
+                existing = self.get(ins, unique_id=header.id.xds_unique_id)
+                if existing is not None and existing.hash in ("", _sha1(document)):
+                    # This new version is already there (a re-run): nothing to send.
+                    return DepositResult(existing.unique_id, "", True, replaces, 0, existing)
+                state = "absent" if parent is None else parent.status_name.lower()
+                raise InputError(
+                    f"the CDA replaces document {parent_uid} (relatedDocument RPLC), which "
+                    f"is {state} in this patient's DMP: only an approved entry of this "
+                    "structure can be replaced"
+                )
+            if replaces is not None and replaces != parent.entry_uuid:
+                raise InputError(
+                    f"replaces={replaces} is not the current entry of the document the CDA "
+                    f"replaces ({parent_uid}: {parent.entry_uuid})"
+                )
+            replaces = parent.entry_uuid
         attempts = 0
         while True:
             attempts += 1
@@ -427,22 +478,14 @@ class DmpClient:
             return DepositResult(unique_id, ss.unique_id, False, replaces, attempts)
 
     def replace(self, document: bytes, **kwargs: Any) -> DepositResult:
-        """Deposit a new version (CDA with ``relatedDocument RPLC``) replacing the old one.
+        """Deposit a new version, refusing a CDA that is not one (no ``relatedDocument``).
 
-        The old entry's entryUUID, assigned by the DMP, is found with ITI-18 first.
+        :meth:`deposit` does the replacement itself for any CDA that declares it; this
+        method only adds the check that the document *is* a replacement.
         """
-        from ..cda import read_header
-
-        header = read_header(document)
-        parent = header.parent_document
-        if parent is None or header.relation not in (None, "RPLC"):
+        if _replaced_unique_id(_read_local_cda(document)) is None:
             raise InputError("a replacement CDA needs relatedDocument typeCode='RPLC'")
-        ins = self._check_document(header, kwargs.get("identity"))
-        old = self.get(ins, unique_id=parent.id.xds_unique_id)
-        if old is None or old.status != APPROVED:
-            raise InputError("the document to replace is not an approved entry of this DMP")
-        result = self.deposit(document, replaces=old.entry_uuid, **kwargs)
-        return result
+        return self.deposit(document, **kwargs)
 
     # -- TD3.3 ---------------------------------------------------------------------------
 
@@ -456,7 +499,7 @@ class DmpClient:
             (xon(self.settings.structure_name, self.settings.structure_id),),
         )
         return SubmissionSetMetadata(
-            unique_id=f"{self.settings.source_oid}.1.{uuid.uuid4().int}",
+            unique_id=new_oid(self.settings.source_oid, SUBMISSION_SET_ARC),
             source_id=self.settings.source_oid,
             submission_time=self._clock().astimezone(dt.UTC).strftime("%Y%m%d%H%M%S"),
             patient_id=entry.patient_id,
@@ -475,11 +518,35 @@ class DmpClient:
             lambda b: msg.read_registry_response(b, expected_action=msg.ACTIONS[msg.ITI57][1]),
         )
 
+    def current(self, entry: DocumentEntry) -> DocumentEntry:
+        """The current version of ``entry`` in the DMP (ITI-18 by its uniqueId).
+
+        Masking creates a new version and archiving changes a status: an entry read
+        earlier may be stale. Every lifecycle method acts on this current version.
+        """
+        ins = _ins_from_patient_id(entry.patient_id)
+        found = self.get(ins, unique_id=entry.unique_id)
+        if found is None:
+            raise NotFound(f"the DMP has no entry with uniqueId {entry.unique_id}")
+        return found
+
     def set_status(self, entry: DocumentEntry, new_status: str) -> None:
-        """TD3.3c/d: UpdateAvailabilityStatus (archive, unarchive, delete)."""
-        ss = self._admin_submission_set(entry)
+        """TD3.3c/d: UpdateAvailabilityStatus of the entry's current version.
+
+        Allowed: Approved → Archived, Archived → Approved, Approved or Archived → Deleted;
+        anything else is an :class:`InputError` and nothing is sent.
+        """
+        current = self.current(entry)
+        if (current.status, new_status) not in _TRANSITIONS:
+            raise InputError(
+                f"cannot make the entry {new_status.rsplit(':', 1)[-1]}: "
+                + _state_sentence(current)
+            )
+        ss = self._admin_submission_set(current)
         self._update(
-            "TD3.3", entry, msg.update_status_body(ss, entry.entry_uuid, entry.status, new_status)
+            "TD3.3",
+            current,
+            msg.update_status_body(ss, current.entry_uuid, current.status, new_status),
         )
 
     def archive(self, entry: DocumentEntry) -> None:
@@ -491,23 +558,36 @@ class DmpClient:
         self.set_status(entry, APPROVED)
 
     def delete(self, entry: DocumentEntry) -> None:
-        """Delete an entry (TD3.3c)."""
+        """Delete an entry, approved or archived (TD3.3c)."""
         self.set_status(entry, DELETED)
 
     def set_visibility(self, entry: DocumentEntry, hidden_from: Iterable[Audience]) -> None:
-        """Replace the DMP visibility codes of an entry (new metadata version)."""
-        base = [c for c in entry.confidentiality if c in ("N", "R", "V")] or ["N"]
-        codes = base + [a.value for a in Audience if a in set(hidden_from)]
-        ss = self._admin_submission_set(entry)
-        self._update("TD3.3", entry, msg.visibility_update_body(ss, entry, codes))
+        """Make the entry hidden from exactly ``hidden_from`` (a new metadata version).
+
+        Acts on the current version; nothing is sent when its codes already say so. A
+        deleted or replaced entry is an :class:`InputError`.
+        """
+        self._set_visibility(self.current(entry), frozenset(hidden_from))
+
+    def _set_visibility(self, current: DocumentEntry, hidden_from: frozenset[Audience]) -> None:
+        if current.status not in (APPROVED, ARCHIVED):
+            raise InputError("cannot change who sees the entry: " + _state_sentence(current))
+        if current.hidden_from == hidden_from:
+            return
+        base = [c for c in current.confidentiality if c in ("N", "R", "V")] or ["N"]
+        codes = base + [a.value for a in Audience if a in hidden_from]
+        ss = self._admin_submission_set(current)
+        self._update("TD3.3", current, msg.visibility_update_body(ss, current, codes))
 
     def hide(self, entry: DocumentEntry, audience: Audience = Audience.PROFESSIONALS) -> None:
         """Hide an entry from professionals, the patient or legal representatives."""
-        self.set_visibility(entry, entry.hidden_from | {audience})
+        current = self.current(entry)
+        self._set_visibility(current, current.hidden_from | {audience})
 
     def unhide(self, entry: DocumentEntry, audience: Audience = Audience.PROFESSIONALS) -> None:
         """Undo :meth:`hide` for one audience."""
-        self.set_visibility(entry, entry.hidden_from - {audience})
+        current = self.current(entry)
+        self._set_visibility(current, current.hidden_from - {audience})
 
     # -- checks --------------------------------------------------------------------------
 
@@ -545,3 +625,43 @@ def _with_authors(doc: DocumentEntryMetadata, institution: str) -> DocumentEntry
         XdsAuthor("", (institution,)),
     )
     return replace(doc, authors=authors)
+
+
+#: UpdateAvailabilityStatus transitions the DMP allows (TD3.3c/d).
+_TRANSITIONS = frozenset(
+    {(APPROVED, ARCHIVED), (ARCHIVED, APPROVED), (APPROVED, DELETED), (ARCHIVED, DELETED)}
+)
+
+
+def _state_sentence(entry: DocumentEntry) -> str:
+    if entry.status == DEPRECATED:
+        return f"document {entry.unique_id} was replaced by a newer version"
+    return f"document {entry.unique_id} is {entry.status_name.lower()}"
+
+
+def _read_local_cda(document: bytes) -> CdaHeader:
+    """The header of a CDA the caller gives: unreadable bytes are an :class:`InputError`."""
+    from ..cda import read_header
+
+    if not isinstance(document, bytes | bytearray):
+        raise InputError(f"the document to deposit must be bytes, not {type(document).__name__}")
+    try:
+        return read_header(bytes(document))
+    except MalformedResponse as exc:  # not well-formed, DOCTYPE refused, empty...
+        raise InputError(f"the document to deposit is not a readable CDA: {exc.message}") from exc
+
+
+def _replaced_unique_id(header: CdaHeader) -> str | None:
+    """The uniqueId of the document this CDA replaces (``relatedDocument`` RPLC), if any."""
+    parent = header.parent_document
+    if parent is None:
+        return None
+    if header.relation not in (None, "RPLC"):
+        raise InputError(
+            f"relatedDocument typeCode={header.relation!r}: the DMP takes replacements (RPLC) only"
+        )
+    return parent.id.xds_unique_id
+
+
+def _sha1(content: bytes) -> str:
+    return hashlib.sha1(content).hexdigest()  # noqa: S324 - the XDS hash is SHA-1

@@ -33,6 +33,7 @@ from .metadata import (
     HAS_MEMBER,
     LCM_NS,
     RIM_NS,
+    SIGNATURE_CLASS,
     UPDATE_AVAILABILITY,
     Association,
     SubmissionSetMetadata,
@@ -445,7 +446,7 @@ def _entry(eo: etree._Element) -> DocumentEntry:
         size=int(size[0]) if size and is_ascii_digits(size[0]) else None,
         repository_id=(_slot_values(eo, "repositoryUniqueId") or [""])[0],
         author_institution=institution,
-        is_signature=class_code == "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1",
+        is_signature=class_code == SIGNATURE_CLASS.code,
         raw=etree.tostring(eo),
     )
 

@@ -33,6 +33,8 @@ __all__ = [
     "FORMAT_CODES",
     "LCM_NS",
     "RIM_NS",
+    "SIGNATURE_CLASS",
+    "SIGNATURE_CONFIDENTIALITY",
     "Association",
     "DocumentEntryMetadata",
     "SubmissionSetMetadata",
@@ -77,7 +79,9 @@ RPLC = "urn:ihe:iti:2007:AssociationType:RPLC"
 SIGNS = "urn:ihe:iti:2007:AssociationType:signs"
 UPDATE_AVAILABILITY = "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus"
 
-#: JDV_J57 class codes (DMP ``classCode``).
+#: JDV_J57-ClassCode-DMP (TRE_A03-ClasseDocument, ``1.2.250.1.213.1.1.4.1``), version
+#: 20230922: every class the DMP uses. The official TD3.1 answer shows 10, 11, 31, 42, 43,
+#: 44 and 52 in use; a reader never refuses one of these.
 CLASS_CODE_SYSTEM = "1.2.250.1.213.1.1.4.1"
 CLASS_CODES: Mapping[str, Code] = MappingProxyType(
     {
@@ -85,26 +89,34 @@ CLASS_CODES: Mapping[str, Code] = MappingProxyType(
         for c in (
             Code("10", CLASS_CODE_SYSTEM, "Compte rendu"),
             Code("11", CLASS_CODE_SYSTEM, "Synthèse"),
-            Code("12", CLASS_CODE_SYSTEM, "Prescription"),
+            Code("31", CLASS_CODE_SYSTEM, "Imagerie médicale"),
+            Code("42", CLASS_CODE_SYSTEM, "Prescription"),
+            Code("43", CLASS_CODE_SYSTEM, "Dispensation"),
             Code("44", CLASS_CODE_SYSTEM, "Plan de soins, protocole de soins"),
+            Code("45", CLASS_CODE_SYSTEM, "Traitement administré"),
             Code("52", CLASS_CODE_SYSTEM, "Certificat, déclaration"),
+            Code("60", CLASS_CODE_SYSTEM, "Données de remboursement"),
+            Code("90", CLASS_CODE_SYSTEM, "Autres documents déposés par le patient"),
             Code("95", CLASS_CODE_SYSTEM, "Document de gestion"),
         )
     }
 )
-#: The class code of each catalogued type code (the DMP refuses a class that contradicts
-#: the type). Types not listed need an explicit ``class_code``.
+#: The class of the XAdES signature entry (JDV_J57's TRE_A10-NomenclatureURN member).
+SIGNATURE_CLASS = Code("urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1", "URN", "Digital Signature")
+#: The class code of each catalogued type code (ASS_X04-CorrespondanceType-Classe; the DMP
+#: refuses a class that contradicts the type). Types not listed need an explicit
+#: ``class_code``. 11488-4, 11490-0 and 34133-9 are held against the official TD3.1 answer.
 _CLASS_BY_TYPE: Mapping[str, str] = MappingProxyType(
     {
         "80788-3": "44",  # projet personnalisé d'accompagnement
         "28653-4": "10",
         "34842-5": "10",
-        "83981-1": "11",  # lettres de liaison
+        "83981-1": "11",  # lettres de liaison d'une structure médico-sociale
         "88348-8": "11",
         "74207-2": "11",  # DLU
         "78341-5": "10",
         "60280-5": "10",
-        "11490-0": "11",
+        "11490-0": "10",  # lettre de liaison à la sortie: "Compte rendu" in the TD3.1 answer
         "11488-4": "10",
         "34133-9": "11",
     }
@@ -128,6 +140,9 @@ _CONFIDENTIALITY: Mapping[str, Code] = MappingProxyType(
         )
     }
 )
+
+#: Confidentiality of the Signature01 entry: the signature is hidden from people.
+SIGNATURE_CONFIDENTIALITY = ("N", "MASQUE_PS", "INVISIBLE_PATIENT")
 
 _XDS_SD = "1.3.6.1.4.1.19376.1.2.3"
 _CISIS_FORMAT = "1.2.250.1.213.1.1.4.2.282"
@@ -440,9 +455,10 @@ def signature_entry(
         mime_type="text/xml",
         creation_time=t,
         authors=submission_set.authors,
-        class_code=Code("urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1", "URN", "Digital Signature"),
+        class_code=SIGNATURE_CLASS,
         type_code=Code("E1762", "ASTM", "Full Document"),
-        confidentiality=(confidentiality_code("N"),),
+        # Hidden from people, as in the official TD2.1 request and the kit template.
+        confidentiality=tuple(confidentiality_code(c) for c in SIGNATURE_CONFIDENTIALITY),
         format_code=Code("http://www.w3.org/2000/09/xmldsig#", "URN", "Default Signature Style"),
         facility_type=document.facility_type,
         practice_setting=document.practice_setting,
@@ -486,7 +502,10 @@ def check_metadata(
             bad("patientId differs from the submission set's", where, "patientId")
         if not doc.patient_id.endswith(_PATIENT_ID_SUFFIX):
             bad("patientId is not an INS (…^NH)", where, "patientId")
-        if doc.class_code.code_system == "URN":  # the signature entry
+        if (doc.class_code.code, doc.class_code.code_system) == (
+            SIGNATURE_CLASS.code,
+            SIGNATURE_CLASS.code_system,
+        ):  # the Signature01 entry: its own fixed codes
             continue
         if (
             doc.class_code.code_system != CLASS_CODE_SYSTEM

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,8 @@ __all__ = [
     "CONTENT_TYPE_SYSTEMS",
     "DEFAULT_CONTENT_TYPE",
     "DELETED",
+    "DEPRECATED",
+    "MAX_OID_LENGTH",
     "Audience",
     "Authorisation",
     "DepositResult",
@@ -36,12 +39,15 @@ __all__ = [
     "PatientStatus",
     "ResponsiblePerson",
     "RetrievedDocument",
+    "current_version",
 ]
 
 #: Registry statuses of a document entry.
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 ARCHIVED = "urn:asip:ci-sis:2010:StatusType:Archived"
 DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"
+#: A superseded version: an earlier metadata version (after masking) or a replaced document.
+DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 
 #: DMP device OID and its repository.
 DMP_DEVICE_OID = "1.2.250.1.213.4.1.1.1"
@@ -59,6 +65,18 @@ CONTENT_TYPE_SYSTEMS = frozenset(
 DEFAULT_CONTENT_TYPE = Code("04", "1.2.250.1.213.2.2", "Hospitalisation de jour")
 
 _OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")  # [0-9]: \d matches non-ASCII digits
+
+#: The longest OID HL7/ISO tooling accepts: IHE registries refuse longer uniqueIds.
+MAX_OID_LENGTH = 64
+#: Random decimal digits of a generated OID's last arc: at least 20 (66 bits), at most 39
+#: (a UUID's 122 bits) when the root leaves room.
+MIN_RANDOM_DIGITS = 20
+MAX_RANDOM_DIGITS = 39
+#: Arcs under ``source_oid`` for generated ids: submission sets, signatures.
+SUBMISSION_SET_ARC = 1
+SIGNATURE_ARC = 4
+#: The longest ``source_oid`` that leaves room for ``.<arc>.`` and the random digits.
+MAX_SOURCE_OID_LENGTH = MAX_OID_LENGTH - len(".1.") - MIN_RANDOM_DIGITS
 
 
 class Authorisation(enum.StrEnum):
@@ -147,6 +165,12 @@ class DmpSettings:
             )
         if not _OID.fullmatch(self.source_oid):
             raise ConfigurationError(f"dmp.source_oid must be an OID: {self.source_oid!r}")
+        if len(self.source_oid) > MAX_SOURCE_OID_LENGTH:
+            raise ConfigurationError(
+                f"dmp.source_oid has {len(self.source_oid)} characters: at most "
+                f"{MAX_SOURCE_OID_LENGTH}, so that the ids generated under it (submission "
+                f"sets, signatures) stay within the {MAX_OID_LENGTH}-character OID limit"
+            )
         if not self.homologation_id.strip():
             raise ConfigurationError("dmp.homologation_id (LPS_ID_HOMOLOGATION_DMP) is required")
 
@@ -263,8 +287,32 @@ class DocumentEntry:
 
     @property
     def status_name(self) -> str:
-        """``Approved``, ``Archived`` or ``Deleted``."""
+        """``Approved``, ``Archived``, ``Deleted`` (or ``Deprecated``: superseded)."""
         return self.status.rsplit(":", 1)[-1]
+
+    @property
+    def version_number(self) -> int:
+        """The registry version (``VersionInfo/@versionName``) as a number; 0 if unknown."""
+        return int(self.version) if self.version.isascii() and self.version.isdigit() else 0
+
+
+def current_version(entries: Iterable[DocumentEntry]) -> DocumentEntry | None:
+    """The current version among the versions of one entry, as GetDocuments returns them.
+
+    After masking, the registry holds the earlier versions as ``Deprecated``: the current
+    one is the newest that is not. When every version is deprecated (the document was
+    replaced), the newest deprecated one is returned, so a caller sees why it cannot act.
+
+    >>> old = DocumentEntry("urn:uuid:1", "1.2.3", DEPRECATED, version="1")
+    >>> new = DocumentEntry("urn:uuid:2", "1.2.3", ARCHIVED, version="2")
+    >>> current_version([old, new]).entry_uuid
+    'urn:uuid:2'
+    """
+    found = list(entries)
+    live = [e for e in found if e.status != DEPRECATED] or found
+    if not live:
+        return None
+    return max(live, key=lambda e: (e.version_number, e.status == APPROVED))
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +346,26 @@ class RetrievedDocument:
             f"RetrievedDocument(unique_id={self.unique_id!r}, mime_type={self.mime_type!r}, "
             f"<{len(self.content)} bytes>)"
         )
+
+
+def new_oid(root: str, arc: int) -> str:
+    """A fresh unique OID ``<root>.<arc>.<random digits>`` of at most 64 characters.
+
+    The last arc has as many random digits as fit (20 to 39); a root too long to leave 20
+    is refused. No leading zero (an OID arc is a plain decimal number).
+
+    >>> len(new_oid("1.2.250.1.999.1.1", 1)) <= MAX_OID_LENGTH
+    True
+    """
+    prefix = f"{root}.{arc}."
+    digits = min(MAX_RANDOM_DIGITS, MAX_OID_LENGTH - len(prefix))
+    if digits < MIN_RANDOM_DIGITS:
+        raise ConfigurationError(
+            f"the OID root {root!r} is too long to generate unique ids of at most "
+            f"{MAX_OID_LENGTH} characters under it"
+        )
+    low = 10 ** (digits - 1)
+    return prefix + str(low + secrets.randbelow(9 * low))
 
 
 def utc_timestamp(value: dt.datetime) -> str:
