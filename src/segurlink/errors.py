@@ -19,6 +19,7 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
     │   ├── HttpStatusError             HTTP error status without a usable service answer
     │   └── MalformedResponse           not the expected protocol (HTML, truncated XML...)
     │       └── XmlSecurityError        DTD / entities in a received document
+    ├── OutboxError                     the outbox's database failed (unavailable, locked)
     └── ServiceError                    the service answered with its own error
         ├── SoapFault                   SOAP fault: code, subcode, detail code, severity
         │   └── InsiFault               INSi (siram_* subcodes, desir_* / insi_* details)
@@ -44,6 +45,7 @@ __all__ = [
     "Issue",
     "MalformedResponse",
     "OidcError",
+    "OutboxError",
     "SegurlinkError",
     "ServiceError",
     "SoapFault",
@@ -149,6 +151,13 @@ class MalformedResponse(TransportError):
 
 class XmlSecurityError(MalformedResponse):
     """A received document carries a DTD or entity declarations, which are refused."""
+
+
+class OutboxError(SegurlinkError):
+    """The outbox's database could not be used (unreachable, locked too long, corrupt).
+
+    Nothing was lost: a job is in the outbox only once its transaction committed.
+    """
 
 
 class ServiceError(SegurlinkError):

@@ -1,0 +1,1 @@
+"""Durable delivery: an outbox of outbound exchanges, and the workers that deliver them."""
