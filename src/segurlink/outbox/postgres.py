@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Secret
 from ..errors import ConfigurationError, InputError, OutboxError
 from ._schema import CREATE_SCHEMA_TABLE, JOB_TABLE, MIGRATIONS, SCHEMA_TABLE, SCHEMA_VERSION
-from .store import _COLUMNS, Clock, Cursor, SqlStore, Transaction
+from .store import _COLUMNS, Clock, SqlStore, Transaction
 
 if TYPE_CHECKING:
     import psycopg
@@ -49,8 +49,8 @@ class _Tx:
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self.connection = connection
 
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Cursor:
-        return self.connection.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+    def execute(self, sql: str, params: Any = (), /) -> Any:
+        return self.connection.execute(sql.replace("?", "%s"), params)
 
 
 class PostgresStore(SqlStore):
@@ -87,7 +87,7 @@ class PostgresStore(SqlStore):
         except psycopg.ProgrammingError as exc:
             raise ConfigurationError(f"invalid PostgreSQL connection string: {exc}") from exc
         shown = {k: v for k, v in params.items() if k != "password"}
-        self.description = "postgresql:" + psycopg.conninfo.make_conninfo(**shown)
+        self.description = "postgresql:" + psycopg.conninfo.make_conninfo("", **shown)
         self._conninfo = conninfo
         self._kwargs: dict[str, Any] = {"connect_timeout": max(1, int(connect_timeout))}
         if password is not None:
@@ -222,7 +222,9 @@ class PostgresStore(SqlStore):
                         for _ in conn.notifies(timeout=0.5, stop_after=1):
                             self._notify_local()
             except psycopg.Error as exc:
-                logger.warning("outbox: LISTEN connection lost (%s); reconnecting", type(exc).__name__)
+                logger.warning(
+                    "outbox: LISTEN connection lost (%s); reconnecting", type(exc).__name__
+                )
                 self._closed.wait(1.0)
 
     # -- schema --------------------------------------------------------------------------

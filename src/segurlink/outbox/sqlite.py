@@ -84,7 +84,7 @@ class SqliteStore(SqlStore):
                 isolation_level=None,  # transactions are explicit: BEGIN IMMEDIATE / COMMIT
                 check_same_thread=False,  # closed from the thread that closes the store
             )
-            connection.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(connection)
             connection.execute("PRAGMA synchronous = FULL")
             connection.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
@@ -93,6 +93,19 @@ class SqliteStore(SqlStore):
         with self._lock:
             self._connections.append(connection)
         return connection
+
+    def _use_wal(self, connection: sqlite3.Connection) -> None:
+        # Switching a new file to WAL needs it alone, and SQLite answers "locked" at once
+        # (no busy handler) to the others opening it at the same moment: wait our turn.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         """Close every connection this store opened."""

@@ -94,16 +94,10 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-class Cursor(Protocol):
-    rowcount: int
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
 class Transaction(Protocol):
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Cursor: ...
+    """A DB-API connection in a transaction: ``execute`` returns a cursor."""
+
+    def execute(self, sql: str, params: Any = (), /) -> Any: ...
 
 
 class SqlStore:
@@ -295,7 +289,7 @@ class SqlStore:
             ).rowcount
             if changed and then:
                 tx.execute(then, (job_id,))
-        return changed == 1
+        return bool(changed == 1)
 
     def extend(self, job_id: int, owner: str, lease: float) -> bool:
         """Push the lease of a running job ``lease`` s from now; False if it was lost."""
