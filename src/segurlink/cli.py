@@ -36,6 +36,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.psc",
     "segurlink._commands.dmp",
     "segurlink._commands.ror",
+    "segurlink._commands.outbox",
     "segurlink._commands.mocks",
 )
 

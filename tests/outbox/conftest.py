@@ -119,3 +119,27 @@ def connect(backend: str, location: str) -> Iterator[Callable[..., Any]]:
     yield factory
     for connection in opened:
         connection.close()
+
+
+def write_settings(path: Path, tables: dict[str, dict[str, Any]]) -> Path:
+    """A segurlink TOML settings file of ``tables`` (Secret values revealed)."""
+    import json
+
+    from segurlink.config import Secret
+
+    def value(v: Any) -> str:
+        if isinstance(v, Secret):
+            v = v.reveal()
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        return json.dumps(str(v))  # a JSON string is a TOML basic string
+
+    lines: list[str] = []
+    for table, values in tables.items():
+        lines.append(f"[{table}]")
+        lines.extend(f"{key} = {value(v)}" for key, v in values.items() if v is not None)
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from segurlink.errors import ConfigurationError, InputError, OutboxError
+from segurlink.outbox import open_store
 from segurlink.outbox.models import JobError, JobState, NewJob
-from segurlink.outbox.store import SqlStore, open_store
+from segurlink.outbox.store import SqlStore
 from tests.outbox.conftest import FakeClock, StoreFactory
 
 CDA = b"<ClinicalDocument>...</ClinicalDocument>"

@@ -16,11 +16,20 @@ or delivered, or a PostgreSQL store is opened.
 
 from __future__ import annotations
 
-from .api import Outbox
-from .kinds import JobKind, builtin_kinds
-from .models import Enqueued, Job, JobError, JobState, KindCounts, NewJob, StatusReport
+from .api import Outbox, open_store
+from .kinds import builtin_kinds
+from .models import (
+    Enqueued,
+    Job,
+    JobError,
+    JobKind,
+    JobState,
+    KindCounts,
+    NewJob,
+    StatusReport,
+)
 from .settings import OutboxSettings
-from .store import SqlStore, Store, open_store
+from .store import SqlStore, Store
 from .worker import DEFAULT_POLICY, Delivery, PoolStats, Worker, WorkerPool
 
 __all__ = [

@@ -13,13 +13,14 @@ and exists only if it commits.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import ConfigurationError, InputError
 from ._schema import JOB_TABLE
 from .models import Enqueued, Job, JobState, NewJob, StatusReport
-from .store import SqlStore, Store, open_store
+from .store import Clock, SqlStore, Store
 
 if TYPE_CHECKING:
     from ..cda.models import Code
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ..identity import Ins
     from ..ror import CapacityUpdate
 
-__all__ = ["Outbox"]
+__all__ = ["Outbox", "open_store"]
 
 
 class Outbox:
@@ -218,3 +219,28 @@ class Outbox:
     def purge(self, older_than: dt.timedelta) -> int:
         """Delete the done jobs older than ``older_than``; how many."""
         return self.store.purge(older_than.total_seconds())
+
+
+def open_store(location: str, *, clock: Clock = time.time, **options: Any) -> Store:
+    """A store from a location: a ``postgresql://`` URL, or an SQLite file path.
+
+    ``sqlite:///abs/path`` and ``sqlite:relative/path`` are accepted too. Options go to
+    the store's constructor.
+
+    >>> store = open_store("outbox.sqlite3")     # doctest: +SKIP
+    """
+    if location.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresStore
+
+        return PostgresStore(location, clock=clock, **options)
+    if location.startswith("sqlite:"):
+        location = location.removeprefix("sqlite:")
+        if location.startswith("///"):
+            location = location[2:]
+    if not location or "://" in location:
+        raise ConfigurationError(
+            f"outbox store {location!r}: give a file path or a postgresql:// URL"
+        )
+    from .sqlite import SqliteStore
+
+    return SqliteStore(location, clock=clock, **options)

@@ -21,8 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, MalformedResponse
-from .kinds import JobKind
-from .models import NewJob
+from .models import JobKind, NewJob
 
 if TYPE_CHECKING:
     from ..cda.models import CdaHeader, Code

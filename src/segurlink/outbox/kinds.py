@@ -12,28 +12,11 @@ the failure with :func:`segurlink.outbox.classify.classify`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
 
-if TYPE_CHECKING:
-    from ..config import Settings
-    from .models import Job
+from .models import JobKind
 
 __all__ = ["JobKind", "builtin_kinds", "registry"]
-
-Delivery = Callable[[Any, "Job"], Mapping[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class JobKind:
-    """One kind of job: ``name``, the ``service`` whose client ``connect`` builds from a
-    structure's settings, and ``deliver(client, job) -> result``."""
-
-    name: str
-    service: str
-    connect: Callable[[Settings], Any]
-    deliver: Delivery
 
 
 def registry(kinds: Iterable[JobKind]) -> dict[str, JobKind]:

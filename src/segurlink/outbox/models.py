@@ -11,16 +11,20 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 __all__ = [
     "Enqueued",
     "Job",
     "JobError",
+    "JobKind",
     "JobState",
     "KindCounts",
     "NewJob",
@@ -207,3 +211,15 @@ class StatusReport:
             if self.oldest_pending_id is None
             else {"job": self.oldest_pending_id, "age_seconds": self.oldest_pending_age},
         }
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    """One kind of job (see :mod:`segurlink.outbox.kinds`): ``name``, the ``service``
+    whose client ``connect`` builds from a structure's settings, and ``deliver(client,
+    job) -> result`` (JSON, no health data), which raises on failure."""
+
+    name: str
+    service: str
+    connect: Callable[[Settings], Any]
+    deliver: Callable[[Any, Job], Mapping[str, Any]]

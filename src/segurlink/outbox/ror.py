@@ -15,8 +15,7 @@ from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FhirError, InputError
-from .kinds import JobKind
-from .models import NewJob
+from .models import JobKind, NewJob
 
 if TYPE_CHECKING:
     from ..config import Settings

@@ -34,7 +34,7 @@ from ..errors import ConfigurationError, InputError
 from ._schema import BLOB_TABLE, JOB_TABLE, SCHEMA_VERSION, Dialect
 from .models import Enqueued, Job, JobError, JobState, KindCounts, NewJob, StatusReport
 
-__all__ = ["SqlStore", "Store", "open_store"]
+__all__ = ["Clock", "SqlStore", "Store", "Transaction"]
 
 Clock = Callable[[], float]
 
@@ -487,27 +487,3 @@ class SqlStore:
 def _error_params(error: JobError) -> tuple[str, str, str]:
     return (error.error_class, error.code, error.message[:_MAX_MESSAGE])
 
-
-def open_store(location: str, *, clock: Clock = time.time, **options: Any) -> Store:
-    """A store from a location: a ``postgresql://`` URL, or an SQLite file path.
-
-    ``sqlite:///abs/path`` and ``sqlite:relative/path`` are accepted too. Options go to
-    the store's constructor.
-
-    >>> store = open_store(":memory:")          # doctest: +SKIP
-    """
-    if location.startswith(("postgresql://", "postgres://")):
-        from .postgres import PostgresStore
-
-        return PostgresStore(location, clock=clock, **options)
-    if location.startswith("sqlite:"):
-        location = location.removeprefix("sqlite:")
-        if location.startswith("///"):
-            location = location[2:]
-    if not location or "://" in location:
-        raise ConfigurationError(
-            f"outbox store {location!r}: give a file path or a postgresql:// URL"
-        )
-    from .sqlite import SqliteStore
-
-    return SqliteStore(location, clock=clock, **options)

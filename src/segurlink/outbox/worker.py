@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from .._retry import RetryPolicy
 from ..errors import ConfigurationError, OutboxError, SegurlinkError
 from .classify import classify
-from .kinds import JobKind, builtin_kinds
-from .models import Job, JobError
+from .kinds import builtin_kinds
+from .models import Job, JobError, JobKind
 
 if TYPE_CHECKING:
     from ..config import Settings
