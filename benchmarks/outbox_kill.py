@@ -2,6 +2,7 @@
 
     python benchmarks/outbox_kill.py [--backend sqlite|postgres] [--jobs 1000]
                                      [--processes N] [--workers-per-process 1] [--kills 5]
+                                     [--kill-window 10]
 
 Worker processes (``segurlink outbox work``) are killed with SIGKILL at random moments,
 ``--kills`` times while draining, then restarted to drain the rest. Prints the report:
@@ -32,6 +33,10 @@ def main() -> int:
     parser.add_argument("--processes", type=int, help="default: 2 (sqlite), 4 (postgres)")
     parser.add_argument("--workers-per-process", type=int, default=1)
     parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument(
+        "--kill-window", type=float, default=10.0,
+        help="each process is killed at a random moment within this many seconds",
+    )
     parser.add_argument("--seed", type=int, default=2024)
     args = parser.parse_args()
     processes = args.processes or (4 if args.backend == "postgres" else 2)
@@ -52,6 +57,7 @@ def main() -> int:
                     processes=processes,
                     workers_per_process=args.workers_per_process,
                     kills=args.kills,
+                    kill_window=args.kill_window,
                     rng=random.Random(args.seed),
                     timeout=3600,
                     progress=lambda m: print(m, flush=True),

@@ -3,7 +3,7 @@
 The DMP mock runs in its own process (``segurlink mock serve``), the workers in theirs
 (``segurlink outbox work``). The drill queues ``jobs`` deposits, then ``kills`` times:
 starts ``processes`` worker processes, waits until they deliver, and ``SIGKILL``s each one
-at its own random moment. Then it starts them once more and lets them drain (the jobs the
+at its own random moment within ``kill_window`` seconds. Then it starts them once more and lets them drain (the jobs the
 killed workers held come back when their lease runs out), stops them with SIGTERM, and
 checks: every job ``done``, the mock holding exactly the queued documents, none twice.
 
@@ -100,7 +100,7 @@ def reset_mock(settings: Settings) -> None:
 
 def _start(config: Path, workers: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGURLINK_")}
-    return subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+    return subprocess.Popen(
         [sys.executable, "-m", "segurlink", "outbox", "work", "--config", str(config),
          "--workers", str(workers)],
         stdout=subprocess.DEVNULL,
@@ -117,6 +117,7 @@ def run_drill(
     processes: int,
     workers_per_process: int = 1,
     kills: int = 5,
+    kill_window: float = 1.0,
     rng: random.Random | None = None,
     timeout: float = 600.0,
     progress: Any = None,
@@ -148,7 +149,7 @@ def run_drill(
                 if time.monotonic() > deadline:
                     raise TimeoutError("the workers delivered nothing")
                 time.sleep(0.05)
-            moments = sorted((rng.uniform(0.0, 1.0), w) for w in workers)
+            moments = sorted((rng.uniform(0.0, kill_window), w) for w in workers)
             t0 = time.monotonic()
             for moment, worker in moments:
                 time.sleep(max(0.0, t0 + moment - time.monotonic()))

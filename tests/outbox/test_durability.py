@@ -20,7 +20,6 @@ from tests.dmp import factory as f
 from tests.outbox.conftest import StoreFactory
 from tests.outbox.drill import run_drill
 
-
 JOBS = 32  # the full drill (1,000) is benchmarks/outbox_kill.py
 
 
