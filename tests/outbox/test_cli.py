@@ -224,3 +224,11 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_0(
             worker.kill()
             worker.wait()
     assert b"1 done" in out
+
+
+def test_ages_read_like_a_person_would_say_them() -> None:
+    from segurlink._commands.outbox import _age
+
+    assert [_age(s) for s in (0, 59.9, 60, 3599, 3600, 86399, 86400, 90061)] == [
+        "0 s", "59 s", "1 min 0 s", "59 min 59 s", "1 h 0 min", "23 h 59 min", "1 d 0 h", "1 d 1 h"
+    ]

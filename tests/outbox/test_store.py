@@ -421,3 +421,32 @@ def test_postgres_descriptions_hide_the_password(pg_dsn: str) -> None:
     with PostgresStore(pg_dsn + "&password=hunter2") as store:
         assert "hunter2" not in store.description and "hunter2" not in repr(store)
         assert store.description.startswith("postgresql:")
+
+
+def test_the_indexes_of_the_claim_and_status_queries_exist(
+    store: SqlStore, connect: Any, backend: str
+) -> None:
+    sql = (
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'segurlink_outbox_job'"
+        if backend == "postgres"
+        else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'segurlink_outbox_job'"
+    )
+    names = {row[0] for row in connect(autocommit=True).execute(sql).fetchall()}
+    for suffix in ("due", "chain", "leases", "state"):
+        assert f"segurlink_outbox_job_{suffix}" in names
+
+
+def test_the_outbox_purges_by_age(store: SqlStore, clock: FakeClock) -> None:
+    import datetime as dt
+
+    from segurlink.outbox import Outbox
+
+    job_id = store.enqueue(new()).job_id
+    store.claim("w", 60)
+    store.complete(job_id, "w", {})
+    clock.advance(7200)
+    outbox = Outbox(store)
+    assert outbox.purge(dt.timedelta(hours=3)) == 0
+    assert outbox.purge(dt.timedelta(hours=1)) == 1
+    with pytest.raises(InputError):
+        outbox.job(job_id)

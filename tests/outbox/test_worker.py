@@ -499,3 +499,58 @@ def test_a_stopping_pool_claims_nothing_more(store: SqlStore) -> None:
     status = store.status()
     assert status.count("done") == 2 and status.count("pending") == 3  # ...nothing else
     assert status.count("running") == 0 and pool.stats.done == 2
+
+
+def test_a_job_claimed_as_the_pool_stops_is_given_back_untried(store: SqlStore) -> None:
+    recorder = Recorder()
+    kinds = {"test.record": recorder.kind()}
+    job_id = store.enqueue(NewJob("test.record", "010000016", "k")).job_id
+    pool = WorkerPool(store, _settings(None), workers=1, kinds=kinds, poll_interval=0.05)
+    worker = pool.workers[0]
+    claim = worker.claim
+
+    def claim_then_stop() -> Any:
+        job = claim()
+        pool.stop()  # SIGTERM arrives right after the claim
+        return job
+
+    worker.claim = claim_then_stop  # type: ignore[method-assign]
+    pool.start()
+    assert pool.join(10)
+    pool.close()
+    job = store.get(job_id)
+    assert job is not None and job.state is JobState.PENDING and job.attempts == 0
+    assert recorder.calls == [] and pool.stats.done == 0
+
+
+def test_a_pool_rides_out_store_errors(store: SqlStore, caplog: pytest.LogCaptureFixture) -> None:
+    from segurlink.errors import OutboxError
+
+    recorder = Recorder()
+    kinds = {"test.record": recorder.kind()}
+    store.enqueue(NewJob("test.record", "010000016", "k"))
+    pool = WorkerPool(store, _settings(None), workers=1, kinds=kinds, poll_interval=0.05)
+    worker = pool.workers[0]
+    claim = worker.claim
+    failures = [OutboxError("database is locked"), OutboxError("database is locked")]
+
+    def flaky_claim() -> Any:
+        if failures:
+            raise failures.pop()
+        return claim()
+
+    worker.claim = flaky_claim  # type: ignore[method-assign]
+    stats = pool.run(once=True)
+    assert stats.done == 1 and failures == []
+    assert caplog.text.count("database is locked") == 2
+
+
+def test_pool_settings_are_checked(store: SqlStore) -> None:
+    from segurlink.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        WorkerPool(store, _settings(None), workers=0)
+    with pytest.raises(ConfigurationError):
+        WorkerPool(store, _settings(None), poll_interval=0)
+    with pytest.raises(ConfigurationError):
+        Worker(store, _settings(None), lease=0)
