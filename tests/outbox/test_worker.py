@@ -354,6 +354,7 @@ def test_a_capacity_is_published_and_refusals_are_dead(
     assert dead.last_error is not None and dead.last_error.code == "404"
     with RorClient.from_settings(ror_settings) as ror:
         location = ror.read("Location", marks["location_id"])
+    ror_mock.reset()  # the session's ROR data back as the other tests expect it
     assert any(c.count == 7 and c.gender and c.gender.code == "03" for c in location.capacities)
 
 
