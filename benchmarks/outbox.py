@@ -1,7 +1,8 @@
 """Outbox benchmark: jobs/s drained by 1, 2 and 4 workers, SQLite and PostgreSQL, against a
 no-op sink and against the DMP mock; the outbox's overhead per deposit; what a job weighs.
 
-    python benchmarks/outbox.py [--noop-jobs 2000] [--dmp-jobs 60] [--skip-postgres]
+    python benchmarks/outbox.py [--noop-jobs 2000] [--dmp-jobs 60] [--size-jobs 1000]
+                                [--skip-postgres]
 
 Prints:
 1. jobs/s with 1, 2 and 4 worker threads, per store, with a no-op delivery (the cost of
@@ -12,7 +13,9 @@ Prints:
    mock, measured in this run;
 3. the space a job takes: pending (with its CDA) and done (blobs dropped), per store.
 
-The machine is shared: compare the ratios, not the absolute figures.
+PostgreSQL runs in a throwaway cluster with its default durability (fsync, synchronous
+commit); SQLite with ``synchronous=FULL``. The machine is shared: compare the ratios, not
+the absolute figures.
 """
 
 from __future__ import annotations
@@ -114,9 +117,8 @@ def overhead(
     return direct, through
 
 
-def footprint(backend: str, tmp: Path, dsn: str | None, settings: Settings, docs: list[bytes]
-              ) -> tuple[float, float]:
-    """Bytes per job: pending with its CDA, then done (blobs dropped)."""
+def footprint(backend: str, tmp: Path, dsn: str | None, docs: list[bytes]) -> tuple[float, float]:
+    """Bytes per deposit job: pending with its CDA, then done (blobs dropped)."""
     store = _fresh(backend, tmp, dsn, "size")
     outbox = Outbox(store)
     for document in docs:
@@ -137,11 +139,14 @@ def footprint(backend: str, tmp: Path, dsn: str | None, settings: Settings, docs
                 return float(row[0])
         connection = store._connection()  # type: ignore[attr-defined]
         connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
         path = Path(str(store.description).removeprefix("sqlite:"))
         return float(path.stat().st_size)
 
     pending = size() / len(docs)
-    _drain(store, settings, 2, None)
+    # Done as a worker leaves them (result recorded, blobs dropped); no DMP needed here.
+    while (job := store.claim("size", 60)) is not None:
+        store.complete(job.id, "size", {"unique_id": job.key, "already_deposited": False})
     done = size() / len(docs)
     store.close()
     return pending, done
@@ -160,10 +165,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--noop-jobs", type=int, default=2000)
     parser.add_argument("--dmp-jobs", type=int, default=60)
+    parser.add_argument("--size-jobs", type=int, default=1000)
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     backends = ["sqlite"] if args.skip_postgres else ["sqlite", "postgres"]
-    cluster = None if args.skip_postgres else start_cluster()
+    # A durable cluster (fsync, synchronous commit): what a production server pays.
+    cluster = None if args.skip_postgres else start_cluster(durable=True)
     dsn = cluster.dsn if cluster else None
     seed = iter(range(800_000, 900_000))
 
@@ -171,9 +178,10 @@ def main() -> None:
         return [f.cda((f.ZOE, f.DOMINIQUE)[i % 2], seed=next(seed)) for i in range(n)]
 
     try:
-        with tempfile.TemporaryDirectory() as tmp_name, mock_process(
-            Path(tmp_name) / "mocks"
-        ) as settings:
+        with (
+            tempfile.TemporaryDirectory() as tmp_name,
+            mock_process(Path(tmp_name) / "mocks") as settings,
+        ):
             tmp = Path(tmp_name)
             with DmpClient.from_settings(settings) as client:
                 client.deposit(batch(1)[0])  # warm-up of the mock
@@ -196,9 +204,11 @@ def main() -> None:
                     f"{backend:<8} direct {direct * 1000:6.1f} ms, outbox {through * 1000:6.1f} ms"
                     f" (ratio {through / direct:.2f}; overhead {(through - direct) * 1000:+.1f} ms)"
                 )
-            print("3. space per job (store files/tables after VACUUM)")
+            print(f"3. space per deposit job, {args.size_jobs} jobs (after VACUUM)")
+            sized = batch(args.size_jobs)
+            print(f"         (the CDA of each: {sum(map(len, sized)) / len(sized) / 1024:.1f} KiB)")
             for backend in backends:
-                pending, done = footprint(backend, tmp, dsn, settings, batch(args.dmp_jobs))
+                pending, done = footprint(backend, tmp, dsn, sized)
                 print(
                     f"{backend:<8} pending with its CDA {pending / 1024:6.1f} KiB, "
                     f"done {done / 1024:6.2f} KiB"

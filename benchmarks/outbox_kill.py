@@ -34,7 +34,9 @@ def main() -> int:
     parser.add_argument("--workers-per-process", type=int, default=1)
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument(
-        "--kill-window", type=float, default=10.0,
+        "--kill-window",
+        type=float,
+        default=10.0,
         help="each process is killed at a random moment within this many seconds",
     )
     parser.add_argument("--seed", type=int, default=2024)

@@ -101,8 +101,17 @@ def reset_mock(settings: Settings) -> None:
 def _start(config: Path, workers: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEGURLINK_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "segurlink", "outbox", "work", "--config", str(config),
-         "--workers", str(workers)],
+        [
+            sys.executable,
+            "-m",
+            "segurlink",
+            "outbox",
+            "work",
+            "--config",
+            str(config),
+            "--workers",
+            str(workers),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

@@ -38,8 +38,16 @@ class Cluster:
         if self.directory is None:
             return
         subprocess.run(
-            [*self.run_as, str(BINDIR / "pg_ctl"), "-D", str(self.directory / "data"),
-             "-m", "immediate", "-w", "stop"],
+            [
+                *self.run_as,
+                str(BINDIR / "pg_ctl"),
+                "-D",
+                str(self.directory / "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
             capture_output=True,
             check=False,
             timeout=60,
@@ -48,8 +56,12 @@ class Cluster:
         self.directory = None
 
 
-def start_cluster() -> Cluster:
-    """An existing server (``OUTBOX_TEST_PG_DSN``) or a new throwaway cluster."""
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """An existing server (``OUTBOX_TEST_PG_DSN``) or a new throwaway cluster.
+
+    ``durable`` keeps PostgreSQL's default fsync and synchronous commit (for benchmarks:
+    what a production server pays per commit); tests go without.
+    """
     if os.environ.get(DSN_VARIABLE):
         return Cluster(os.environ[DSN_VARIABLE])
     for tool in ("initdb", "pg_ctl", "postgres"):
@@ -74,19 +86,43 @@ def start_cluster() -> Cluster:
     cluster = Cluster("", directory, run_as)
     try:
         subprocess.run(
-            [*run_as, str(BINDIR / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--no-sync", "--locale", "C"],
+            [
+                *run_as,
+                str(BINDIR / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale",
+                "C",
+            ],
             capture_output=True,
             check=True,
             timeout=120,
         )
-        options = (
-            f"-k {directory} -c listen_addresses='' -p 5432 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-k {directory} -c listen_addresses='' -p 5432 -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
-            [*run_as, str(BINDIR / "pg_ctl"), "-D", str(data), "-o", options,
-             "-l", str(directory / "server.log"), "-w", "-t", "60", "start"],
+            [
+                *run_as,
+                str(BINDIR / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(directory / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             capture_output=True,
             check=True,
             timeout=90,

@@ -57,8 +57,11 @@ def xds(*codes: str) -> XdsError:
         (xds(), False, ""),
         (SoapFault("down", code="Receiver"), True, "Receiver"),
         (SoapFault("down", code="Server"), True, "Server"),
-        (SoapFault("auth", code="Sender", subcode="wsse:FailedAuthentication"), False,
-         "wsse:FailedAuthentication"),
+        (
+            SoapFault("auth", code="Sender", subcode="wsse:FailedAuthentication"),
+            False,
+            "wsse:FailedAuthentication",
+        ),
         (SoapFault("d", code="Sender", subcode="s", detail_code="DMP_7"), False, "DMP_7"),
         (InsiFault("busy", code="Receiver", subcode="siram_40"), True, "siram_40"),
         (InsiFault("no", code="Sender", subcode="siram_100"), False, "siram_100"),

@@ -83,7 +83,9 @@ def test_dead_lists_the_reasons_and_retry_revives(
     code, data, _ = run(capsys, "outbox", "dead", "--store", location)
     assert code == 0 and [d["id"] for d in data] == [job_id]
     assert data[0]["error"] == {
-        "class": "XdsError", "code": "XDSUnknownPatientId", "message": "no DMP"
+        "class": "XdsError",
+        "code": "XDSUnknownPatientId",
+        "message": "no DMP",
     }
     main(["outbox", "dead", "--store", location])
     assert "XdsError [XDSUnknownPatientId]: no DMP" in capsys.readouterr().out
@@ -230,5 +232,12 @@ def test_ages_read_like_a_person_would_say_them() -> None:
     from segurlink._commands.outbox import _age
 
     assert [_age(s) for s in (0, 59.9, 60, 3599, 3600, 86399, 86400, 90061)] == [
-        "0 s", "59 s", "1 min 0 s", "59 min 59 s", "1 h 0 min", "23 h 59 min", "1 d 0 h", "1 d 1 h"
+        "0 s",
+        "59 s",
+        "1 min 0 s",
+        "59 min 59 s",
+        "1 h 0 min",
+        "23 h 59 min",
+        "1 d 0 h",
+        "1 d 1 h",
     ]

@@ -119,7 +119,10 @@ def test_an_outage_is_ridden_out_with_backoff(
     dead = store.get(refused)
     assert dead is not None and dead.state is JobState.DEAD
     assert dead.last_error is not None
-    assert (dead.last_error.error_class, dead.last_error.code) == ("XdsError", "XDSUnknownPatientId")
+    assert (dead.last_error.error_class, dead.last_error.code) == (
+        "XdsError",
+        "XDSUnknownPatientId",
+    )
     stored = [
         d["uniqueId"]
         for d in outage_mock.documents(f.ZOE[0])

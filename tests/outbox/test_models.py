@@ -60,9 +60,7 @@ def test_a_new_job_is_checked(changes: dict[str, Any], message: str) -> None:
 
 
 def test_the_boundaries_of_a_new_job_are_accepted() -> None:
-    job = NewJob(
-        "mssante.send", "2A0000123", "k" * 400, {"a": [1]}, {"mail.eml": b"x"}, "o" * 400
-    )
+    job = NewJob("mssante.send", "2A0000123", "k" * 400, {"a": [1]}, {"mail.eml": b"x"}, "o" * 400)
     assert "k" * 400 in repr(job) and "mail" not in repr(job)
 
 
@@ -116,8 +114,11 @@ def test_a_deposit_job_is_keyed_by_the_document_and_chained_by_its_set() -> None
     data = build_document(document)
     job = deposit_job(data, hidden_from=["INVISIBLE_PATIENT", "MASQUE_PS", "MASQUE_PS"])
     header = read_header(data)
-    assert (job.kind, job.structure, job.key) == ("dmp.deposit", "010000016",
-                                                  header.id.xds_unique_id)
+    assert (job.kind, job.structure, job.key) == (
+        "dmp.deposit",
+        "010000016",
+        header.id.xds_unique_id,
+    )
     assert job.ordering_key == f"dmp:010000016:{header.set_id.xds_unique_id}"  # type: ignore[union-attr]
     assert job.payload == {"hidden_from": ["INVISIBLE_PATIENT", "MASQUE_PS"], "content_type": None}
     assert job.blobs == {"cda": data}
@@ -159,10 +160,15 @@ def test_entry_jobs_keys_chains_and_payload() -> None:
     hide = entry_job("dmp.hide", ins, "1.2.3", structure="010000016", chain=None)
     assert hide.key == "1.2.3/hide/MASQUE_PS"
     assert hide.ordering_key == "dmp:010000016:1.2.3"
-    assert hide.payload == {"ins": ins.value, "oid": ins.oid, "unique_id": "1.2.3",
-                            "audience": "MASQUE_PS"}
-    patient = entry_job("dmp.hide", ins, "1.2.3", structure="010000016", chain="dmp:x",
-                        audience="INVISIBLE_PATIENT")
+    assert hide.payload == {
+        "ins": ins.value,
+        "oid": ins.oid,
+        "unique_id": "1.2.3",
+        "audience": "MASQUE_PS",
+    }
+    patient = entry_job(
+        "dmp.hide", ins, "1.2.3", structure="010000016", chain="dmp:x", audience="INVISIBLE_PATIENT"
+    )
     assert (patient.key, patient.ordering_key) == ("1.2.3/hide/INVISIBLE_PATIENT", "dmp:x")
     archive = entry_job("dmp.archive", ins, "1.2.3", structure="010000016", chain=None)
     delete = entry_job("dmp.delete", ins, "1.2.3", structure="010000016", chain=None, key="mine")
@@ -187,11 +193,16 @@ def test_a_capacity_job_is_keyed_by_indicator_and_time() -> None:
     assert job.payload["location"] == "1010000016/UF12"
     assert job.payload["update"]["count"] == 4
     assert job.payload["update"]["updated"] == "2024-03-01T08:00:00+00:00"
-    later = capacity_job("1010000016/UF12", CapacityUpdate(count=5, gender="03"),
-                         now=when + dt.timedelta(minutes=5))
+    later = capacity_job(
+        "1010000016/UF12", CapacityUpdate(count=5, gender="03"), now=when + dt.timedelta(minutes=5)
+    )
     assert later.ordering_key == job.ordering_key and later.key != job.key
-    assert capacity_job("X/UF1", CapacityUpdate(count=0, updated=when),
-                        structure="010000016").structure == "010000016"
+    assert (
+        capacity_job(
+            "X/UF1", CapacityUpdate(count=0, updated=when), structure="010000016"
+        ).structure
+        == "010000016"
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,7 +228,12 @@ def test_capacity_jobs_refuse_bad_input(location: str, update: Any, message: str
 def test_the_builtin_kinds() -> None:
     kinds = builtin_kinds()
     assert sorted(kinds) == [
-        "dmp.archive", "dmp.delete", "dmp.deposit", "dmp.hide", "dmp.replace", "ror.capacity"
+        "dmp.archive",
+        "dmp.delete",
+        "dmp.deposit",
+        "dmp.hide",
+        "dmp.replace",
+        "ror.capacity",
     ]
     assert {k.service for k in kinds.values()} == {"dmp", "ror"}
     assert all(name == kind.name for name, kind in kinds.items())
@@ -232,7 +248,9 @@ def test_default_settings_and_policy(tmp_path: Path) -> None:
     assert (config.workers, config.lease, config.poll_interval) == (1, 60.0, 1.0)
     assert config.policy == DEFAULT_POLICY
     assert (DEFAULT_POLICY.initial, DEFAULT_POLICY.maximum, DEFAULT_POLICY.multiplier) == (
-        2.0, 600.0, 2.0
+        2.0,
+        600.0,
+        2.0,
     )
     assert (DEFAULT_POLICY.max_attempts, DEFAULT_POLICY.deadline) == (50, 259200.0)
     assert DEFAULT_POLICY.jitter and config.password is None and config.structures == {}
@@ -267,8 +285,7 @@ def test_the_structures_served(tmp_path: Path) -> None:
     write_settings(tmp_path / "b.toml", {"structure": {"finess": "020000024"}})
     write_settings(tmp_path / "c.toml", {"structure": {"finess": "030000032"}})
     main = Settings.from_mapping(
-        {"structure": {"finess": "010000016"},
-         "outbox": {"structures": {"020000024": "b.toml"}}},
+        {"structure": {"finess": "010000016"}, "outbox": {"structures": {"020000024": "b.toml"}}},
         base_dir=tmp_path,
     )
     served = OutboxSettings.from_settings(main).structure_settings(main)

@@ -59,7 +59,9 @@ def test_upgrade_from_v1_keeps_the_jobs_and_makes_them_deliverable(
             " '010000016', '1.2.3', 'f', '{\"hidden_from\": []}', ?, ?, ?) RETURNING id",
             (clock.now, clock.now, clock.now),
         ).fetchone()
-        connection.execute("INSERT INTO segurlink_outbox_blob VALUES (?, 'cda', ?)", (row[0], b"<cda/>"))
+        connection.execute(
+            "INSERT INTO segurlink_outbox_blob VALUES (?, 'cda', ?)", (row[0], b"<cda/>")
+        )
     job_id = int(row[0])
     clock.advance(60)
 

@@ -57,7 +57,10 @@ def test_a_job_round_trips_payload_blobs_and_fields(store: SqlStore, clock: Fake
     assert job.payload == payload
     assert job.blobs == {"cda": CDA, "pdf": PDF}
     assert (job.kind, job.structure, job.key, job.ordering_key) == (
-        "dmp.deposit", "010000016", "1.2.3.4", "s1"
+        "dmp.deposit",
+        "010000016",
+        "1.2.3.4",
+        "s1",
     )
     assert job.state is JobState.PENDING and job.attempts == 0
     assert job.created_at.timestamp() == job.next_attempt_at.timestamp() == clock.now

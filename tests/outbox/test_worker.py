@@ -36,8 +36,11 @@ def _uid(document: bytes) -> str:
 
 
 def _stored(dmp_mock: Any, person: tuple[str, ...] = f.ZOE) -> list[dict[str, Any]]:
-    return [d for d in dmp_mock.documents(person[0]) if d["mimeType"] == "text/xml"
-            and not d["uniqueId"].startswith("1.2.250.1.999.1.1.4.")]
+    return [
+        d
+        for d in dmp_mock.documents(person[0])
+        if d["mimeType"] == "text/xml" and not d["uniqueId"].startswith("1.2.250.1.999.1.1.4.")
+    ]
 
 
 def _short_timeouts(settings: Settings) -> Settings:
@@ -163,8 +166,9 @@ def test_the_deadline_ends_retries(
 ) -> None:
     queued = Outbox(store).deposit(f.cda(seed=106))
     dmp_mock.inject("reset", count=None)
-    policy = RetryPolicy(initial=100.0, maximum=100.0, jitter=False, max_attempts=None,
-                         deadline=250.0)
+    policy = RetryPolicy(
+        initial=100.0, maximum=100.0, jitter=False, max_attempts=None, deadline=250.0
+    )
     with worker(store, dmp_settings, clock, policy=policy) as w:
         outcomes = []
         for _ in range(3):
@@ -332,7 +336,8 @@ def test_a_capacity_is_published_and_refusals_are_dead(
     when = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
     outbox = Outbox(store)
     ok = outbox.publish_capacity(
-        marks["location_sync_id"], CapacityUpdate(count=7, gender="03", updated=when),
+        marks["location_sync_id"],
+        CapacityUpdate(count=7, gender="03", updated=when),
         structure=f.FINESS,
     ).job_id
     unknown = outbox.publish_capacity(
@@ -340,7 +345,8 @@ def test_a_capacity_is_published_and_refusals_are_dead(
     ).job_id
     assert store.get(unknown).structure == "999999999"  # type: ignore[union-attr]
     again = outbox.publish_capacity(
-        marks["location_sync_id"], CapacityUpdate(count=7, gender="03", updated=when),
+        marks["location_sync_id"],
+        CapacityUpdate(count=7, gender="03", updated=when),
         structure=f.FINESS,
     )
     assert again.job_id == ok and not again.created
@@ -378,8 +384,9 @@ class Recorder:
                 raise self.fail
             return {"delivered_by": client}
 
-        return JobKind(name, "test", lambda s: s.structure.finess if s.structure else "any",
-                       deliver)
+        return JobKind(
+            name, "test", lambda s: s.structure.finess if s.structure else "any", deliver
+        )
 
 
 def _settings(finess: str | None) -> Settings:
@@ -448,9 +455,7 @@ def test_the_lease_is_kept_alive_while_a_slow_delivery_runs(store: SqlStore) -> 
     other.close()
 
 
-def test_a_job_that_keeps_killing_its_workers_ends_dead(
-    store: SqlStore, clock: FakeClock
-) -> None:
+def test_a_job_that_keeps_killing_its_workers_ends_dead(store: SqlStore, clock: FakeClock) -> None:
     recorder = Recorder()
     kinds = {"test.record": recorder.kind()}
     job_id = store.enqueue(NewJob("test.record", "010000016", "k")).job_id

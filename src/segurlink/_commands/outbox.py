@@ -35,9 +35,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     commands = outbox.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument(
-        "--store", help="SQLite file or postgresql:// URL (default: [outbox] store)"
-    )
+    where.add_argument("--store", help="SQLite file or postgresql:// URL (default: [outbox] store)")
 
     status = commands.add_parser(
         "status", parents=[common, where], help="jobs by state and kind, oldest pending age"

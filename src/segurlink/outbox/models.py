@@ -204,9 +204,7 @@ class StatusReport:
         return {
             "schema_version": self.schema_version,
             "states": {s.value: self.count(s) for s in JobState},
-            "kinds": {
-                k.kind: {s.value: getattr(k, s.value) for s in JobState} for k in self.kinds
-            },
+            "kinds": {k.kind: {s.value: getattr(k, s.value) for s in JobState} for k in self.kinds},
             "oldest_pending": None
             if self.oldest_pending_id is None
             else {"job": self.oldest_pending_id, "age_seconds": self.oldest_pending_age},

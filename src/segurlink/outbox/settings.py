@@ -102,9 +102,7 @@ class OutboxSettings:
             lease=lease,
             poll_interval=poll,
             policy=policy,
-            structures={
-                str(k): _path(v, settings.base_dir) for k, v in dict(structures).items()
-            },
+            structures={str(k): _path(v, settings.base_dir) for k, v in dict(structures).items()},
         )
 
     def structure_settings(self, settings: Settings) -> dict[str, Settings]:

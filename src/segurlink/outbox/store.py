@@ -486,4 +486,3 @@ class SqlStore:
 
 def _error_params(error: JobError) -> tuple[str, str, str]:
     return (error.error_class, error.code, error.message[:_MAX_MESSAGE])
-
