@@ -97,24 +97,33 @@ def dmp_rates(
 
 
 def overhead(
-    backend: str, tmp: Path, dsn: str | None, settings: Settings, docs: list[bytes]
+    backend: str, tmp: Path, dsn: str | None, settings: Settings, docs: list[bytes], rounds: int
 ) -> tuple[float, float]:
-    """Seconds per deposit: direct client, and through the outbox (queue + drain)."""
-    half = len(docs) // 2
+    """Median seconds per deposit: direct client, and through the outbox (queue + drain).
+
+    Rounds alternate the two, so that the load of a shared machine weighs on both alike.
+    """
+    import statistics
+
+    size = len(docs) // (2 * rounds)
+    direct: list[float] = []
+    through: list[float] = []
+    pending = iter(docs)
     with DmpClient.from_settings(settings) as client:
-        started = time.perf_counter()
-        for document in docs[:half]:
-            client.deposit(document)
-        direct = (time.perf_counter() - started) / half
-    store = _fresh(backend, tmp, dsn, "overhead")
-    outbox = Outbox(store)
-    started = time.perf_counter()
-    for document in docs[half:]:
-        outbox.deposit(document)
-    _drain(store, settings, 1, None)
-    through = (time.perf_counter() - started) / (len(docs) - half)
-    store.close()
-    return direct, through
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(size):
+                client.deposit(next(pending))
+            direct.append((time.perf_counter() - started) / size)
+            store = _fresh(backend, tmp, dsn, "overhead")
+            outbox = Outbox(store)
+            started = time.perf_counter()
+            for _ in range(size):
+                outbox.deposit(next(pending))
+            _drain(store, settings, 1, None)
+            through.append((time.perf_counter() - started) / size)
+            store.close()
+    return statistics.median(direct), statistics.median(through)
 
 
 def footprint(backend: str, tmp: Path, dsn: str | None, docs: list[bytes]) -> tuple[float, float]:
@@ -197,9 +206,14 @@ def main() -> None:
                 }
                 print(_row(f"{backend} no-op sink", results[backend]["noop"]))
                 print(_row(f"{backend} DMP mock", results[backend]["dmp"]))
-            print("2. per deposit, through the outbox (1 worker) vs a direct DmpClient.deposit")
+            print(
+                "2. per deposit, through the outbox (1 worker) vs a direct DmpClient.deposit"
+                " (medians of 3 alternating rounds)"
+            )
             for backend in backends:
-                direct, through = overhead(backend, tmp, dsn, settings, batch(args.dmp_jobs))
+                direct, through = overhead(
+                    backend, tmp, dsn, settings, batch(args.dmp_jobs), rounds=3
+                )
                 print(
                     f"{backend:<8} direct {direct * 1000:6.1f} ms, outbox {through * 1000:6.1f} ms"
                     f" (ratio {through / direct:.2f}; overhead {(through - direct) * 1000:+.1f} ms)"

@@ -307,3 +307,21 @@ def test_importing_the_outbox_loads_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_structure_comes_from_the_authors_organisation() -> None:
+    from segurlink.cda import Author, InstanceId, Organization
+
+    document = f.make_document(seed=506)
+    other = Organization.from_finess("020000024", "AUTRE EHPAD")
+    two = f.replace_fields(
+        document,
+        authors=(document.authors[0], Author(f.T0, other, professional=f.NURSE)),
+    )
+    with pytest.raises(InputError, match="several structures"):
+        deposit_job(build_document(two))
+    foreign = Organization(InstanceId("1.2.250.1.71.4.2.2", "3010000016"), "SIRET-like")
+    unknown = f.replace_fields(document, authors=(Author(f.T0, foreign, professional=f.NURSE),))
+    with pytest.raises(InputError, match="no structure"):
+        deposit_job(build_document(unknown))
+    assert deposit_job(build_document(unknown), structure="010000016").structure == "010000016"

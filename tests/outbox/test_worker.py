@@ -560,3 +560,18 @@ def test_pool_settings_are_checked(store: SqlStore) -> None:
         WorkerPool(store, _settings(None), poll_interval=0)
     with pytest.raises(ConfigurationError):
         Worker(store, _settings(None), lease=0)
+
+
+def test_a_job_within_its_attempt_budget_after_a_crash_is_delivered(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    recorder = Recorder()
+    kinds = {"test.record": recorder.kind()}
+    store.enqueue(NewJob("test.record", "010000016", "k"))
+    assert store.claim("doomed", 5) is not None  # one worker died holding it
+    clock.advance(6)
+    policy = RetryPolicy(max_attempts=2)
+    with Worker(store, _settings(None), kinds=kinds, clock=clock, policy=policy) as w:
+        delivery = w.run_once()
+    assert delivery is not None and delivery.outcome == "done"
+    assert len(recorder.calls) == 1
