@@ -54,6 +54,9 @@ class SqliteStore(SqlStore):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Writers of this process queue here instead of in SQLite's busy handler, which
+        # sleeps (1, 2, 5, 10... ms) between tries: threads take the file's lock in turn.
+        self._write_lock = threading.Lock()
         self._closed = False
         if migrate:
             self.migrate()
@@ -118,6 +121,16 @@ class SqliteStore(SqlStore):
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[Transaction]:
+        if write:
+            with self._write_lock:
+                with self._open_transaction(write=True) as tx:
+                    yield tx
+        else:
+            with self._open_transaction(write=False) as tx:
+                yield tx
+
+    @contextmanager
+    def _open_transaction(self, *, write: bool) -> Iterator[Transaction]:
         connection = self._connection()
         try:
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
