@@ -3,7 +3,8 @@
 The DMP mock runs in its own process (``segurlink mock serve``), the workers in theirs
 (``segurlink outbox work``). The drill queues ``jobs`` deposits, then ``kills`` times:
 starts ``processes`` worker processes, waits until they deliver, and ``SIGKILL``s each one
-at its own random moment within ``kill_window`` seconds. Then it starts them once more and lets them drain (the jobs the
+at its own random moment within ``kill_window`` seconds (all of them sooner if the round
+has delivered its share of the jobs left, so that every kill falls while draining). Then it starts them once more and lets them drain (the jobs the
 killed workers held come back when their lease runs out), stops them with SIGTERM, and
 checks: every job ``done``, the mock holding exactly the queued documents, none twice.
 
@@ -158,11 +159,20 @@ def run_drill(
                 if time.monotonic() > deadline:
                     raise TimeoutError("the workers delivered nothing")
                 time.sleep(0.05)
-            moments = sorted((rng.uniform(0.0, kill_window), w) for w in workers)
+            # Each process dies at its own random moment; and all of them once this round
+            # delivered its share, so that every round is a kill *while draining*.
+            share = max(1, (jobs - before) // (2 * (kills - round_)))
+            moments = {w.pid: rng.uniform(0.0, kill_window) for w in workers}
             t0 = time.monotonic()
-            for moment, worker in moments:
-                time.sleep(max(0.0, t0 + moment - time.monotonic()))
-                os.kill(worker.pid, signal.SIGKILL)
+            alive = list(workers)
+            while alive:
+                elapsed = time.monotonic() - t0
+                enough = done() - before >= share
+                for worker in list(alive):
+                    if enough or elapsed >= moments[worker.pid]:
+                        os.kill(worker.pid, signal.SIGKILL)
+                        alive.remove(worker)
+                time.sleep(0.02)
             for worker in workers:
                 worker.wait()
             count = done()
