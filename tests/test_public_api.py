@@ -10,7 +10,7 @@ import pytest
 
 import segurlink
 
-PACKAGES = ["segurlink", "segurlink.errors", "segurlink.config", "segurlink.identity", "segurlink.insi"]
+PACKAGES = ["segurlink", "segurlink.errors", "segurlink.config", "segurlink.identity", "segurlink.insi", "segurlink.outbox"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -39,6 +39,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.dmp",
     "segurlink._commands.ror",
     "segurlink._commands.hl7",
+    "segurlink._commands.outbox",
     "segurlink._commands.mocks",
 )
 

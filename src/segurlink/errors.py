@@ -21,6 +21,7 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
     │   ├── MalformedResponse           not the expected protocol (HTML, truncated XML...)
     │   │   └── XmlSecurityError        DTD / entities in a received document
     │   └── MllpError                   MLLP framing broken or frame too large (HL7 v2)
+    ├── OutboxError                     the outbox's database failed (unavailable, locked)
     └── ServiceError                    the service answered with its own error
         ├── SoapFault                   SOAP fault: code, subcode, detail code, severity
         │   └── InsiFault               INSi (siram_* subcodes, desir_* / insi_* details)
@@ -50,6 +51,7 @@ __all__ = [
     "MllpError",
     "NotFound",
     "OidcError",
+    "OutboxError",
     "SegurlinkError",
     "ServiceError",
     "SoapFault",
@@ -195,6 +197,13 @@ class MllpError(TransportError):
 
 class XmlSecurityError(MalformedResponse):
     """A received document carries a DTD or entity declarations, which are refused."""
+
+
+class OutboxError(SegurlinkError):
+    """The outbox's database could not be used (unreachable, locked too long, corrupt).
+
+    Nothing was lost: a job is in the outbox only once its transaction committed.
+    """
 
 
 class ServiceError(SegurlinkError):
