@@ -167,6 +167,16 @@ CASES: dict[str, list[Case]] = {
         case("--port", "0", "--forward", "127.0.0.1:2575", "--max-connections", "0"),
         case("--port", "0", "--forward", "127.0.0.1:2575", "--idle-timeout", "0"),
     ],
+    "outbox status": [
+        case("--store", ""), case("--store", "/proc/segurlink-sweep/outbox.db"),
+        case("--store", "{files}/a-directory"), case("--store", "mysql://nowhere/db"),
+    ],
+    "outbox work": [
+        case("--workers", "0"), case("--store", "/proc/segurlink-sweep/outbox.db"),
+        case("--store", "{files}/not-xml.xml", "--once"),
+    ],
+    "outbox retry": [case("not-a-number"), case(""), case("-5"), case()],
+    "outbox dead": [case("--limit", "0"), case("--store", "{files}/a-directory")],
     "demo": [case("extra")],
 }
 

@@ -127,7 +127,7 @@ def test_retrying_a_job_that_is_not_dead_is_an_input_error(
     store.complete(job_id, "w", {})
     store.close()
     code, data, err = run(capsys, "outbox", "retry", str(job_id), "--store", location)
-    assert code == 2 and data["error"] == "InputError" and "is done" in data["message"]
+    assert code == 2 and data["class"] == "InputError" and "is done" in data["message"]
     assert "Traceback" not in err
 
 
@@ -136,7 +136,7 @@ def test_configuration_errors_exit_2(
 ) -> None:
     config = write_settings(tmp_path / "s.toml", {"outbox": {"stor": "x.sqlite3"}})
     code, data, _ = run(capsys, "outbox", "status", "--config", str(config))
-    assert code == 2 and data["error"] == "ConfigurationError" and "stor" in data["message"]
+    assert code == 2 and data["class"] == "ConfigurationError" and "stor" in data["message"]
     config = write_settings(tmp_path / "s.toml", {"outbox": {"store": "mysql://db/dui"}})
     assert run(capsys, "outbox", "status", "--config", str(config))[0] == 2
     config = write_settings(tmp_path / "s.toml", {"outbox": {"lease": "long"}})

@@ -14,18 +14,11 @@ import time
 from typing import Any
 
 from ..cli import CommandResult, load_settings
+from ._args import bounded_int, non_empty
+
+_POSITIVE = bounded_int(1)
 
 __all__ = ["register"]
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
 
 
 def register(groups: Any, common: argparse.ArgumentParser) -> None:
@@ -35,7 +28,9 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     commands = outbox.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--store", help="SQLite file or postgresql:// URL (default: [outbox] store)")
+    where.add_argument(
+        "--store", type=non_empty, help="SQLite file or postgresql:// URL (default: [outbox] store)"
+    )
 
     status = commands.add_parser(
         "status", parents=[common, where], help="jobs by state and kind, oldest pending age"
@@ -45,7 +40,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     work = commands.add_parser(
         "work", parents=[common, where], help="deliver the jobs (until SIGTERM, or --once)"
     )
-    work.add_argument("--workers", type=_positive, help="worker threads (default: [outbox])")
+    work.add_argument("--workers", type=_POSITIVE, help="worker threads (default: [outbox])")
     work.add_argument(
         "--once", action="store_true", help="deliver what is due now, then exit (1 if any died)"
     )
@@ -54,13 +49,13 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     retry = commands.add_parser(
         "retry", parents=[common, where], help="make a dead job due now, with a fresh budget"
     )
-    retry.add_argument("job", type=_positive, metavar="ID", help="the job id")
+    retry.add_argument("job", type=_POSITIVE, metavar="ID", help="the job id")
     retry.set_defaults(handler=_retry)
 
     dead = commands.add_parser(
         "dead", parents=[common, where], help="the dead jobs and why (most recent first)"
     )
-    dead.add_argument("--limit", type=_positive, default=100, help="at most this many")
+    dead.add_argument("--limit", type=_POSITIVE, default=100, help="at most this many")
     dead.set_defaults(handler=_dead)
 
 

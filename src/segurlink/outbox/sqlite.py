@@ -81,6 +81,8 @@ class SqliteStore(SqlStore):
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise ConfigurationError(f"outbox store: no directory {self.path.parent}")
+            if self.path.is_dir():
+                raise ConfigurationError(f"outbox store: {self.path} is a directory, not a file")
             connection = sqlite3.connect(
                 self.path,
                 timeout=self.busy_timeout,
@@ -90,6 +92,12 @@ class SqliteStore(SqlStore):
             self._use_wal(connection)
             connection.execute("PRAGMA synchronous = FULL")
             connection.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):  # a file that is something else: a wrong path
+                raise ConfigurationError(
+                    f"outbox store: {self.path} is not an outbox database (SQLite): {exc}"
+                ) from exc
+            raise OutboxError(f"cannot open the outbox {self.description}: {exc}") from exc
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open the outbox {self.description}: {exc}") from exc
         self._local.connection = connection
