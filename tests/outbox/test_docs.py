@@ -30,4 +30,4 @@ def test_the_settings_shown_load(tmp_path: Path) -> None:
     assert (config.workers, config.lease, config.poll_interval) == (2, 60.0, 1.0)
     assert (config.policy.initial, config.policy.maximum) == (2.0, 600.0)
     assert (config.policy.max_attempts, config.policy.deadline) == (50, 72 * 3600.0)
-    assert config.structures == {"020000024": tmp_path / "ehpad-b.toml"}
+    assert config.structures == {"020000022": tmp_path / "ehpad-b.toml"}

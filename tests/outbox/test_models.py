@@ -133,10 +133,10 @@ def test_deposit_builders_refuse_what_the_dmp_would_refuse() -> None:
         deposit_job("<xml/>")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="unknown DMP audience"):
         deposit_job(f.cda(seed=503), hidden_from=["EVERYONE"])
-    other = f.Organization.from_finess("020000024", "AUTRE EHPAD")
-    with pytest.raises(InputError, match="authored for structure 020000024"):
+    other = f.Organization.from_finess("020000022", "AUTRE EHPAD")
+    with pytest.raises(InputError, match="authored for structure 020000022"):
         deposit_job(f.cda(seed=504, organization=other), structure="010000016")
-    assert deposit_job(f.cda(seed=504, organization=other)).structure == "020000024"
+    assert deposit_job(f.cda(seed=504, organization=other)).structure == "020000022"
 
 
 def test_a_cda_without_ins_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -282,19 +282,19 @@ def test_bad_outbox_settings(table: dict[str, Any], message: str) -> None:
 
 
 def test_the_structures_served(tmp_path: Path) -> None:
-    write_settings(tmp_path / "b.toml", {"structure": {"finess": "020000024"}})
-    write_settings(tmp_path / "c.toml", {"structure": {"finess": "030000032"}})
+    write_settings(tmp_path / "b.toml", {"structure": {"finess": "020000022"}})
+    write_settings(tmp_path / "c.toml", {"structure": {"finess": "030000038"}})
     main = Settings.from_mapping(
-        {"structure": {"finess": "010000016"}, "outbox": {"structures": {"020000024": "b.toml"}}},
+        {"structure": {"finess": "010000016"}, "outbox": {"structures": {"020000022": "b.toml"}}},
         base_dir=tmp_path,
     )
     served = OutboxSettings.from_settings(main).structure_settings(main)
-    assert sorted(served) == ["010000016", "020000024"]
-    assert served["020000024"].structure.finess == "020000024"  # type: ignore[union-attr]
+    assert sorted(served) == ["010000016", "020000022"]
+    assert served["020000022"].structure.finess == "020000022"  # type: ignore[union-attr]
     wrong = Settings.from_mapping(
-        {"outbox": {"structures": {"020000024": "c.toml"}}}, base_dir=tmp_path
+        {"outbox": {"structures": {"020000022": "c.toml"}}}, base_dir=tmp_path
     )
-    with pytest.raises(ConfigurationError, match="not the settings of structure 020000024"):
+    with pytest.raises(ConfigurationError, match="not the settings of structure 020000022"):
         OutboxSettings.from_settings(wrong).structure_settings(wrong)
     assert OutboxSettings.from_settings(Settings()).structure_settings(Settings()) == {}
 
@@ -313,7 +313,7 @@ def test_the_structure_comes_from_the_authors_organisation() -> None:
     from segurlink.cda import Author, InstanceId, Organization
 
     document = f.make_document(seed=506)
-    other = Organization.from_finess("020000024", "AUTRE EHPAD")
+    other = Organization.from_finess("020000022", "AUTRE EHPAD")
     two = f.replace_fields(
         document,
         authors=(document.authors[0], Author(f.T0, other, professional=f.NURSE)),

@@ -225,8 +225,8 @@ def test_bad_documents_are_refused_when_queued(store: SqlStore) -> None:
     outbox = Outbox(store)
     with pytest.raises(InputError, match="not a CDA"):
         outbox.deposit(b"this is no XML")
-    with pytest.raises(InputError, match="not 020000024"):
-        outbox.deposit(f.cda(seed=108), structure="020000024")
+    with pytest.raises(InputError, match="not 020000022"):
+        outbox.deposit(f.cda(seed=108), structure="020000022")
     original = f.make_document(seed=109)
     replacement = build_document(f.replacement(original, seed=110))
     with pytest.raises(InputError, match="replace"):
@@ -407,14 +407,14 @@ def test_a_worker_serves_its_structures_with_their_own_settings(
 ) -> None:
     recorder = Recorder()
     kinds = {"test.record": recorder.kind()}
-    for finess in ("010000016", "020000024", "030000032"):
+    for finess in ("010000016", "020000022", "030000038"):
         store.enqueue(NewJob("test.record", finess, "k"))
-    served = {f: _settings(f) for f in ("010000016", "020000024")}
+    served = {f: _settings(f) for f in ("010000016", "020000022")}
     with Worker(store, served, kinds=kinds, clock=clock) as w:
         while w.run_once() is not None:
             pass
-    assert sorted(client for _, client in recorder.calls) == ["010000016", "020000024"]
-    assert store.status().count("pending") == 1  # 030000032: nobody here serves it
+    assert sorted(client for _, client in recorder.calls) == ["010000016", "020000022"]
+    assert store.status().count("pending") == 1  # 030000038: nobody here serves it
     with Worker(store, _settings(None), kinds=kinds, clock=clock) as anyone:
         assert anyone.run_once().outcome == "done"  # type: ignore[union-attr]
 

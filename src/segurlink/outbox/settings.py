@@ -15,7 +15,7 @@
     retry_deadline_hours = 72
 
     [outbox.structures]          # other structures this installation serves:
-    "020000024" = "ehpad-b.toml" # FINESS = their settings file (certificates, [dmp]...)
+    "020000022" = "ehpad-b.toml" # FINESS = their settings file (certificates, [dmp]...)
 """
 
 from __future__ import annotations
