@@ -229,7 +229,18 @@ def compose(
     sender = _check_address(draft.sender, "the sender")
     to = [_check_address(a, "a recipient") for a in draft.to]
     cc = [_check_address(a, "a recipient") for a in draft.cc]
+    headers = _headers_of(draft.documents) if draft.documents else []
+    if headers:
+        _one_patient(headers)
     own_patient = patient_address(draft.patient) if draft.patient is not None else None
+    if draft.patient_from_document:
+        first_ins = headers[0].patient.ins if headers else None
+        if first_ins is None or not _qualified(headers[0]):
+            raise IdentityStatusError(
+                "the document carries no qualified INS (matricule, OID and traits): "
+                "no patient address"
+            )
+        own_patient = first_ins.mssante_address
     for address in to + cc:
         if _is_patient(address) and address.lower() != (own_patient or "").lower():
             raise IdentityStatusError(
@@ -246,9 +257,7 @@ def compose(
     if draft.action is not None and not draft.documents:
         raise InputError("a replacement or a deletion needs the document")
 
-    headers = _headers_of(draft.documents) if draft.documents else []
     if headers:
-        _one_patient(headers)
         ins = headers[0].patient.ins
         if own_patient is not None and (ins is None or ins.mssante_address != own_patient):
             raise InputError("the documents are not about the patient the message is sent to")

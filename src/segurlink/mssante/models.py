@@ -92,7 +92,9 @@ class Draft:
     ``IHE_XDM.ZIP``. ``readable_pdf`` is the human-readable rendering (PDF/A-1); when it
     is None and a document is level 1 with a PDF body, that body is used.
     ``patient`` adds the patient's own address (Mon espace santé), which only a qualified
-    identity has: pass the :class:`~segurlink.identity.IdentityRecord`.
+    identity has: pass the :class:`~segurlink.identity.IdentityRecord`; or set
+    ``patient_from_document`` to take it from the CDA, which carries a complete INS
+    (matricule, OID, traits) only for a qualified identity (the CDA builder's RNIV rule).
     ``patient_may_reply=False`` marks messages to a patient with ``X-MSS-MES: FIN``.
     ``action`` is ``"replace"`` (the CDA carries its RPLC relatedDocument) or ``"delete"``:
     the XDM ``action`` slot says ``C`` or ``D`` and the body explains it.
@@ -107,6 +109,7 @@ class Draft:
     readable_pdf: bytes | None = None
     attachments: tuple[Attachment, ...] = ()
     patient: object | None = None  # IdentityRecord (typed loosely: no import cycle)
+    patient_from_document: bool = False
     patient_may_reply: bool = True
     action: Literal["replace", "delete"] | None = None
     receipt: bool = True
