@@ -73,8 +73,9 @@ def test_composition_is_deterministic_and_carries_every_mss_header() -> None:
 
 
 def test_no_receipt_no_disposition_header_and_no_mss_headers_without_cda() -> None:
-    message = build(Draft(sender=SENDER, to=(DOCTOR,), text="Merci", subject="Réponse",
-                          receipt=False))
+    message = build(
+        Draft(sender=SENDER, to=(DOCTOR,), text="Merci", subject="Réponse", receipt=False)
+    )
     msg = headers(message.data)
     assert msg["Disposition-Notification-To"] is None
     assert msg["X-MSS-CODECDA"] is None and msg["X-MSS-INS"] is None
@@ -83,8 +84,16 @@ def test_no_receipt_no_disposition_header_and_no_mss_headers_without_cda() -> No
 
 
 def test_threading_headers() -> None:
-    message = build(Draft(sender=SENDER, to=(DOCTOR,), text="ok", subject="Re",
-                          in_reply_to="<a@x>", references=("<root@x>",)))
+    message = build(
+        Draft(
+            sender=SENDER,
+            to=(DOCTOR,),
+            text="ok",
+            subject="Re",
+            in_reply_to="<a@x>",
+            references=("<root@x>",),
+        )
+    )
     msg = headers(message.data)
     assert msg["In-Reply-To"] == "<a@x>"
     assert msg["References"] == "<root@x> <a@x>"
@@ -92,8 +101,15 @@ def test_threading_headers() -> None:
 
 def test_patient_address_only_from_a_qualified_identity() -> None:
     qualified = record(ZOE)
-    message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(),), patient=qualified,
-                          patient_may_reply=False))
+    message = build(
+        Draft(
+            sender=SENDER,
+            to=(DOCTOR,),
+            documents=(cda(),),
+            patient=qualified,
+            patient_may_reply=False,
+        )
+    )
     assert message.recipients == (DOCTOR, "275126322074974@patient.mssante.fr")
     assert headers(message.data)["X-MSS-MES"] == "FIN"
     recup = dataclasses.replace(qualified, status=IdentityStatus.RECUP, id_document=None)
@@ -147,7 +163,11 @@ def test_xdm_read_back_field_by_field() -> None:
     assert doc.content == document
     entry = doc.entry
     assert (entry.uri, entry.mime_type, entry.type_code, entry.class_code) == (
-        "DOC0001.XML", "text/xml", "80788-3", "44")
+        "DOC0001.XML",
+        "text/xml",
+        "80788-3",
+        "44",
+    )
     assert entry.size == len(document)
     assert entry.hash == hashlib.sha1(document).hexdigest()
     assert entry.patient_id == package.patient_id
@@ -155,18 +175,26 @@ def test_xdm_read_back_field_by_field() -> None:
     assert entry.format_code == "urn:ihe:iti:xds-sd:pdf:2008"
     assert entry.title == "Projet personnalisé d'accompagnement"
     names = zipfile.ZipFile(io.BytesIO(message.xdm)).namelist()
-    assert names == ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML",
-                     "IHE_XDM/SUBSET01/DOC0001.XML"]
-    assert received.headers == {"X-MSS-CODECDA": "80788-3", "X-MSS-INS": "O",
-                                "X-MSS-NIL": "R1234567"}
+    assert names == [
+        "README.TXT",
+        "INDEX.HTM",
+        "IHE_XDM/SUBSET01/METADATA.XML",
+        "IHE_XDM/SUBSET01/DOC0001.XML",
+    ]
+    assert received.headers == {
+        "X-MSS-CODECDA": "80788-3",
+        "X-MSS-INS": "O",
+        "X-MSS-NIL": "R1234567",
+    }
     assert received.sender == SENDER and received.recipients == (DOCTOR,)
 
 
 def test_metadata_xml_is_valid_against_the_official_ebrim_schemas() -> None:
     xsd = shared_path("dmp-package", "wsdl", "schema", "ebRS", "lcm.xsd")
     schema = etree.XMLSchema(etree.parse(str(xsd)))
-    message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(), cda(seed=2)),
-                          action="delete"))
+    message = build(
+        Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(), cda(seed=2)), action="delete")
+    )
     with zipfile.ZipFile(io.BytesIO(message.xdm)) as archive:
         metadata = etree.fromstring(archive.read("IHE_XDM/SUBSET01/METADATA.XML"))
     schema.assertValid(metadata)
@@ -176,7 +204,7 @@ def test_metadata_xml_is_valid_against_the_official_ebrim_schemas() -> None:
 
 def test_the_dmp_metadata_output_has_no_xdm_slot() -> None:
     from segurlink.cda import read_header
-    from segurlink.dmp.metadata import document_entry_from_header, document_entry_element
+    from segurlink.dmp.metadata import document_entry_element, document_entry_from_header
 
     document = cda()
     element = document_entry_element(document_entry_from_header(read_header(document), document))
@@ -204,7 +232,8 @@ def test_reader_follows_metadata_into_another_subset_folder() -> None:
     document = entries.pop("IHE_XDM/SUBSET01/DOC0001.XML")
     # ANS imaging example: IHE_XDM/SS000001/ with URIs relative to IHE_XDM/
     entries["IHE_XDM/SS000001/METADATA.XML"] = metadata.replace(
-        b"<rim:Value>DOC0001.XML</rim:Value>", b"<rim:Value>SS000001/DOC0001.XML</rim:Value>")
+        b"<rim:Value>DOC0001.XML</rim:Value>", b"<rim:Value>SS000001/DOC0001.XML</rim:Value>"
+    )
     entries["IHE_XDM/SS000001/DOC0001.XML"] = document
     package = read_xdm(_zip(entries))
     assert package.subset == "IHE_XDM/SS000001"
@@ -239,8 +268,10 @@ def test_declared_size_over_the_limit_is_refused() -> None:
     from segurlink.mssante import XdmLimits
 
     with pytest.raises(XdmError, match="limit"):
-        read_xdm(_zip(_valid_entries(), compression=zipfile.ZIP_STORED),
-                 limits=XdmLimits(max_entry_size=1000))
+        read_xdm(
+            _zip(_valid_entries(), compression=zipfile.ZIP_STORED),
+            limits=XdmLimits(max_entry_size=1000),
+        )
     with pytest.raises(XdmError, match="entries"):
         read_xdm(_zip(_valid_entries()), limits=XdmLimits(max_entries=2))
 
@@ -248,8 +279,7 @@ def test_declared_size_over_the_limit_is_refused() -> None:
 def test_xxe_in_metadata_is_refused() -> None:
     entries = _valid_entries()
     entries["IHE_XDM/SUBSET01/METADATA.XML"] = (
-        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-        b"<r>&x;</r>"
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
     )
     with pytest.raises(XmlSecurityError):
         read_xdm(_zip(entries))
@@ -295,7 +325,8 @@ def test_ans_negative_mdn_902_is_parsed() -> None:
     assert receipt.known
     assert receipt.recipient == "serviceY_auto@chb.mssante.fr"
     assert receipt.error == ApplicationError(
-        902, "Identifiant de patient inconnu", "messageErrorCondition| E^Error^errorSeverity")
+        902, "Identifiant de patient inconnu", "messageErrorCondition| E^Error^errorSeverity"
+    )
     assert not receipt.ok
 
 

@@ -618,7 +618,9 @@ class _SubmissionHandler:
         parsed = _parse_oauth(mechanism, blob)
         if parsed is None:
             self.mock._note(f"AUTH {mechanism}", 535, started, fault=fault)
-            return auth_result(success=False, message="535 5.7.8 Error: authentication failed")
+            return auth_result(
+                success=False, handled=False, message="535 5.7.8 Error: authentication failed"
+            )
         user, token = parsed
         loop = asyncio.get_running_loop()
         verdict = await loop.run_in_executor(
@@ -630,7 +632,9 @@ class _SubmissionHandler:
         # Not refused at once: the error challenge, which the client must answer.
         await server.challenge_auth(_oauth_challenge(mechanism))
         self.mock._note(f"AUTH {mechanism}", 535, started, fault=fault)
-        return auth_result(success=False, message="535 5.7.8 Error: authentication failed")
+        return auth_result(
+            success=False, handled=False, message="535 5.7.8 Error: authentication failed"
+        )
 
     async def auth_XOAUTH2(self, server: Any, args: list[str]) -> Any:
         return await self._oauth(server, args, "XOAUTH2")
@@ -648,7 +652,9 @@ class _SubmissionHandler:
         verdict = self.mock._certificate_verdict(_peer_der(server.transport), blob.decode())
         self.mock._note("AUTH EXTERNAL", 235 if verdict.ok else 535, started)
         if not verdict.ok:
-            return auth_result(success=False, message="535 5.7.8 Error: authentication failed")
+            return auth_result(
+                success=False, handled=False, message="535 5.7.8 Error: authentication failed"
+            )
         return auth_result(success=True, auth_data=verdict.mailbox)
 
     async def handle_MAIL(
@@ -685,7 +691,7 @@ class _SubmissionHandler:
             session.segurlink_fault = ""  # one recipient only
             reply = f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         elif domain not in TRUSTED_DOMAINS:
-            reply = f"554 5.7.1 <{address}>: Relay access denied (outside the MSSanté trust space)"
+            reply = f"554 5.7.1 <{address}>: Relay access denied (outside the MSSante trust space)"
         elif domain == LOCAL_DOMAIN and address.lower() not in self.mock.mailboxes:
             reply = (
                 f"550 5.1.1 <{address}>: Recipient address rejected: "

@@ -140,8 +140,12 @@ def _send(args: argparse.Namespace) -> CommandResult:
         "message_id": result.message_id,
         "accepted": list(result.accepted),
         "refused": [
-            {"address": r.address, "code": r.code, "enhanced_status": r.enhanced_status,
-             "text": r.text}
+            {
+                "address": r.address,
+                "code": r.code,
+                "enhanced_status": r.enhanced_status,
+                "text": r.text,
+            }
             for r in result.refused
         ],
         "size": result.size,
@@ -162,8 +166,11 @@ def _receipt_data(receipt: Any) -> dict[str, Any]:
         "action": receipt.action,
         "status": receipt.status,
         "error": (
-            {"code": receipt.error.code, "label": receipt.error.label,
-             "detail": receipt.error.detail}
+            {
+                "code": receipt.error.code,
+                "label": receipt.error.label,
+                "detail": receipt.error.detail,
+            }
             if receipt.error is not None
             else None
         ),
@@ -183,9 +190,14 @@ def _inbox(args: argparse.Namespace) -> CommandResult:
             "date": m.date.isoformat() if m.date else None,
             "in_reply_to": m.in_reply_to,
             "documents": [
-                {"uri": d.entry.uri, "unique_id": d.entry.unique_id,
-                 "type_code": d.entry.type_code, "title": d.entry.title,
-                 "action": d.entry.action, "size": len(d.content)}
+                {
+                    "uri": d.entry.uri,
+                    "unique_id": d.entry.unique_id,
+                    "type_code": d.entry.type_code,
+                    "title": d.entry.title,
+                    "action": d.entry.action,
+                    "size": len(d.content),
+                }
                 for d in m.documents
             ],
             "attachments": [a.filename for a in m.attachments],

@@ -340,13 +340,15 @@ class MssClient:
                 refused=refused,
             )
         try:
-            smtp.data(message.data)
-        except smtplib.SMTPDataError as exc:
+            code, reply = smtp.data(message.data)  # returns the final reply, never raises it
+        except smtplib.SMTPDataError as exc:  # DATA itself refused (not 354)
+            code, reply = exc.smtp_code, exc.smtp_error
+        if code != 250:
             raise MssError(
-                f"the message was refused: {exc.smtp_code} {_text(exc.smtp_error)}",
-                code=exc.smtp_code,
-                enhanced_status=_enhanced(exc.smtp_error),
-            ) from exc
+                f"the message was refused: {code} {_text(reply)}",
+                code=code,
+                enhanced_status=_enhanced(reply),
+            )
         return SendResult(message.message_id, tuple(accepted), tuple(refused), message.size)
 
     # -- IMAP ----------------------------------------------------------------------------
@@ -505,6 +507,8 @@ def _network_errors(where: str, protocol: str) -> Iterator[None]:
         # (TLS below 1.2 is refused with an alert or a plain close).
         raise TlsError(f"{protocol}: TLS failed: {exc.reason or exc}", url=where) from exc
     except smtplib.SMTPServerDisconnected as exc:
+        if isinstance(exc.__context__, TimeoutError):  # smtplib hides read timeouts so
+            raise TransportTimeout("SMTP: no answer within the timeout", url=where) from exc
         raise TransportError(f"SMTP: the server closed the connection ({exc})", url=where) from exc
     except smtplib.SMTPResponseException as exc:
         raise MssError(

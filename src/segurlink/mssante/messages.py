@@ -407,8 +407,10 @@ def _text_of(part: Message) -> str:
     raw = part.get_payload()
     if isinstance(raw, str):
         return raw
-    if isinstance(raw, list):
-        return "\n".join(m.as_string() for m in raw if isinstance(m, Message))
+    if isinstance(raw, list):  # message/* parts: the fields are the inner headers (unfolded)
+        return "\n\n".join(
+            "\n".join(f"{k}: {v}" for k, v in m.items()) for m in raw if isinstance(m, Message)
+        )
     return ""
 
 
