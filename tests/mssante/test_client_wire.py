@@ -240,7 +240,7 @@ def test_wrong_subject_for_an_xdm_is_refused(mss_mock: MssMock, mss_settings: Se
     with app_client(mss_settings) as client:
         message = client.compose(draft())
         broken = message.data.replace(b"Subject: XDM/1.0/DDM+", b"Subject: ")
-        with pytest.raises(MssError, match="XDM/1.0/DDM"):
+        with pytest.raises(MssError, match=r"XDM/1\.0/DDM"):
             client.send(dataclasses.replace(message, data=broken))
 
 

@@ -126,7 +126,7 @@ def test_patient_address_only_from_a_qualified_identity() -> None:
 def test_one_patient_per_message_and_subject_rule() -> None:
     with pytest.raises(InputError, match="one patient per message"):
         build(Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(ZOE), cda(DOMINIQUE, seed=2))))
-    with pytest.raises(InputError, match="XDM/1.0/DDM"):
+    with pytest.raises(InputError, match=r"XDM/1\.0/DDM"):
         build(Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(),), subject="mine"))
     with pytest.raises(InputError, match="recipient"):
         build(Draft(sender=SENDER, documents=(cda(),)))
