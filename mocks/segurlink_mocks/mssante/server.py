@@ -197,7 +197,7 @@ class MssMock(MockServer):
         context = self.pki.server_ssl_context(require_client_cert=False)
         host = self.host
 
-        def smtp(implicit: bool) -> _Submission:
+        def smtp(implicit: bool) -> Any:
             return _Submission(self, implicit=implicit, tls_context=context, loop=loop)
 
         self._listeners["smtp"] = await loop.create_server(lambda: smtp(False), host, 0)
@@ -756,7 +756,7 @@ class _ImapEndpoint:
             _imap_external_mechanism(mock),
         ]
 
-        class ImapConfig(Config):  # type: ignore[misc]
+        class ImapConfig(Config):
             @property
             def tls_auth(self) -> SASLAuth:
                 return SASLAuth(mechanisms)
@@ -792,7 +792,7 @@ class _ImapEndpoint:
         from proxyprotocol.sock import SocketInfoLocal
         from pymap.imap import IMAPServer
 
-        class RemoteSocketInfo(SocketInfoLocal):  # type: ignore[misc]
+        class RemoteSocketInfo(SocketInfoLocal):
             # pymap trusts loopback clients with auth before TLS: the mock must not.
             @property
             def from_localhost(self) -> bool:
@@ -815,7 +815,7 @@ def _imap_credentials(mailbox: str) -> Any:
 def _imap_oauth_mechanism(mock: MssMock, name: str) -> Any:
     from pysasl.mechanism import ServerChallenge, ServerMechanism
 
-    class OAuth(ServerMechanism):  # type: ignore[misc]
+    class OAuth(ServerMechanism):
         def server_attempt(self, responses: Sequence[Any]) -> tuple[Any, None]:
             if not responses:
                 raise ServerChallenge(b"")
@@ -836,7 +836,7 @@ def _imap_oauth_mechanism(mock: MssMock, name: str) -> Any:
 def _imap_external_mechanism(mock: MssMock) -> Any:
     from pysasl.mechanism import ServerChallenge, ServerMechanism
 
-    class External(ServerMechanism):  # type: ignore[misc]
+    class External(ServerMechanism):
         def server_attempt(self, responses: Sequence[Any]) -> tuple[Any, None]:
             if not responses:
                 raise ServerChallenge(b"")
@@ -856,7 +856,7 @@ def _imap_login(mock: MssMock, config: Any) -> Any:
     from pymap.token import AllTokens
     from pymap.user import UserMetadata
 
-    class Identity(IdentityInterface):  # type: ignore[misc]
+    class Identity(IdentityInterface):
         def __init__(self, address: str) -> None:
             self._address = address
 
@@ -885,7 +885,7 @@ def _imap_login(mock: MssMock, config: Any) -> Any:
         async def delete(self) -> None:
             raise NotAllowedError("the mock's users are fixed")
 
-    class Login(LoginInterface):  # type: ignore[misc]
+    class Login(LoginInterface):
         @property
         def tokens(self) -> Any:
             return AllTokens(config)

@@ -339,15 +339,16 @@ class MssClient:
                 enhanced_status=first.enhanced_status,
                 refused=refused,
             )
+        final: bytes | str
         try:
-            code, reply = smtp.data(message.data)  # returns the final reply, never raises it
+            code, final = smtp.data(message.data)  # returns the final reply, never raises it
         except smtplib.SMTPDataError as exc:  # DATA itself refused (not 354)
-            code, reply = exc.smtp_code, exc.smtp_error
+            code, final = exc.smtp_code, exc.smtp_error
         if code != 250:
             raise MssError(
-                f"the message was refused: {code} {_text(reply)}",
+                f"the message was refused: {code} {_text(final)}",
                 code=code,
-                enhanced_status=_enhanced(reply),
+                enhanced_status=_enhanced(final),
             )
         return SendResult(message.message_id, tuple(accepted), tuple(refused), message.size)
 
