@@ -124,6 +124,27 @@ CASES: dict[str, list[Case]] = {
         ]
         for name in ("hide", "unhide", "archive", "unarchive", "delete")
     },
+    "mss send": [
+        case("--to", "a@segurlink-test.mssante.fr"),  # --document is required
+        case("--to", "a@segurlink-test.mssante.fr", "--document", "{files}/missing.xml"),
+        case("--to", "a@segurlink-test.mssante.fr", "--document", "{files}/a-directory"),
+        case("--to", "a@segurlink-test.mssante.fr", "--document", "{files}/not-xml.xml"),
+        case("--to", "a@segurlink-test.mssante.fr", "--document", "{files}/doctype.xml"),
+        case("--to", "not-an-address", "--document", "{files}/not-xml.xml"),
+        case("--to", "", "--document", "{files}/not-xml.xml"),
+        case("--document", "{files}/not-xml.xml"),  # no recipient
+        case("--to", "a@segurlink-test.mssante.fr", "--document", "{files}/not-xml.xml",
+             "--pdf", "{files}/missing.pdf"),
+        case("--to", "275126322074974@patient.mssante.fr", "--document", "{files}/not-xml.xml"),
+        case("--to", "a@segurlink-test.mssante.fr", "--document", "{files}/not-xml.xml",
+             "--tokens", "{files}/missing.json"),
+        case("--to", "a@segurlink-test.mssante.fr", "--document", "{files}/not-xml.xml",
+             "--access-token", ""),
+    ],
+    "mss inbox": [case("extra"), case("--tokens", "{files}/missing.json"),
+                  case("--access-token", "")],
+    "mss receipts": [case(""), case("no-at-sign"), case("<a b@c>"), case("a@b", "extra"),
+                     case("--tokens", "{files}/bad.json")],
     "ror search organizations": [
         case("--count", "0"), case("--count", "1001"), case("--max-pages", "0"),
         case("--since", "yesterday"), case("--since", ""),

@@ -163,3 +163,21 @@ def test_shell_examples_run_against_the_mocks(
         if argv[:2] == ["mock", "serve"] or argv == ["demo"]:
             continue
         assert main(argv) == 0, f"{page}: {command}\n{capsys.readouterr().err}"
+
+
+def test_the_error_tree_of_the_docs_names_every_error_class() -> None:
+    """docs/errors.md and the errors module docstring draw the same, complete tree."""
+    import inspect
+
+    import segurlink.errors as errors
+
+    classes = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value) and issubclass(value, errors.SegurlinkError)
+    }
+    page = (DOCS / "errors.md").read_text(encoding="utf-8")
+    drawn_in_docs = set(re.findall(r"[├└]── (\w+)", page)) | {"SegurlinkError"}
+    drawn_in_module = set(re.findall(r"[├└]── (\w+)", errors.__doc__ or "")) | {"SegurlinkError"}
+    assert classes == drawn_in_docs
+    assert classes == drawn_in_module

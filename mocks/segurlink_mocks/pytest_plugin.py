@@ -3,7 +3,8 @@
 * ``segurlink_pki`` (session): the test PKI in a temporary directory.
 * the fixtures of each mock, from its own sub-package: ``insi_mock`` and
   ``segurlink_mock_settings`` (:mod:`segurlink_mocks.insi.fixtures`), ``dmp_mock`` and
-  ``dmp_settings``, ``psc_mock`` and ``psc_settings``, ``ror_mock`` and ``ror_settings``.
+  ``dmp_settings``, ``psc_mock`` and ``psc_settings``, ``ror_mock`` and ``ror_settings``,
+  ``mss_mock`` and ``mss_settings``.
 
 Heavy modules (cryptography, lxml, werkzeug) are imported inside the fixtures, so that
 loading the plugin costs nothing to test runs that do not use it.
@@ -27,6 +28,7 @@ pytest_plugins = [
     "segurlink_mocks.dmp.fixtures",
     "segurlink_mocks.psc.fixtures",
     "segurlink_mocks.ror.fixtures",
+    "segurlink_mocks.mssante.fixtures",
 ]
 
 

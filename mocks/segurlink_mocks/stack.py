@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ._core.server import MockServer
     from .dmp import DmpMock
     from .insi import InsiMock
+    from .mssante import MssMock
     from .pki import TestPki
     from .psc import PscMock
     from .ror import RorMock
@@ -183,6 +184,7 @@ class MockStack:
         self._ror: RorMock | None = None
         self._psc: PscMock | None = None
         self._dmp: DmpMock | None = None
+        self._mss: MssMock | None = None
         self._lock_fd: int | None = None
         #: The pid of a killed stack whose stale settings file this one replaced (0: unknown).
         self.replaced_stale: int | None = None
@@ -192,6 +194,7 @@ class MockStack:
     def start(self) -> Self:
         from .dmp import DmpMock
         from .insi import InsiMock
+        from .mssante import MssMock
         from .pki import TestPki
         from .psc import PscMock
         from .ror import RorMock
@@ -208,6 +211,17 @@ class MockStack:
                 self._pki, host=self.host, auto_approve=not self.psc_login_page
             ).start()
             self._dmp = DmpMock(self._pki, host=self.host).start()
+            # OAuth logins on the MSSanté mock accept the PSC mock's access tokens.
+            psc = self._psc.settings_table()
+            self._mss = MssMock(
+                self._pki,
+                host=self.host,
+                psc_introspection=(
+                    self._psc.issuer + "/protocol/openid-connect/token/introspect",
+                    psc["client_id"],
+                    psc["client_secret"],
+                ),
+            ).start()
             self._write_config()
         except BaseException:
             self.stop()
@@ -222,6 +236,7 @@ class MockStack:
         self._ror = None
         self._psc = None
         self._dmp = None
+        self._mss = None
         if self._lock_fd is not None:  # only the owner removes the files
             self.config_path.unlink(missing_ok=True)
             (self.directory / STATE_FILE).unlink(missing_ok=True)
@@ -280,6 +295,7 @@ class MockStack:
             "ror": self._ror,
             "psc": self._psc,
             "dmp": self._dmp,
+            "mssante": self._mss,
         }
         return {name: mock for name, mock in running.items() if mock is not None}
 
@@ -343,6 +359,8 @@ class MockStack:
             tables.append(("psc", dict(self._psc.settings_table())))
         if self._dmp is not None:
             tables.append(("dmp", dict(self._dmp.settings_table(pki_dir))))
+        if self._mss is not None:
+            tables.append(("mssante", dict(self._mss.settings_table(pki_dir))))
         lines = [
             "# Written by `segurlink mock serve`: segurlink settings pointing at the local mocks.",
             "# Removed when the mocks stop. Relative paths are relative to this file.",

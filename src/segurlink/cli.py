@@ -37,6 +37,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.cda",
     "segurlink._commands.psc",
     "segurlink._commands.dmp",
+    "segurlink._commands.mssante",
     "segurlink._commands.ror",
     "segurlink._commands.hl7",
     "segurlink._commands.outbox",

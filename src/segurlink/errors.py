@@ -12,6 +12,7 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
     │   ├── InvalidIdentifier           NIR / NIA / INS format or key
     │   ├── InvalidTraits               identity traits that cannot be normalised
     │   ├── IdentityStatusError         RNIV rule refused (e.g. sharing a non-QUAL INS)
+    │   ├── MessageTooLarge             MSSanté message over the size limit (not sent)
     │   └── Hl7Error                    HL7 v2 message that cannot be read (segment, field)
     ├── ValidationError                 a document or message fails its rules
     ├── TransportError                  the exchange did not complete
@@ -19,7 +20,8 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
     │   ├── TlsError                    handshake or certificate verification failed
     │   ├── HttpStatusError             HTTP error status without a usable service answer
     │   ├── MalformedResponse           not the expected protocol (HTML, truncated XML...)
-    │   │   └── XmlSecurityError        DTD / entities in a received document
+    │   │   ├── XmlSecurityError        DTD / entities in a received document
+    │   │   └── XdmError                IHE XDM archive unsafe or unreadable (zip-slip, bomb)
     │   └── MllpError                   MLLP framing broken or frame too large (HL7 v2)
     ├── OutboxError                     the outbox's database failed (unavailable, locked)
     └── ServiceError                    the service answered with its own error
@@ -28,7 +30,9 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
         ├── XdsError                    XDS RegistryResponse failures (DMP)
         ├── OidcError                   OAuth2 / OpenID Connect ``error`` (Pro Santé Connect)
         ├── FhirError                   FHIR OperationOutcome (ROR)
-        └── NotFound                    the service has no such object (e.g. a DMP entry)
+        ├── NotFound                    the service has no such object (e.g. a DMP entry)
+        └── MssError                    MSSanté operator refusal: SMTP code, enhanced status
+            └── MssAuthenticationError  SASL refused (bad/expired token, certificate)
 """
 
 from __future__ import annotations
@@ -48,10 +52,14 @@ __all__ = [
     "InvalidTraits",
     "Issue",
     "MalformedResponse",
+    "MessageTooLarge",
     "MllpError",
+    "MssAuthenticationError",
+    "MssError",
     "NotFound",
     "OidcError",
     "OutboxError",
+    "RecipientRefusal",
     "SegurlinkError",
     "ServiceError",
     "SoapFault",
@@ -59,6 +67,7 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "ValidationError",
+    "XdmError",
     "XdsError",
     "XdsIssue",
     "XmlSecurityError",
@@ -104,6 +113,18 @@ class InvalidTraits(InputError):
 
 class IdentityStatusError(InputError):
     """An identity-vigilance (RNIV) rule refuses the operation."""
+
+
+class MessageTooLarge(InputError):
+    """An MSSanté message is larger than the configured limit; nothing was sent.
+
+    ``size`` is the message's size in bytes, ``limit`` the configured maximum.
+    """
+
+    def __init__(self, message: str, *, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
 
 
 class Hl7Error(InputError):
@@ -206,6 +227,11 @@ class OutboxError(SegurlinkError):
     """
 
 
+class XdmError(MalformedResponse):
+    """A received IHE XDM archive is refused: unsafe names (absolute, ``..``), sizes
+    beyond the limits (zip bomb), missing or inconsistent METADATA.XML."""
+
+
 class ServiceError(SegurlinkError):
     """The service processed the request and answered with an error of its own."""
 
@@ -291,3 +317,50 @@ class NotFound(ServiceError):
 
     The service's "no" (exit code 1), not the caller's input error: the request was valid.
     """
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRefusal:
+    """One recipient the MSSanté operator refused: SMTP code, enhanced status, text."""
+
+    address: str
+    code: int
+    enhanced_status: str = ""
+    text: str = ""
+
+    @property
+    def is_temporary(self) -> bool:
+        """True for a 4xx refusal: the same message may be sent again later."""
+        return 400 <= self.code < 500
+
+
+class MssError(ServiceError):
+    """The MSSanté operator refused the exchange (SMTP or IMAP answer).
+
+    ``code`` is the SMTP reply code (``552``, ``451``...; 0 for IMAP), ``enhanced_status``
+    the RFC 3463 status (``5.7.8``), ``refused`` the recipients refused when no recipient
+    was accepted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        enhanced_status: str = "",
+        refused: Sequence[RecipientRefusal] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.enhanced_status = enhanced_status
+        self.refused = tuple(refused)
+
+    @property
+    def is_temporary(self) -> bool:
+        """True for a 4xx answer: retry later."""
+        return 400 <= self.code < 500
+
+
+class MssAuthenticationError(MssError):
+    """SASL authentication refused: a bad, expired or revoked token (``535 5.7.8`` /
+    ``NO [AUTHENTICATIONFAILED]``) or a client certificate the operator does not accept."""

@@ -254,6 +254,10 @@ class DocumentEntryMetadata:
     event_codes: tuple[Code, ...] = ()
     lid: str = ""
     repository_id: str = ""
+    #: XDM only (ITI-32): the document's file name in the subset folder (``URI`` slot).
+    uri: str = ""
+    #: XDM only: extra-metadata slots, e.g. ``(("action", ("C",)),)`` for a replacement.
+    extra_slots: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def with_confidentiality(self, extra: Iterable[str]) -> DocumentEntryMetadata:
         """This entry with the DMP visibility codes ``extra`` added to the CDA's code."""
@@ -696,6 +700,9 @@ def document_entry_element(doc: DocumentEntryMetadata, ids: _Ids | None = None) 
     _slot(eo, "size", [str(doc.size)] if doc.size is not None else [])
     _slot(eo, "sourcePatientId", [doc.source_patient_id])
     _slot(eo, "sourcePatientInfo", doc.source_patient_info)
+    _slot(eo, "URI", [doc.uri])
+    for name, values in doc.extra_slots:
+        _slot(eo, name, values)
     _localized(eo, "Name", doc.title)
     _localized(eo, "Description", doc.comments)
     _authors(eo, ids, DE_AUTHOR, obj, doc.authors)

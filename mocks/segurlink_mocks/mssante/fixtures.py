@@ -1,0 +1,63 @@
+"""pytest fixtures of the MSSanté mock (enabled by the segurlink pytest plugin).
+
+* ``mss_mock_session`` (session): one :class:`~segurlink_mocks.mssante.MssMock` for the run.
+* ``mss_mock`` (function): that mock, reset (mailboxes, tokens, faults, log).
+* ``mss_settings`` (function): :class:`segurlink.config.Settings` with an ``[mssante]``
+  table for the APP mailbox of the mock (``EXTERNAL`` with the structure's certificate),
+  ``[software]`` and the test CA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from segurlink.config import Settings
+
+    from ..pki import TestPki
+    from .server import MssMock
+
+
+@pytest.fixture(scope="session")
+def mss_mock_session(segurlink_pki: TestPki) -> Iterator[MssMock]:
+    """The MSSanté mock of the session, not reset between tests."""
+    from .server import MssMock
+
+    with MssMock(segurlink_pki) as mock:
+        yield mock
+
+
+@pytest.fixture
+def mss_mock(mss_mock_session: MssMock) -> MssMock:
+    """The MSSanté mock, back to its start state for this test."""
+    mss_mock_session.reset()
+    return mss_mock_session
+
+
+@pytest.fixture
+def mss_settings(mss_mock: MssMock) -> Settings:
+    """Settings of a DUI on the mock's APP mailbox (certificate, EXTERNAL)."""
+    from segurlink.config import Settings
+
+    from .._core.installation import (
+        DEFAULT_IDAM,
+        MOCK_SOFTWARE_INSTANCE,
+        SOFTWARE_NAME,
+        SOFTWARE_VERSION,
+    )
+
+    return Settings.from_mapping(
+        {
+            "software": {
+                "name": SOFTWARE_NAME,
+                "version": SOFTWARE_VERSION,
+                "idam": DEFAULT_IDAM,
+                "instance": MOCK_SOFTWARE_INSTANCE,
+            },
+            "timeouts": {"connect": 5.0, "read": 10.0},
+            "mssante": mss_mock.settings_table(),
+        }
+    )
