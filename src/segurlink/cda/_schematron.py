@@ -8,9 +8,18 @@ path). The compiled XSLT gets ``xml:base`` = the ``.sch`` location so the relati
 ``doc()``/``document()`` paths of the kit still resolve; value sets the kit lacks
 (``voc-<oid>-DYNAMIC.xml``) are generated from ``jeuxDeValeurs/`` into the cache.
 
-Saxon-HE cannot save a compiled stylesheet, so each process pays the XSLT compile once;
-executables are kept in memory per path (the big "structuration minimale" one takes
-seconds).
+Two engines produce that XSLT from the kit:
+
+- ``segurlink`` (the default): includes resolved here, the kit's
+  ``iso_abstract_expand.xsl``, then :mod:`segurlink.cda._sch_compiler`, which writes
+  what ``iso_svrl_for_xslt2.xsl`` would, smaller (StrucMin: ~1 MB instead of 10 MB) and
+  quicker to run, with the same findings; a construct it does not mirror falls back to
+- ``iso``: the kit's three ISO stylesheets as they are (kept for comparison: the
+  verdict-equality test and ``benchmarks/cda.py`` run both).
+
+Saxon-HE cannot save a compiled stylesheet (exporting needs Saxon-EE), so each process
+pays the XSLT compile once; executables are kept in memory per path. The value sets the
+``segurlink`` output reads through global parameters are parsed once per process.
 """
 
 from __future__ import annotations
@@ -25,18 +34,29 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from lxml import etree
 
 from ..errors import ConfigurationError
 
-__all__ = ["CompiledSchematron", "Kit", "SchematronFinding", "compile_schematron"]
+__all__ = [
+    "CompiledSchematron",
+    "Kit",
+    "PreparedDocument",
+    "SchematronFinding",
+    "compile_schematron",
+    "prepare",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Bump when the compile pipeline changes: old cache entries are then ignored.
 _PIPELINE_VERSION = "1"
+Engine = Literal["segurlink", "iso"]
+ENGINES: tuple[Engine, ...] = ("segurlink", "iso")
+_SEG = "urn:segurlink:schematron"
+_DOC_PARAM = re.compile(r"<xsl:param name=\"seg:(doc\d+)\" select=\"doc\('([^']+)'\)\"")
 _STEPS = ("iso_dsdl_include.xsl", "iso_abstract_expand.xsl", "iso_svrl_for_xslt2.xsl")
 _INCLUDE = re.compile(r"<(?:\w+:)?include\s+href=\"([^\"]+)\"")
 _DOC_LITERAL = re.compile(r"doc\('([^'()]+\.xml)'\)")
@@ -233,8 +253,14 @@ def _include_closure(sch: Path) -> Iterator[Path]:
         stack.extend((path.parent / href).resolve() for href in _INCLUDE.findall(text))
 
 
-def _cache_key(kit: Kit, sch: Path) -> str:
+def _cache_key(kit: Kit, sch: Path, engine: Engine = "iso") -> str:
     digest = hashlib.sha256(_PIPELINE_VERSION.encode())
+    if engine != "iso":
+        from . import _sch_compiler
+
+        # The compiler's own source: a change to it is a new cache entry.
+        digest.update(engine.encode())
+        digest.update(Path(_sch_compiler.__file__).read_bytes())
     digest.update(str(sch).encode())
     for step in _STEPS:
         digest.update((kit.schematrons / "moteur" / step).read_bytes())
@@ -310,14 +336,41 @@ def _generate_vocabularies(kit: Kit, sch: Path, xslt: str, cache_dir: Path) -> s
     return _DOC_LITERAL.sub(fix, xslt)
 
 
-def compile_schematron(kit: Kit, sch: Path, cache_dir: Path) -> Path:
+def compile_schematron(kit: Kit, sch: Path, cache_dir: Path, engine: Engine = "segurlink") -> Path:
     """The compiled XSLT of ``sch`` in ``cache_dir``; compiled now when not cached."""
+    if engine not in ENGINES:
+        raise ConfigurationError(f"unknown schematron engine {engine!r}")
     sch = sch.resolve()
-    key = _cache_key(kit, sch)
-    target = cache_dir / f"{sch.stem}-{key[:24]}.xsl"
+    key = _cache_key(kit, sch, engine)
+    suffix = "" if engine == "iso" else f".{engine}"
+    target = cache_dir / f"{sch.stem}-{key[:24]}{suffix}.xsl"
     if target.is_file():
         return target
-    logger.info("compiling schematron %s (cache miss)", sch.name)
+    logger.info("compiling schematron %s with the %s engine (cache miss)", sch.name, engine)
+    text = None
+    if engine == "segurlink":
+        from ._sch_compiler import Unsupported
+
+        try:
+            text = _compile_segurlink(kit, sch)
+        except Unsupported as exc:
+            logger.info("%s: %s; compiling with the kit's ISO stylesheets", sch.name, exc)
+    if text is None:
+        text = _compile_iso(kit, sch)
+    text = _generate_vocabularies(kit, sch, text, cache_dir)
+    # xml:base: the kit's relative doc()/document() paths resolve against the .sch folder.
+    if 'xml:base="' not in text[:2000]:
+        text, count = re.subn(
+            r"<xsl:stylesheet\b", f'<xsl:stylesheet xml:base="{sch.as_uri()}"', text, count=1
+        )
+        if count != 1:
+            raise ConfigurationError(f"unexpected output compiling {sch}: no xsl:stylesheet")
+    _atomic_write(target, text.encode("utf-8"))
+    return target
+
+
+def _compile_iso(kit: Kit, sch: Path) -> str:
+    """The kit's pipeline: include, abstract-pattern expansion, SVRL skeleton."""
     processor = _saxon()
     with _PROCESSOR_LOCK:
         try:
@@ -332,21 +385,35 @@ def compile_schematron(kit: Kit, sch: Path, cache_dir: Path) -> Path:
                 current = processor.parse_xml(xml_text=text)
         except Exception as exc:
             raise ConfigurationError(f"cannot compile schematron {sch}: {exc}") from exc
-    text = _generate_vocabularies(kit, sch, text, cache_dir)
-    # xml:base: the kit's relative doc()/document() paths resolve against the .sch folder.
-    text, count = re.subn(
-        r"<xsl:stylesheet\b", f'<xsl:stylesheet xml:base="{sch.as_uri()}"', text, count=1
-    )
-    if count != 1:
-        raise ConfigurationError(f"unexpected output compiling {sch}: no xsl:stylesheet")
-    _atomic_write(target, text.encode("utf-8"))
-    return target
+    return str(text)
+
+
+def _compile_segurlink(kit: Kit, sch: Path) -> str:
+    """Includes here, the kit's abstract-pattern expansion, then our SVRL generator."""
+    from .._xml import parse_xml
+    from ._sch_compiler import compile_expanded, resolve_includes
+
+    included = resolve_includes(sch)
+    processor = _saxon()
+    with _PROCESSOR_LOCK:
+        try:
+            executable = processor.new_xslt30_processor().compile_stylesheet(
+                stylesheet_file=str(kit.schematrons / "moteur" / _STEPS[1])
+            )
+            node = processor.parse_xml(xml_text=etree.tostring(included, encoding="unicode"))
+            expanded = str(executable.transform_to_string(xdm_node=node))
+        except Exception as exc:
+            raise ConfigurationError(f"cannot compile schematron {sch}: {exc}") from exc
+    schema = parse_xml(expanded.encode("utf-8"), what=f"expanded {sch.name}")
+    return compile_expanded(schema, sch.as_uri()).xslt.decode("utf-8")
 
 
 class CompiledSchematron:
     """A compiled schematron ready to run; one per XSLT file per process."""
 
     _cache: ClassVar[dict[Path, CompiledSchematron]] = {}
+    #: Value-set documents bound to the ``segurlink`` stylesheets' parameters, by URI.
+    _documents: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, name: str, xslt: Path) -> None:
         self.name = name
@@ -358,24 +425,55 @@ class CompiledSchematron:
                 )
             except Exception as exc:
                 raise ConfigurationError(f"cannot load compiled schematron {xslt}: {exc}") from exc
+            self._bind_documents(xslt)
+
+    def _bind_documents(self, xslt: Path) -> None:
+        """Parse the value sets a ``segurlink`` stylesheet reads once, for every run (an
+        unbound parameter is the stylesheet's own ``doc()`` call: same answer, slower)."""
+        with xslt.open(encoding="utf-8") as fh:
+            head = fh.read(65536)
+        base = re.search(r'xml:base="([^"]+)"', head)
+        if base is None:
+            return
+        processor = _saxon()
+        for name, uri in _DOC_PARAM.findall(head):
+            absolute = _resolve_uri(base.group(1), uri)
+            node = self._documents.get(absolute)
+            if node is None:
+                path = _file_path(absolute)
+                if path is None or not path.is_file():
+                    continue
+                try:
+                    node = processor.parse_xml(xml_file_name=str(path))
+                except Exception as exc:  # noqa: BLE001
+                    # Left unbound: the stylesheet's own doc() call then reports it.
+                    logger.warning("cannot preload %s: %s", path, exc)
+                    continue
+                self._documents[absolute] = node
+            self._executable.set_parameter(f"{{{_SEG}}}{name}", node)
 
     @classmethod
-    def load(cls, kit: Kit, sch: Path, cache_dir: Path) -> CompiledSchematron:
+    def load(
+        cls, kit: Kit, sch: Path, cache_dir: Path, engine: Engine = "segurlink"
+    ) -> CompiledSchematron:
         """Compile (or take from the disk cache) and load, once per process."""
-        xslt = compile_schematron(kit, sch, cache_dir)
+        xslt = compile_schematron(kit, sch, cache_dir, engine)
         with _PROCESSOR_LOCK:
             found = cls._cache.get(xslt)
             if found is None:
                 found = cls._cache[xslt] = cls(sch.name, xslt)
             return found
 
-    def run(self, document_text: str) -> list[SchematronFinding]:
-        """Validate the serialised document; findings from its SVRL report."""
-        processor = _saxon()
+    def run(self, document: str | PreparedDocument) -> list[SchematronFinding]:
+        """Validate the document (serialised, or prepared once for several schematrons);
+        findings from its SVRL report."""
         with _PROCESSOR_LOCK:
+            if isinstance(document, str):
+                document = prepare(document)
             try:
-                node = processor.parse_xml(xml_text=document_text)
-                svrl = self._executable.transform_to_string(xdm_node=node)
+                if document.node is None:
+                    raise ValueError(document.error)
+                svrl = self._executable.transform_to_string(xdm_node=document.node)
             except Exception as exc:  # noqa: BLE001
                 message = " ".join(str(exc).split())[:500]
                 return [
@@ -384,6 +482,40 @@ class CompiledSchematron:
                     )
                 ]
         return _read_svrl(svrl, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """A document parsed by Saxon once, to run several schematrons on (``node`` is None
+    and ``error`` says why when Saxon could not parse it)."""
+
+    node: Any
+    error: str = ""
+
+
+def prepare(document_text: str) -> PreparedDocument:
+    """Parse ``document_text`` for :meth:`CompiledSchematron.run`."""
+    processor = _saxon()
+    with _PROCESSOR_LOCK:
+        try:
+            return PreparedDocument(processor.parse_xml(xml_text=document_text))
+        except Exception as exc:  # noqa: BLE001 - reported by run() as a finding
+            return PreparedDocument(None, " ".join(str(exc).split())[:500])
+
+
+def _resolve_uri(base: str, uri: str) -> str:
+    from urllib.parse import urljoin
+
+    return urljoin(base, uri)
+
+
+def _file_path(uri: str) -> Path | None:
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
 
 
 def _read_svrl(svrl: str, name: str) -> list[SchematronFinding]:
