@@ -412,6 +412,7 @@ class CompiledSchematron:
     """A compiled schematron ready to run; one per XSLT file per process."""
 
     _cache: ClassVar[dict[Path, CompiledSchematron]] = {}
+    _loaded: ClassVar[dict[tuple[Path, Path, Path, str], CompiledSchematron]] = {}
     #: Value-set documents bound to the ``segurlink`` stylesheets' parameters, by URI.
     _documents: ClassVar[dict[str, Any]] = {}
 
@@ -456,13 +457,29 @@ class CompiledSchematron:
     def load(
         cls, kit: Kit, sch: Path, cache_dir: Path, engine: Engine = "segurlink"
     ) -> CompiledSchematron:
-        """Compile (or take from the disk cache) and load, once per process."""
+        """Compile (or take from the disk cache) and load, once per process.
+
+        The cache key hashes the schematron and all it includes (StrucMin: 140 files):
+        it is computed once per process, not per document.
+        """
+        loaded_key = (kit.path, sch, cache_dir, engine)
+        found = cls._loaded.get(loaded_key)
+        if found is not None:
+            return found
         xslt = compile_schematron(kit, sch, cache_dir, engine)
         with _PROCESSOR_LOCK:
             found = cls._cache.get(xslt)
             if found is None:
                 found = cls._cache[xslt] = cls(sch.name, xslt)
+            cls._loaded[loaded_key] = found
             return found
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop every loaded stylesheet (the next load reads the disk cache again)."""
+        with _PROCESSOR_LOCK:
+            cls._cache.clear()
+            cls._loaded.clear()
 
     def run(self, document: str | PreparedDocument) -> list[SchematronFinding]:
         """Validate the document (serialised, or prepared once for several schematrons);
