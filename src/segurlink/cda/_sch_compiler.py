@@ -241,12 +241,14 @@ class CompiledXslt:
     checks: int = 0
 
 
-@dataclass
-class _Scope:
-    """The variables of a rule or abstract-rule body, extends inlined (for the analysis)."""
+@dataclass(frozen=True)
+class _Occurrence:
+    """The variables one rule body reads and defines, reached from a template's rule
+    through ``chain`` (the ``extends`` elements followed, outermost first)."""
 
-    defined: set[str]
-    referenced: set[str]
+    chain: tuple[int, ...]
+    defined: frozenset[str]
+    referenced: frozenset[str]
 
 
 class _Generator:
@@ -272,7 +274,7 @@ class _Generator:
         self.pending_abstract: list[tuple[str, etree._Element]] = []
         self.checks = 0
         self.shared_checks: dict[bytes, list[tuple[etree._Element, etree._Element]]] = {}
-        self._scopes: dict[int, _Scope] = {}
+        self._occurrences: dict[int, list[_Occurrence]] = {}
 
     # -- phases and patterns ----------------------------------------------------------------
 
@@ -430,10 +432,16 @@ class _Generator:
     # -- rule bodies ------------------------------------------------------------------------
 
     def _body(
-        self, out: etree._Element, rule: etree._Element, *, container: etree._Element
+        self,
+        out: etree._Element,
+        rule: etree._Element,
+        *,
+        container: etree._Element,
+        chain: tuple[int, ...] = (),
     ) -> None:
         """The children of ``rule`` (concrete or abstract) in order, into ``out``;
-        ``container`` is the rule whose template ``out`` is (for the variable analysis)."""
+        ``container`` is the rule whose template ``out`` is, ``chain`` the extends that
+        led from it to ``rule`` (for the variable analysis)."""
         for child in rule:
             if not isinstance(child.tag, str):
                 continue
@@ -447,7 +455,7 @@ class _Generator:
             elif kind == "report":
                 self._check(out, child, report=True, container=container)
             elif kind == "extends":
-                self._extends(out, child, container)
+                self._extends(out, child, container, chain)
             # title and p: the ISO output has them as svrl:text the reader ignores.
 
     def _let(self, out: etree._Element, let: etree._Element) -> None:
@@ -508,7 +516,7 @@ class _Generator:
         referenced = variables_in(test)
         for node in check.iter(_sch("value-of"), _sch("name")):
             referenced |= variables_in(node.get("select") or node.get("path") or "")
-        if referenced & self._scope(container).defined:
+        if referenced & self._defined_in(container):
             out.append(block)  # reads a local variable: stays in its template
             return
         # The same check in many rules (StrucMin: 2,048 checks, 875 distinct) is compiled
@@ -561,18 +569,23 @@ class _Generator:
             _append_text(out, child.tail)
 
     def _extends(
-        self, out: etree._Element, extends: etree._Element, container: etree._Element
+        self,
+        out: etree._Element,
+        extends: etree._Element,
+        container: etree._Element,
+        chain: tuple[int, ...],
     ) -> None:
         name = extends.get("rule")
         if not name or extends.get("href"):
             raise Unsupported("extends without @rule, or with @href")
+        inner = (*chain, id(extends))
         for target in self._extended(extends):
             if target.get("abstract") != "true":
                 raise Unsupported(f"extends {name} names a rule that is not abstract")
-            if self._callable(target, container):
+            if self._callable(container, inner):
                 etree.SubElement(out, _xsl("call-template"), name=self._template_for(target))
             else:
-                self._body(out, target, container=container)
+                self._body(out, target, container=container, chain=inner)
 
     def _extended(self, extends: etree._Element) -> list[etree._Element]:
         """The rules ``extends`` stands for, as the ISO skeleton picks them: those of the
@@ -595,44 +608,73 @@ class _Generator:
             self.pending_abstract.append((name, abstract))
         return name
 
-    def _callable(self, abstract: etree._Element, container: etree._Element) -> bool:
-        """Can ``abstract`` run as a named template from ``container``'s body? Not when a
-        variable crosses: the abstract rule reading one of the container's lets, or the
-        container reading one of the abstract rule's."""
-        inner = self._scope(abstract)
-        outer = self._scope(container)
-        free = inner.referenced - inner.defined
-        if free & outer.defined:
-            return False
-        return not (inner.defined & (outer.referenced - inner.referenced))
+    def _callable(self, container: etree._Element, chain: tuple[int, ...]) -> bool:
+        """Can what ``chain`` extends run as a named template from ``container``'s
+        template? Not when a variable crosses: it reading a let of the rest of the
+        template, or the rest of the template reading one of its lets."""
+        inside: set[str] = set()
+        outside: set[str] = set()
+        defined_inside: set[str] = set()
+        defined_outside: set[str] = set()
+        for occurrence in self._occurrences_of(container):
+            if occurrence.chain[: len(chain)] == chain:
+                inside |= occurrence.referenced
+                defined_inside |= occurrence.defined
+            else:
+                outside |= occurrence.referenced
+                defined_outside |= occurrence.defined
+        free = inside - defined_inside
+        return not (free & defined_outside) and not (defined_inside & outside)
 
-    def _scope(self, rule: etree._Element) -> _Scope:
-        key = id(rule)
-        found = self._scopes.get(key)
-        if found is not None:
-            return found
-        scope = _Scope(set(), set())
-        self._scopes[key] = scope  # recursion guard (a cycle simply analyses once)
+    def _defined_in(self, container: etree._Element) -> set[str]:
+        """Every let of ``container``'s template, extends followed."""
+        found: set[str] = set()
+        for occurrence in self._occurrences_of(container):
+            found |= occurrence.defined
+        return found
+
+    def _occurrences_of(self, container: etree._Element) -> list[_Occurrence]:
+        key = id(container)
+        found = self._occurrences.get(key)
+        if found is None:
+            found = self._occurrences[key] = []
+            self._collect(container, (), found, [])
+        return found
+
+    def _collect(
+        self,
+        rule: etree._Element,
+        chain: tuple[int, ...],
+        out: list[_Occurrence],
+        stack: list[etree._Element],
+    ) -> None:
+        if any(rule is seen for seen in stack) or len(stack) > 30:
+            raise Unsupported(f"extends cycle through rule {rule.get('id')!r}")
+        defined: set[str] = set()
+        referenced: set[str] = set()
+        extends: list[etree._Element] = []
         for node in rule.iter():
             if not isinstance(node.tag, str) or etree.QName(node).namespace != SCH:
                 continue
             kind = _local(node)
             if kind == "let":
-                scope.defined.add(node.get("name", ""))
-                scope.referenced |= variables_in(node.get("value", ""))
+                defined.add(node.get("name", ""))
+                referenced |= variables_in(node.get("value", ""))
+                for inner in node.iter():
+                    for attribute in ("select", "test"):
+                        referenced |= variables_in(inner.get(attribute, ""))
             elif kind in ("assert", "report"):
-                scope.referenced |= variables_in(node.get("test", ""))
+                referenced |= variables_in(node.get("test", ""))
             elif kind == "value-of":
-                scope.referenced |= variables_in(node.get("select", ""))
+                referenced |= variables_in(node.get("select", ""))
             elif kind == "name":
-                scope.referenced |= variables_in(node.get("path", ""))
+                referenced |= variables_in(node.get("path", ""))
             elif kind == "extends":
-                for target in self._extended(node):
-                    if target is not rule:
-                        nested = self._scope(target)
-                        scope.defined |= nested.defined
-                        scope.referenced |= nested.referenced
-        return scope
+                extends.append(node)
+        out.append(_Occurrence(chain, frozenset(defined), frozenset(referenced)))
+        for node in extends:
+            for target in self._extended(node):
+                self._collect(target, (*chain, id(node)), out, [*stack, rule])
 
     # -- XPath rewriting ----------------------------------------------------------------------
 

@@ -470,7 +470,15 @@ class CompiledSchematron:
         with _PROCESSOR_LOCK:
             found = cls._cache.get(xslt)
             if found is None:
-                found = cls._cache[xslt] = cls(sch.name, xslt)
+                try:
+                    found = cls(sch.name, xslt)
+                except ConfigurationError as exc:
+                    if engine == "iso":
+                        raise
+                    # Saxon refuses what the segurlink engine wrote: the kit's way then.
+                    logger.warning("%s; using the kit's ISO stylesheets", exc)
+                    found = cls.load(kit, sch, cache_dir, "iso")
+                cls._cache[xslt] = found
             cls._loaded[loaded_key] = found
             return found
 
