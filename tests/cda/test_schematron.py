@@ -297,9 +297,11 @@ def test_engines_agree_on_the_official_examples_and_built_documents(
     assert sum(name.startswith("example:") for name in bases) >= 10
     for name, data in bases.items():
         paths = engines.schematrons(data)
-        # Every example also against the schematrons its processing instructions declare.
+        # Every example also against the model schematron its processing instructions
+        # declare (as tests/conformance/test_cda_kit.py; the kit's IHE.sch and
+        # terminologie.sch include files the kit lacks: neither engine compiles them).
         declared = re.findall(r'SCHSchema="\.\./schematrons/([^"]+)"', data.decode()[:4000])
-        paths += [engines.kit.schematron(Path(d).name) for d in declared]
+        paths += [engines.kit.schematron(d) for d in declared if "/" not in d]
         paths = list(dict.fromkeys(p.resolve() for p in paths))
         text = data.decode("utf-8")
         assert engines.findings("segurlink", paths, text) == engines.findings("iso", paths, text), (

@@ -148,33 +148,34 @@ def _drop(node: etree._Element) -> None:
 # -- XPath text helpers (quotes and brackets aware, no full parser) --------------------------
 
 
+_LITERAL = r"'[^']*'|\"[^\"]*\""
+_SPLITTERS: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
 def _top_level_split(expr: str, separators: tuple[str, ...]) -> list[tuple[str, str]]:
     """Split ``expr`` at top level (outside literals, brackets, parentheses) on any of
     ``separators``; returns ``(separator_before, part)`` pairs."""
+    splitter = _SPLITTERS.get(separators)
+    if splitter is None:
+        alternatives = "|".join(re.escape(s) for s in sorted(separators, key=len, reverse=True))
+        splitter = _SPLITTERS[separators] = re.compile(
+            rf"(?P<lit>{_LITERAL})|(?P<open>[\[(])|(?P<close>[\])])|(?P<quote>['\"])"
+            rf"|(?P<sep>{alternatives})"
+        )
     parts: list[tuple[str, str]] = []
-    depth, quote, start, sep_before = 0, "", 0, ""
-    i = 0
-    ordered = sorted(separators, key=len, reverse=True)
-    while i < len(expr):
-        ch = expr[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "[(":
+    depth, start, sep_before = 0, 0, ""
+    for token in splitter.finditer(expr):
+        kind = token.lastgroup
+        if kind == "open":
             depth += 1
-        elif ch in "])":
+        elif kind == "close":
             depth -= 1
-        elif depth == 0:
-            for sep in ordered:
-                if expr.startswith(sep, i):
-                    parts.append((sep_before, expr[start:i]))
-                    sep_before, start = sep, i + len(sep)
-                    i += len(sep) - 1
-                    break
-        i += 1
-    if quote or depth:
+        elif kind == "quote":
+            raise Unsupported(f"unbalanced XPath: {expr[:80]}")
+        elif kind == "sep" and depth == 0:
+            parts.append((sep_before, expr[start : token.start()]))
+            sep_before, start = token.group(), token.end()
+    if depth:
         raise Unsupported(f"unbalanced XPath: {expr[:80]}")
     parts.append((sep_before, expr[start:]))
     return parts
@@ -206,25 +207,22 @@ def _strip_predicates(step: str) -> tuple[str, str]:
 
 def _outside_literals(expr: str) -> Iterator[tuple[int, int]]:
     """Spans of ``expr`` outside string literals."""
-    start, quote = 0, ""
-    for i, ch in enumerate(expr):
-        if quote:
-            if ch == quote:
-                quote, start = "", i + 1
-        elif ch in "'\"":
-            yield start, i
-            quote = ch
-    if not quote:
-        yield start, len(expr)
+    start = 0
+    for literal in _LITERAL_RE.finditer(expr):
+        yield start, literal.start()
+        start = literal.end()
+    yield start, len(expr)
+
+
+_LITERAL_RE = re.compile(_LITERAL)
 
 
 def variables_in(expr: str) -> set[str]:
     """Names referenced as ``$name`` outside string literals (over-approximates: XPath's own
     ``for``/``some``/``every`` variables are included)."""
-    found: set[str] = set()
-    for start, end in _outside_literals(expr):
-        found.update(_VARIABLE.findall(expr[start:end]))
-    return found
+    if "$" not in expr:
+        return set()
+    return set(_VARIABLE.findall(_LITERAL_RE.sub("''", expr)))
 
 
 # -- step 3: the stylesheet ------------------------------------------------------------------
@@ -275,6 +273,7 @@ class _Generator:
         self.checks = 0
         self.shared_checks: dict[bytes, list[tuple[etree._Element, etree._Element]]] = {}
         self._occurrences: dict[int, list[_Occurrence]] = {}
+        self._rules_by_id: dict[str, list[etree._Element]] | None = None
 
     # -- phases and patterns ----------------------------------------------------------------
 
@@ -361,7 +360,7 @@ class _Generator:
                 "use",
                 "(concat('{', namespace-uri(), '}', local-name()), "
                 "if (local-name() = 'templateId') "
-                "then concat('tid {', namespace-uri(), '}', @root) else ())",
+                "then concat('tid:{', namespace-uri(), '}', @root) else ())",
             )
             root_template.addprevious(key)
 
@@ -420,6 +419,11 @@ class _Generator:
                 priority=str(priority),
                 mode=mode,
             )
+            witnesses = _witnesses([rule], self.namespaces)
+            if witnesses is not None:
+                # What a document needs for this rule to fire: without it, the rule can
+                # be left out of the stylesheet (see CompiledSchematron).
+                template.set(f"{{{SEG}}}needs", " ".join(sorted(witnesses)))
             self._body(template, rule, container=rule)
             etree.SubElement(template, _xsl("apply-templates"), select="*", mode=mode)
         if any(r.tag == _sch("rule") and r.get("abstract") != "true" for r in rules):
@@ -590,14 +594,17 @@ class _Generator:
     def _extended(self, extends: etree._Element) -> list[etree._Element]:
         """The rules ``extends`` stands for, as the ISO skeleton picks them: those of the
         same pattern first, else every rule of the schema with that id."""
-        name = extends.get("rule")
+        if self._rules_by_id is None:
+            self._rules_by_id = {}
+            for indexed in self.schema.iter(_sch("rule")):
+                if indexed.get("id"):
+                    self._rules_by_id.setdefault(indexed.get("id", ""), []).append(indexed)
+        name = extends.get("rule", "")
+        candidates = self._rules_by_id.get(name, [])
         rule = extends.getparent()
         pattern = rule.getparent() if rule is not None else None
-        if pattern is not None:
-            local = [r for r in pattern.findall(_sch("rule")) if r.get("id") == name]
-            if local:
-                return local
-        return [r for r in self.schema.iter(_sch("rule")) if r.get("id") == name]
+        local = [r for r in candidates if r.getparent() is pattern]
+        return local or list(candidates)
 
     def _template_for(self, abstract: etree._Element) -> str:
         key = id(abstract)
@@ -737,7 +744,7 @@ def _witnesses(rules: Iterable[etree._Element], namespaces: dict[str, str]) -> s
     ``node()``, ``/``, a function…).
 
     A context ``…A[cda:templateId/@root='X']…`` needs a templateId X somewhere in the
-    document (key ``tid {ns}X``); otherwise its last step names the element type it
+    document (key ``tid:{ns}X``); otherwise its last step names the element type it
     matches (key ``{ns}local``). A context ending on an attribute never fires: the walk
     visits elements only.
     """
@@ -763,13 +770,16 @@ def _witness(alternative: str, namespaces: dict[str, str]) -> set[str] | None:
         for predicate in _predicates(predicates):
             match = _TEMPLATE_PREDICATE.match(predicate)
             if match and match.group("prefix") in namespaces:
-                return {f"tid {{{namespaces[match.group('prefix')]}}}{match.group('root')}"}
+                return {f"tid:{{{namespaces[match.group('prefix')]}}}{match.group('root')}"}
     last = steps[-1][1].strip()
     if not last:
         return None  # "/": the document node
     test, _ = _strip_predicates(last)
     if test.startswith("@") or test.startswith("attribute::"):
         return set()
+    if test in ("*", "child::*") and len(steps) > 1 and steps[-2][1].strip():
+        # ``…/B/*``: the element matched has a B parent (or ancestor, after //).
+        test, _ = _strip_predicates(steps[-2][1].strip())
     name = _NAME_TEST.match(test)
     if name is None:
         return None

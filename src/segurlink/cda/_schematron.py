@@ -30,7 +30,8 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from copy import deepcopy
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -418,25 +419,77 @@ class CompiledSchematron:
 
     def __init__(self, name: str, xslt: Path) -> None:
         self.name = name
-        processor = _saxon()
+        self._xslt = xslt
+        self._fallback: CompiledSchematron | None = None
+        self._fallback_loader: Callable[[], CompiledSchematron] | None = None
+        #: The segurlink engine's rules and what each needs from a document to fire.
+        self._rules = _RuleIndex.read(xslt)
+        #: The stylesheet compiled with the rules some document needed so far (rules
+        #: that cannot match anything in a document are left out: same findings).
+        self._variant: tuple[frozenset[int], Any] | None = None
+        self._by_shape: dict[frozenset[str], Any] = {}
+        self._bindings: list[tuple[str, Any]] = []
         with _PROCESSOR_LOCK:
-            try:
-                self._executable = processor.new_xslt30_processor().compile_stylesheet(
-                    stylesheet_file=str(xslt)
-                )
-            except Exception as exc:
-                raise ConfigurationError(f"cannot load compiled schematron {xslt}: {exc}") from exc
-            self._bind_documents(xslt)
+            self._bindings = self._read_bindings(xslt)
+            if self._rules is None:
+                self._executable = self._compile(None)
 
-    def _bind_documents(self, xslt: Path) -> None:
-        """Parse the value sets a ``segurlink`` stylesheet reads once, for every run (an
-        unbound parameter is the stylesheet's own ``doc()`` call: same answer, slower)."""
+    def _compile(self, kept: frozenset[int] | None) -> Any:
+        """The stylesheet (with only the ``kept`` rules when given), compiled, value sets
+        bound."""
+        processor = _saxon()
+        try:
+            xslt30 = processor.new_xslt30_processor()
+            if kept is None or self._rules is None:
+                executable = xslt30.compile_stylesheet(stylesheet_file=str(self._xslt))
+            else:
+                executable = xslt30.compile_stylesheet(stylesheet_text=self._rules.subset(kept))
+        except Exception as exc:
+            raise ConfigurationError(
+                f"cannot load compiled schematron {self._xslt}: {_saxon_error(str(exc))}"
+            ) from exc
+        for name, node in self._bindings:
+            executable.set_parameter(name, node)
+        return executable
+
+    def _executable_for(self, shape: frozenset[str] | None) -> Any:
+        if self._rules is None:
+            return self._executable
+        if shape is None:
+            shape = frozenset()
+            kept = frozenset(range(len(self._rules.needs)))  # unknown document: all rules
+        else:
+            found = self._by_shape.get(shape)
+            if found is not None:
+                return found
+            kept = self._rules.needed(shape)
+        if self._variant is not None and kept <= self._variant[0]:
+            executable = self._variant[1]
+        else:
+            if self._variant is not None:
+                # A superset serves every document seen so far: recompile at most a few
+                # times per process, not once per document shape.
+                kept |= self._variant[0]
+            if len(kept) > 0.7 * len(self._rules.needs):
+                kept = frozenset(range(len(self._rules.needs)))
+            executable = self._compile(kept)
+            self._variant = (kept, executable)
+            self._by_shape.clear()
+        if len(self._by_shape) < 256:
+            self._by_shape[shape] = executable
+        return executable
+
+    def _read_bindings(self, xslt: Path) -> list[tuple[str, Any]]:
+        """The value sets a ``segurlink`` stylesheet reads, parsed once per process, as
+        (parameter, document) pairs (an unbound parameter is the stylesheet's own
+        ``doc()`` call: same answer, parsed for every document)."""
         with xslt.open(encoding="utf-8") as fh:
             head = fh.read(65536)
         base = re.search(r'xml:base="([^"]+)"', head)
         if base is None:
-            return
+            return []
         processor = _saxon()
+        bindings = []
         for name, uri in _DOC_PARAM.findall(head):
             absolute = _resolve_uri(base.group(1), uri)
             node = self._documents.get(absolute)
@@ -451,7 +504,8 @@ class CompiledSchematron:
                     logger.warning("cannot preload %s: %s", path, exc)
                     continue
                 self._documents[absolute] = node
-            self._executable.set_parameter(f"{{{_SEG}}}{name}", node)
+            bindings.append((f"{{{_SEG}}}{name}", node))
+        return bindings
 
     @classmethod
     def load(
@@ -478,6 +532,8 @@ class CompiledSchematron:
                     # Saxon refuses what the segurlink engine wrote: the kit's way then.
                     logger.warning("%s; using the kit's ISO stylesheets", exc)
                     found = cls.load(kit, sch, cache_dir, "iso")
+                if engine != "iso" and found._rules is not None:
+                    found._fallback_loader = lambda: cls.load(kit, sch, cache_dir, "iso")
                 cls._cache[xslt] = found
             cls._loaded[loaded_key] = found
             return found
@@ -495,12 +551,22 @@ class CompiledSchematron:
         with _PROCESSOR_LOCK:
             if isinstance(document, str):
                 document = prepare(document)
+            if self._fallback is not None:
+                return self._fallback.run(document)
+            try:
+                executable = self._executable_for(document.shape)
+            except ConfigurationError as exc:
+                if self._fallback_loader is None:
+                    raise
+                logger.warning("%s; using the kit's ISO stylesheets", exc)
+                self._fallback = self._fallback_loader()
+                return self._fallback.run(document)
             try:
                 if document.node is None:
                     raise ValueError(document.error)
-                svrl = self._executable.transform_to_string(xdm_node=document.node)
+                svrl = executable.transform_to_string(xdm_node=document.node)
             except Exception as exc:  # noqa: BLE001
-                message = " ".join(str(exc).split())[:500]
+                message = _saxon_error(str(exc))
                 return [
                     SchematronFinding(
                         "error", f"schematron could not run: {message}", "/", f"{self.name}#runtime"
@@ -512,20 +578,126 @@ class CompiledSchematron:
 @dataclass(frozen=True, slots=True)
 class PreparedDocument:
     """A document parsed by Saxon once, to run several schematrons on (``node`` is None
-    and ``error`` says why when Saxon could not parse it)."""
+    and ``error`` says why when Saxon could not parse it); ``shape``: its element types
+    and templateIds (see :func:`document_shape`)."""
 
     node: Any
     error: str = ""
+    shape: frozenset[str] | None = None
 
 
-def prepare(document_text: str) -> PreparedDocument:
-    """Parse ``document_text`` for :meth:`CompiledSchematron.run`."""
+def prepare(document_text: str, root: etree._Element | None = None) -> PreparedDocument:
+    """Parse ``document_text`` for :meth:`CompiledSchematron.run`; ``root``, the same
+    document parsed by lxml, gives its shape (else the text is parsed for it)."""
+    if root is None:
+        from .._xml import parse_xml
+        from ..errors import SegurlinkError
+
+        try:
+            root = parse_xml(document_text, what="document")
+        except SegurlinkError:
+            root = None
+    shape = document_shape(root) if root is not None else None
     processor = _saxon()
     with _PROCESSOR_LOCK:
         try:
-            return PreparedDocument(processor.parse_xml(xml_text=document_text))
+            return PreparedDocument(processor.parse_xml(xml_text=document_text), shape=shape)
         except Exception as exc:  # noqa: BLE001 - reported by run() as a finding
             return PreparedDocument(None, " ".join(str(exc).split())[:500])
+
+
+def document_shape(root: etree._Element) -> frozenset[str]:
+    """What the segurlink stylesheets' rules need from a document: its element types
+    (``{ns}local``) and templateIds (``tid:{ns}root``), as their ``seg:present`` key."""
+    shape: set[str] = set()
+    for element in root.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        shape.add(tag if tag.startswith("{") else f"{{}}{tag}")
+        if tag.endswith("}templateId") or tag == "templateId":
+            namespace = tag[1 : tag.index("}")] if tag.startswith("{") else ""
+            shape.add(f"tid:{{{namespace}}}{element.get('root', '')}")
+    return frozenset(shape)
+
+
+class _RuleIndex:
+    """The rule templates of a segurlink stylesheet and what each needs to fire."""
+
+    _NEEDS = f"{{{_SEG}}}needs"
+    _XSL = "http://www.w3.org/1999/XSL/Transform"
+
+    def __init__(self, tree: etree._Element, rules: list[etree._Element]) -> None:
+        self.tree = tree
+        self.rules = rules
+        self.needs = [
+            frozenset(r.get(self._NEEDS, "").split()) if r.get(self._NEEDS) is not None else None
+            for r in rules
+        ]
+
+    @classmethod
+    def read(cls, xslt: Path) -> _RuleIndex | None:
+        data = xslt.read_bytes()
+        if cls._NEEDS.split("}")[0][1:].encode() not in data[:4096]:
+            return None  # the ISO pipeline's output (or a fallback): compiled whole
+        from .._xml import hardened_parser
+
+        try:
+            tree = etree.fromstring(data, hardened_parser())
+        except etree.XMLSyntaxError:
+            return None
+        rules = [
+            t
+            for t in tree.iterchildren(f"{{{cls._XSL}}}template")
+            if t.get("match")
+            and t.get("mode", "").startswith("M")
+            and t.get("priority", "").isdigit()
+        ]
+        if not any(r.get(cls._NEEDS) is not None for r in rules):
+            return None
+        return cls(tree, rules)
+
+    def needed(self, shape: frozenset[str]) -> frozenset[int]:
+        return frozenset(
+            i for i, needs in enumerate(self.needs) if needs is None or not needs.isdisjoint(shape)
+        )
+
+    def subset(self, kept: frozenset[int]) -> str:
+        """The stylesheet without the rules not ``kept`` nor the named templates only
+        they called."""
+        dropped = {id(r) for i, r in enumerate(self.rules) if i not in kept}
+        call = f"{{{self._XSL}}}call-template"
+        templates = list(self.tree.iterchildren(f"{{{self._XSL}}}template"))
+        named = {t.get("name"): t for t in templates if t.get("name")}
+        reachable: set[str] = set()
+        pending = [t for t in templates if not t.get("name") and id(t) not in dropped]
+        while pending:
+            for called in pending.pop().iter(call):
+                name = called.get("name", "")
+                if name not in reachable and name in named:
+                    reachable.add(name)
+                    pending.append(named[name])
+        copy = deepcopy(self.tree)
+        for original, copied in zip(list(self.tree), list(copy), strict=True):
+            if id(original) in dropped or (
+                original.tag == f"{{{self._XSL}}}template"
+                and original.get("name")
+                and original.get("name") not in reachable
+            ):
+                copy.remove(copied)
+        return etree.tostring(copy, encoding="unicode")
+
+
+_ERROR_CODE = re.compile(r"\b([A-Z]{4}\d{4})\b(.*?)(?:\n\s*(?:In |at |invoked )|$)", re.S)
+
+
+def _saxon_error(text: str) -> str:
+    """Saxon's error code and message, without where in which stylesheet (the same
+    error reads the same whichever engine compiled the schematron)."""
+    match = _ERROR_CODE.search(text)
+    if match:
+        text = f"{match.group(1)} {match.group(2)}"
+    return " ".join(text.split())[:500]
 
 
 def _resolve_uri(base: str, uri: str) -> str:

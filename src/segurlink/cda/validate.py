@@ -659,7 +659,7 @@ class Validator:
                 CompiledSchematron.load(kit, path, self.settings.cache_dir) for path in paths
             ]
             # Parsed by Saxon once for all the schematrons (lxml's tree is not Saxon's).
-            prepared = prepare(etree.tostring(root, encoding="unicode"))
+            prepared = prepare(etree.tostring(root, encoding="unicode"), root)
             for path, schematron in zip(paths, compiled, strict=True):
                 run_names.append(path.name)
                 issues.extend(
