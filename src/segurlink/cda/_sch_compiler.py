@@ -290,13 +290,14 @@ class _Generator:
             }
         found = []
         for number, child in enumerate(c for c in self.schema if isinstance(c.tag, str)):
-            if child.tag != _sch("pattern") or child.get("abstract") == "true":
-                if child.tag == _sch("pattern") or _local(child) in ("ns", "title", "p", "phase"):
-                    continue
-                if child.tag == _sch("let"):
-                    continue
-                if child.tag == _sch("diagnostics") or etree.QName(child).namespace == XSL:
+            if child.tag != _sch("pattern"):
+                # ns, let, title, p, phase are read elsewhere or are documentation.
+                if _local(child) in ("diagnostics", "properties") or (
+                    etree.QName(child).namespace == XSL
+                ):
                     raise Unsupported(f"top-level {child.tag}")
+                continue
+            if child.get("abstract") == "true":
                 continue
             if child.get("documents") or child.get("is-a"):
                 raise Unsupported("pattern with @documents or unexpanded @is-a")
@@ -306,7 +307,7 @@ class _Generator:
         return found
 
     def build(self) -> CompiledXslt:
-        nsmap = {k: v for k, v in self.namespaces.items()}
+        nsmap = dict(self.namespaces)
         nsmap["svrl"] = SVRL
         nsmap["seg"] = SEG
         sheet = etree.Element(_xsl("stylesheet"), nsmap=nsmap)
