@@ -424,8 +424,9 @@ class CompiledSchematron:
         self._fallback_loader: Callable[[], CompiledSchematron] | None = None
         #: The segurlink engine's rules and what each needs from a document to fire.
         self._rules = _RuleIndex.read(xslt)
-        #: The stylesheet compiled with the rules some document needed so far (rules
-        #: that cannot match anything in a document are left out: same findings).
+        #: The stylesheet compiled with the rules the first document needed (rules that
+        #: cannot match anything in a document are left out: same findings), then
+        #: with all of them when a document needs more.
         self._variant: tuple[frozenset[int], Any] | None = None
         self._by_shape: dict[frozenset[str], Any] = {}
         self._bindings: list[tuple[str, Any]] = []
@@ -466,11 +467,9 @@ class CompiledSchematron:
         if self._variant is not None and kept <= self._variant[0]:
             executable = self._variant[1]
         else:
-            if self._variant is not None:
-                # A superset serves every document seen so far: recompile at most a few
-                # times per process, not once per document shape.
-                kept |= self._variant[0]
-            if len(kept) > 0.7 * len(self._rules.needs):
+            if self._variant is not None or len(kept) > 0.7 * len(self._rules.needs):
+                # A document needing more than the first one: every rule, once, so a
+                # process compiles at most twice whatever documents follow.
                 kept = frozenset(range(len(self._rules.needs)))
             executable = self._compile(kept)
             self._variant = (kept, executable)
