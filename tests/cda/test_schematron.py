@@ -328,3 +328,34 @@ def test_engines_agree_on_the_mutation_corpus(engines: mutations.Engines) -> Non
             lost.append(mutation)  # the kit no longer reports what the mutant broke
     assert not disagreements, disagreements[:3]
     assert not lost, lost[:3]
+
+
+def test_a_document_needing_rules_the_first_did_not_gets_them(
+    small_kit: Kit, tmp_path: Path
+) -> None:
+    from segurlink.cda._schematron import CompiledSchematron, prepare
+
+    sch = small_kit.schematrons / "CI-SIS_RICH_2024.01.sch"
+    sch.write_text(RICH, encoding="utf-8")
+    cache = tmp_path / "cache"
+    CompiledSchematron.forget()
+    new = CompiledSchematron.load(small_kit, sch, cache, "segurlink")
+    old = CompiledSchematron.load(small_kit, sch, cache, "iso")
+    first = etree.fromstring(build_document(make_document()))
+    for gender in list(first.iter("{urn:hl7-org:v3}administrativeGenderCode")):
+        gender.getparent().remove(gender)  # no rule of the "codes" pattern can fire
+    second = etree.fromstring(build_document(make_document()))
+    next(second.iter("{urn:hl7-org:v3}administrativeGenderCode")).set("code", "X")
+    findings = []
+    compiled_rules = []
+    for root in (first, second, first):
+        text = etree.tostring(root, encoding="unicode")
+        findings.append(new.run(prepare(text, root)))
+        assert findings[-1] == old.run(text)
+        assert new._variant is not None
+        compiled_rules.append(len(new._variant[0]))
+    # The first document's stylesheet left out the rule it could not fire; then all of them.
+    assert compiled_rules[0] < compiled_rules[1] == compiled_rules[2]
+    assert not any(f.rule.endswith("#codes") for f in findings[0])
+    assert any(f.rule.endswith("#codes") and "sex X" in f.message for f in findings[1])
+    assert findings[2] == findings[0]
