@@ -10,7 +10,8 @@ blank its text, and for each attribute: remove it, set it to ``X``, set it to ``
 
 ``data/schematron_mutations.json`` is the corpus: the mutants that made the schematrons
 report a finding no earlier mutant had (a rule of their own). Regenerate it with
-``python -m tests.cda.mutations [--kit ../shared/cisis-kit]``: it runs the fast engine
+``python -m tests.cda.mutations [--kit ../shared/cisis-kit]``, then ``--bodies`` (mutants
+of the structured examples' bodies, added to it): it runs the fast engine
 on every candidate, then the ISO pipeline on every kept mutant and on one other
 candidate in ten, and stops on the first disagreement.
 """
@@ -35,6 +36,8 @@ OPERATORS = ("remove", "duplicate", "null", "child", "blank")
 ATTRIBUTE_OPERATORS = ("drop", "bogus", "empty")
 #: Elements of a structured example mutated at most (its header first, then its body).
 PER_EXAMPLE = 25
+#: Body elements of a structured example mutated in the ``--bodies`` pass.
+BODY_ELEMENTS = 40
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,14 @@ def _parse(data: bytes) -> etree._ElementTree:
     return etree.ElementTree(etree.fromstring(data, parser))
 
 
-def _elements(tree: etree._ElementTree, base: str) -> list[etree._Element]:
+def _elements(tree: etree._ElementTree, base: str, bodies: bool) -> list[etree._Element]:
     root = tree.getroot()
     found = [e for e in root.iter() if isinstance(e.tag, str)]
+    if bodies:
+        # Entries and sections of structured bodies (the model schematrons' ground).
+        body = root.find(f"{{{HL7}}}component/{{{HL7}}}structuredBody")
+        inside = [e for e in found if body is not None and _inside(e, body)]
+        return inside[:: max(len(inside) // BODY_ELEMENTS, 1)][:BODY_ELEMENTS]
     if base.startswith("factory:") or len(found) <= PER_EXAMPLE:
         return found
     body = root.find(f"{{{HL7}}}component")
@@ -87,9 +95,9 @@ def _inside(node: etree._Element, ancestor: etree._Element) -> bool:
     return False
 
 
-def candidates(base: str, data: bytes) -> Iterator[Mutation]:
+def candidates(base: str, data: bytes, *, bodies: bool = False) -> Iterator[Mutation]:
     tree = _parse(data)
-    for element in _elements(tree, base):
+    for element in _elements(tree, base, bodies):
         path = tree.getpath(element)
         is_root = element.getparent() is None
         for op in OPERATORS:
@@ -177,20 +185,25 @@ def rule_of(finding: Finding) -> str:
 
 
 def _select(
-    engines: Engines, bases: dict[str, bytes], log: Callable[[str], None]
+    engines: Engines,
+    bases: dict[str, bytes],
+    log: Callable[[str], None],
+    *,
+    bodies: bool = False,
+    covered: set[str] | None = None,
 ) -> tuple[list[Mutation], list[Mutation]]:
     """Keep each candidate that brings a rule no earlier one broke (found with the fast
     engine); check one other candidate in ``SAMPLE`` against the ISO pipeline.
     Returns the kept mutants and the sampled ones the engines disagree on."""
     chosen: list[Mutation] = []
     disagreements: list[Mutation] = []
-    covered: set[str] = set()
+    covered = set() if covered is None else covered
     sampled = 0
     for base, data in bases.items():
         paths = engines.schematrons(data)
         text = data.decode("utf-8")
         original = {rule_of(f) for f in engines.findings("segurlink", paths, text)}
-        for index, mutation in enumerate(candidates(base, data)):
+        for index, mutation in enumerate(candidates(base, data, bodies=bodies)):
             text = apply(data, mutation)
             new = engines.findings("segurlink", paths, text)
             fresh = sorted({rule_of(f) for f in new} - original - covered)
@@ -233,6 +246,11 @@ def main() -> None:
     root = Path(__file__).resolve().parents[2]
     parser.add_argument("--kit", type=Path, default=root.parent / "shared" / "cisis-kit")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/segurlink-mutations-cache"))
+    parser.add_argument(
+        "--bodies",
+        action="store_true",
+        help="add mutants of the structured examples' bodies to the existing corpus",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     engines = Engines(args.kit, args.cache)
@@ -241,14 +259,21 @@ def main() -> None:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    chosen, sampled_disagreements = _select(engines, bases, log)
+    existing = load_corpus() if args.bodies else []
+    if args.bodies:
+        bases = {k: v for k, v in bases.items() if b"structuredBody" in v}
+    chosen, sampled_disagreements = _select(
+        engines, bases, log, bodies=args.bodies, covered={m.target for m in existing}
+    )
+    chosen = existing + chosen
     CORPUS.parent.mkdir(exist_ok=True)
     CORPUS.write_text(
         json.dumps([asdict(m) for m in chosen], indent=1, ensure_ascii=False) + "\n",
         encoding="utf-8",
     )
     log(f"{len(chosen)} mutants in {time.perf_counter() - start:.0f} s → {CORPUS}")
-    disagreements = sampled_disagreements + _verify(engines, bases, chosen, log)
+    fresh = chosen[len(existing) :]
+    disagreements = sampled_disagreements + _verify(engines, bases, fresh, log)
     for mutation in disagreements:
         log(f"DISAGREEMENT {mutation}")
     log(f"done in {time.perf_counter() - start:.0f} s: {len(disagreements)} disagreements")
