@@ -95,10 +95,21 @@ def _inside(node: etree._Element, ancestor: etree._Element) -> bool:
     return False
 
 
+def _path(element: etree._Element) -> str:
+    """``/*[i]/*[j]…``: positions among element children, whatever the namespaces."""
+    steps = []
+    while element.getparent() is not None:
+        parent = element.getparent()
+        siblings = [c for c in parent if isinstance(c.tag, str)]
+        steps.append(f"*[{siblings.index(element) + 1}]")
+        element = parent
+    return "/" + "/".join(["*", *reversed(steps)])
+
+
 def candidates(base: str, data: bytes, *, bodies: bool = False) -> Iterator[Mutation]:
     tree = _parse(data)
     for element in _elements(tree, base, bodies):
-        path = tree.getpath(element)
+        path = _path(element)
         is_root = element.getparent() is None
         for op in OPERATORS:
             if is_root and op in ("remove", "duplicate"):
