@@ -233,7 +233,8 @@ class CompiledXslt:
     """The generated stylesheet and what the caller needs to run it fast."""
 
     xslt: bytes
-    #: Parameter local name (in :data:`SEG`) → the ``doc()`` URI it stands for, as written.
+    #: Parameter local name (in :data:`SEG`) → the ``doc()``/``document()`` call it stands
+    #: for, as written.
     documents: dict[str, str] = field(default_factory=dict)
     #: How many asserts and reports the stylesheet carries (inlined copies included).
     checks: int = 0
@@ -274,6 +275,7 @@ class _Generator:
         self.shared_checks: dict[bytes, list[tuple[etree._Element, etree._Element]]] = {}
         self._occurrences: dict[int, list[_Occurrence]] = {}
         self._rules_by_id: dict[str, list[etree._Element]] | None = None
+        self.literal_lets: dict[str, str] = {}
 
     # -- phases and patterns ----------------------------------------------------------------
 
@@ -335,6 +337,7 @@ class _Generator:
         _location_templates(sheet)
 
         patterns = self.active_patterns()
+        self.literal_lets = _literal_lets(self.schema, [p for _, p in patterns])
         root_template = etree.SubElement(sheet, _xsl("template"), match="/")
         report = etree.SubElement(root_template, f"{{{SVRL}}}schematron-output")
         guarded = False
@@ -381,9 +384,9 @@ class _Generator:
             for placeholder, _ in uses:
                 call = etree.Element(_xsl("call-template"), name=f"seg:check-{number}")
                 placeholder.getparent().replace(placeholder, call)  # type: ignore[union-attr]
-        for index, (param_name, uri) in enumerate(self.documents.items()):
+        for index, (param_name, doc_call) in enumerate(self.documents.items()):
             param = etree.Element(_xsl("param"), name=f"seg:{param_name}")
-            param.set("select", f"doc('{uri}')")
+            param.set("select", doc_call)
             sheet.insert(params_anchor + index, param)
         etree.cleanup_namespaces(sheet, keep_ns_prefixes=list(nsmap))
         data = etree.tostring(sheet, xml_declaration=True, encoding="UTF-8")
@@ -687,31 +690,66 @@ class _Generator:
     # -- XPath rewriting ----------------------------------------------------------------------
 
     def _xpath(self, expr: str) -> str:
-        """``doc('literal')`` → a global parameter holding that document (the caller can
-        bind it once per process; unbound, it is the same ``doc()`` call)."""
-        if "doc(" not in expr or not _doc_calls_are_code(expr):
+        """``doc('literal')`` and ``document('literal')`` (the value sets) → a global
+        parameter holding that document (the caller can bind it once per process; unbound,
+        its value is the same call)."""
+        if "doc" not in expr or not _doc_calls_are_code(expr):
             return expr
-        return _DOC_CALL.sub(self._document_param, expr)
+        expr = _DOC_CALL.sub(self._document_param, expr)
+        return _DOC_VARIABLE_CALL.sub(self._document_param, expr)
 
     def _document_param(self, match: re.Match[str]) -> str:
-        uri = match.group("uri")
+        groups = match.groupdict()
+        uri = groups.get("uri")
+        if uri is None:
+            # document($jdv_x): a global let holding the value set's path as a literal.
+            uri = self.literal_lets.get(groups["variable"])
+            if uri is None:
+                return match.group(0)
+        call = f"{match.group('function')}('{uri}')"
         for name, known in self.documents.items():
-            if known == uri:
+            if known == call:
                 return f"$seg:{name}"
         name = f"doc{len(self.documents) + 1}"
-        self.documents[name] = uri
+        self.documents[name] = call
         return f"$seg:{name}"
 
 
-_DOC_CALL = re.compile(r"(?<![\w.\-:])doc\(\s*'(?P<uri>[^']+)'\s*\)")
+_DOC_VARIABLE_CALL = re.compile(
+    r"(?<![\w.\-:])(?P<function>doc|document)\(\s*\$(?P<variable>[^\W\d][\w.\-]*)\s*\)"
+)
+_STRING_LITERAL = re.compile(r"^\s*'(?P<value>[^'#]*)'\s*$")
+
+
+def _literal_lets(schema: etree._Element, patterns: list[etree._Element]) -> dict[str, str]:
+    """Global lets (schema or active pattern level) whose value is a string literal, and
+    whose name no other let of the schema takes (so ``$name`` is always that literal)."""
+    names: dict[str, int] = {}
+    for let in schema.iter(_sch("let")):
+        names[let.get("name", "")] = names.get(let.get("name", ""), 0) + 1
+    found: dict[str, str] = {}
+    for let in [
+        *schema.findall(_sch("let")),
+        *(let for p in patterns for let in p.findall(_sch("let"))),
+    ]:
+        name = let.get("name", "")
+        literal = _STRING_LITERAL.match(let.get("value") or "")
+        if literal and names.get(name) == 1 and "'" not in literal.group("value"):
+            found[name] = literal.group("value")
+    return found
+
+
+_DOC_CALL = re.compile(r"(?<![\w.\-:])(?P<function>doc|document)\(\s*'(?P<uri>[^'#]+)'\s*\)")
 
 
 def _doc_calls_are_code(expr: str) -> bool:
-    """Every ``doc('…')`` match starts outside a string literal (else leave the text)."""
+    """Every ``doc(…)``/``document(…)`` match starts outside a string literal (else leave
+    the text)."""
     spans = list(_outside_literals(expr))
-    for match in _DOC_CALL.finditer(expr):
-        if not any(start <= match.start() < end for start, end in spans):
-            return False
+    for pattern in (_DOC_CALL, _DOC_VARIABLE_CALL):
+        for match in pattern.finditer(expr):
+            if not any(start <= match.start() < end for start, end in spans):
+                return False
     return True
 
 

@@ -57,7 +57,9 @@ _PIPELINE_VERSION = "1"
 Engine = Literal["segurlink", "iso"]
 ENGINES: tuple[Engine, ...] = ("segurlink", "iso")
 _SEG = "urn:segurlink:schematron"
-_DOC_PARAM = re.compile(r"<xsl:param name=\"seg:(doc\d+)\" select=\"doc\('([^']+)'\)\"")
+_DOC_PARAM = re.compile(
+    r"<xsl:param name=\"seg:(doc\d+)\" select=\"(?:doc|document)\('([^']+)'\)\""
+)
 _STEPS = ("iso_dsdl_include.xsl", "iso_abstract_expand.xsl", "iso_svrl_for_xslt2.xsl")
 _INCLUDE = re.compile(r"<(?:\w+:)?include\s+href=\"([^\"]+)\"")
 _DOC_LITERAL = re.compile(r"doc\('([^'()]+\.xml)'\)")
