@@ -7,12 +7,22 @@ of a level-1 build) and parsing the CDA alone (the floor under any validation). 
 memory is the growth of the peak RSS of a fresh child process while it builds one
 document (it includes libxml2's buffers, which ``tracemalloc`` does not see), relative
 to the PDF size; the Python-heap peak from ``tracemalloc`` is shown next to it.
+
+Schematron layer (StrucMin + ModelesDeContenusCDA, what every level-1 document gets):
+today's path (the kit's ISO pipeline, called as ``Validator.validate`` did before the
+segurlink engine: see :func:`validate_like_today`) against the segurlink engine, each in
+fresh child processes: cold (empty cache: compile, load, first verdict), new process with
+the cache warm (load, first verdict), and warm (median per level-1 document, all three
+layers). Wall and CPU time (all threads of the child) and peak RSS (VmHWM), with the
+ratios now/today. The machine is shared: the load average is printed, and CPU times are
+the steadier figure when it is high.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from lxml import etree  # noqa: E402
 
 from segurlink._xml import parse_xml  # noqa: E402
 from segurlink.cda import Attachment, CdaSettings, Validator, build_document  # noqa: E402
@@ -85,6 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     default_kit = ROOT.parent / "shared" / "cisis-kit"
     parser.add_argument("--kit", type=Path, default=default_kit)
+    parser.add_argument(
+        "--repeat", type=int, default=25, help="warm rounds over the level-1 documents"
+    )
     args = parser.parse_args()
 
     for label, size in (("100 KB", 100 * 1024), ("5 MB", 5 * 1024 * 1024)):
@@ -113,29 +128,142 @@ def main() -> None:
             f"XSD validation: {xsd_rate:8.1f} docs/s "
             f"({parse_rate / xsd_rate:.1f}x the time of parsing alone, {parse_rate:.0f} parses/s)"
         )
-        start = time.perf_counter()
-        validator.validate(xml, layers=("schematron",))
-        cold = time.perf_counter() - start
-        CompiledSchematron._cache.clear()  # same process, disk cache warm: XSLT load only
-        start = time.perf_counter()
-        validator.validate(xml, layers=("schematron",))
-        disk = time.perf_counter() - start
-        start = time.perf_counter()
-        validator.validate(xml, layers=("schematron",))
-        warm = time.perf_counter() - start
+    _schematron_figures(args.kit, args.repeat)
+
+
+# -- schematron: today's path (the kit's ISO pipeline) against the segurlink engine ----------
+
+#: Each figure comes from a fresh child process, so it includes what a CLI call or a
+#: CI job pays: imports, Saxon start, compile or cache load, the first validation.
+_SCHEMATRON_CHILD = """
+import json, os, statistics, sys, time
+wall0, cpu0 = time.perf_counter(), time.process_time()
+sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[1] + "/src")
+from pathlib import Path
+from benchmarks.cda import validate_like_today, level1_documents
+from segurlink.cda import CdaSettings, Validator
+mode, engine, kit, cache = sys.argv[2:6]
+documents = level1_documents()
+if engine == "iso":
+    def check(xml):
+        return validate_like_today(Path(kit), Path(cache), xml)
+else:
+    validator = Validator(CdaSettings(kit=Path(kit), cache_dir=Path(cache)))
+    def check(xml):
+        return validator.validate(xml)
+def peak():
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) * 1024 for l in fh if l.startswith("VmHWM:"))
+result = {}
+if mode == "first":
+    check(documents[0])
+    result = {"wall": time.perf_counter() - wall0, "cpu": time.process_time() - cpu0}
+else:
+    for xml in documents:
+        check(xml)
+    walls, cpus = [], []
+    for _ in range(int(sys.argv[6])):
+        for xml in documents:
+            w, c = time.perf_counter(), time.process_time()
+            check(xml)
+            walls.append(time.perf_counter() - w)
+            cpus.append(time.process_time() - c)
+    result = {"wall": statistics.median(walls), "cpu": statistics.median(cpus)}
+result["rss"] = peak()
+print(json.dumps(result))
+"""
+
+
+def level1_documents() -> list[bytes]:
+    """Level-1 documents as a DUI produces them: professional or software author,
+    qualified or provisional identity, several types."""
+    from tests.cda.factory import provisional_patient
+
+    return [
+        build_document(make_document()),
+        build_document(make_document("LETTRE_LIAISON_SORTIE_ESMS", software_author=True)),
+        build_document(make_document(patient=provisional_patient())),
+        build_document(make_document("DLU")),
+    ]
+
+
+def validate_like_today(kit: Path, cache: Path, xml: bytes) -> list[object]:
+    """All three layers as ``Validator.validate`` did before the segurlink engine: the
+    ISO pipeline's XSLT, the cache key recomputed and the document re-parsed by Saxon
+    for each schematron, for each document."""
+    from segurlink.cda._schematron import Kit, compile_schematron
+    from segurlink.cda.validate import _schema, _xsd_issues, check_header
+
+    found = Kit(kit)
+    root = parse_xml(xml)
+    issues: list[object] = [*check_header(root), *_xsd_issues(_schema(found.xsd), root)]
+    template_ids = tuple(t.get("root", "") for t in root.findall("{urn:hl7-org:v3}templateId"))
+    text = etree.tostring(root, encoding="unicode")
+    for path in found.schematrons_for(template_ids):
+        xslt = compile_schematron(found, path, cache, "iso")
+        compiled = CompiledSchematron._cache.get(xslt)
+        if compiled is None:
+            compiled = CompiledSchematron._cache[xslt] = CompiledSchematron(path.name, xslt)
+        issues.extend(compiled.run(text))
+    return issues
+
+
+def _child(mode: str, engine: str, kit: Path, cache: Path, repeat: int = 0) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _SCHEMATRON_CHILD,
+            str(ROOT),
+            mode,
+            engine,
+            str(kit),
+            str(cache),
+            str(repeat),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _schematron_figures(kit: Path, repeat: int) -> None:
+    load = os.getloadavg()[0]
+    print(
+        f"schematron layer, StrucMin + ModelesDeContenusCDA on level-1 documents "
+        f"(load average {load:.1f} on {os.cpu_count()} cores: wall times stretch with it, "
+        "CPU times much less)"
+    )
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for engine in ("iso", "segurlink"):
+        with tempfile.TemporaryDirectory() as cache:
+            figures[engine] = {
+                "cold": _child("first", engine, kit, Path(cache)),
+                "new process": _child("first", engine, kit, Path(cache)),
+                "warm": _child("warm", engine, kit, Path(cache), repeat),
+            }
+    today, now = figures["iso"], figures["segurlink"]
+    for what, unit, scale in (("cold", "s", 1), ("new process", "s", 1), ("warm", "ms", 1000)):
+        before, after = today[what], now[what]
+        label = {
+            "cold": "first compile (no cache), to the first verdict",
+            "new process": "new process, cache warm, to the first verdict",
+            "warm": "warm, per level-1 document, all three layers (median)",
+        }[what]
+        b_wall, b_cpu = before["wall"] * scale, before["cpu"] * scale
+        a_wall, a_cpu = after["wall"] * scale, after["cpu"] * scale
         print(
-            f"schematron first call (compile .sch + load XSLT): {cold:6.2f} s; "
-            f"disk cache warm, XSLT reloaded (as in a new process): {disk:6.2f} s "
-            f"(ratio first/disk-cached {cold / disk:.1f}x); warm call: {warm:6.3f} s "
-            f"(ratio first/warm {cold / warm:,.0f}x)"
+            f"  {label}:\n"
+            f"    today {b_wall:8.2f} {unit} wall {b_cpu:8.2f} {unit} CPU"
+            f" | now {a_wall:8.2f} {unit} wall {a_cpu:8.2f} {unit} CPU"
+            f" | ratio now/today: wall {a_wall / b_wall:.3f}, CPU {a_cpu / b_cpu:.3f}"
         )
-        sch_rate = _rate(lambda: validator.validate(xml, layers=("schematron",)))
         print(
-            f"schematron validation (StrucMin + ModelesDeContenusCDA), warm: {sch_rate:8.1f} "
-            f"docs/s ({xsd_rate / sch_rate:,.0f}x the time of XSD validation)"
+            f"    peak memory (RSS) today {before['rss'] / 2**20:6.0f} MB, now "
+            f"{after['rss'] / 2**20:6.0f} MB: ratio {after['rss'] / before['rss']:.3f}"
         )
-        all_rate = _rate(lambda: validator.validate(xml))
-        print(f"all three layers, warm: {all_rate:8.1f} docs/s")
 
 
 if __name__ == "__main__":

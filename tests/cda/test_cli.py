@@ -216,3 +216,59 @@ def test_validate_without_any_kit_says_only_the_rules_ran(
     assert "only segurlink's header rules ran" in capsys.readouterr().err
     # Asking for a schematron without a kit is a configuration error, not a silent skip.
     assert main(["cda", "validate", str(out), "--schematron", "CI-SIS_VSM"]) == 2
+
+
+def test_validate_reports_a_missing_file_and_checks_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description, pdf = _files(tmp_path)
+    first, second = tmp_path / "a.xml", tmp_path / "b.xml"
+    main(["cda", "build", str(description), str(pdf), "-o", str(first)])
+    second.write_bytes(first.read_bytes())
+    missing = tmp_path / "missing.xml"
+    capsys.readouterr()
+    code = main(["cda", "validate", str(first), str(missing), str(second), "--rules-only"])
+    out, err = capsys.readouterr()
+    assert code == 1  # a file could not be validated: the batch says no, after checking all
+    lines = out.splitlines()
+    assert lines[0].startswith(f"OK {first}")
+    assert lines[1].startswith(f"ERROR {missing}: cannot read it")
+    assert "No such file" in lines[1]
+    assert lines[2].startswith(f"OK {second}")
+    assert "Traceback" not in err
+
+
+def test_validate_batch_json_keeps_every_file_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description, pdf = _files(tmp_path)
+    good = tmp_path / "good.xml"
+    main(["cda", "build", str(description), str(pdf), "-o", str(good)])
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(good.read_bytes().replace(b'code="N"', b'code="Z"'))
+    folder = tmp_path / "a-directory.xml"
+    folder.mkdir()
+    files = [good, tmp_path / "missing.xml", bad, folder, good]
+    capsys.readouterr()
+    code = main(["cda", "validate", *map(str, files), "--rules-only", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [r["file"] for r in result] == [str(f) for f in files]
+    assert [r["ok"] for r in result] == [True, False, False, False, True]
+    assert result[1]["issues"][0]["rule"] == "segurlink:file"
+    assert result[3]["issues"][0]["rule"] == "segurlink:file"
+    assert "segurlink:confidentiality" in {i["rule"] for i in result[2]["issues"]}
+
+
+def test_validate_only_good_files_exits_0_and_a_bad_option_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    description, pdf = _files(tmp_path)
+    good = tmp_path / "good.xml"
+    main(["cda", "build", str(description), str(pdf), "-o", str(good)])
+    assert main(["cda", "validate", str(good), str(good), "--rules-only"]) == 0
+    capsys.readouterr()
+    # Usage errors stay 2, missing files or not.
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cda", "validate", str(tmp_path / "missing.xml"), "--no-such-option"])
+    assert exit_info.value.code == 2

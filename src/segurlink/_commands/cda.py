@@ -174,7 +174,25 @@ def _validate(args: argparse.Namespace) -> CommandResult:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc}") from exc
+            # This file could not be validated: say so, check the others, exit 1 at the end.
+            reason = exc.strerror or str(exc)
+            issue = CdaIssue(
+                "error", f"cannot read {path}: {reason}", "", "segurlink:file", "rules"
+            )
+            failed = True
+            results.append(
+                {
+                    "file": str(path),
+                    "ok": False,
+                    "layers": [],
+                    "schematrons": [],
+                    "errors": 1,
+                    "warnings": 0,
+                    "issues": [_issue(issue)],
+                }
+            )
+            lines.append(f"ERROR {path}: cannot read it ({reason})")
+            continue
         try:
             report = validator.validate(data, layers=layers, schematrons=args.schematron)
         except (MalformedResponse, InputError) as exc:

@@ -702,7 +702,7 @@ class Validator:
         if "xsd" in layers:
             issues.extend(_xsd_issues(_schema(self.kit.xsd), root))
         if "schematron" in layers:
-            from ._schematron import CompiledSchematron
+            from ._schematron import CompiledSchematron, prepare
 
             kit = self.kit
             if schematrons:
@@ -710,13 +710,16 @@ class Validator:
             else:
                 template_ids = tuple(t.get("root", "") for t in _all(root, "h:templateId"))
                 paths = kit.schematrons_for(template_ids)
-            text = etree.tostring(root, encoding="unicode")
-            for path in paths:
-                compiled = CompiledSchematron.load(kit, path, self.settings.cache_dir)
+            compiled = [
+                CompiledSchematron.load(kit, path, self.settings.cache_dir) for path in paths
+            ]
+            # Parsed by Saxon once for all the schematrons (lxml's tree is not Saxon's).
+            prepared = prepare(etree.tostring(root, encoding="unicode"), root)
+            for path, schematron in zip(paths, compiled, strict=True):
                 run_names.append(path.name)
                 issues.extend(
                     CdaIssue(f.severity, f.message, f.location, f.rule, "schematron")
-                    for f in compiled.run(text)
+                    for f in schematron.run(prepared)
                 )
         return ValidationReport(tuple(issues), tuple(layers), tuple(run_names))
 
