@@ -77,7 +77,10 @@ CASES: dict[str, list[Case]] = {
         case("", "{files}/body.pdf"),
     ],
     "cda validate": [
-        case("{files}/missing.xml"), case("{files}/a-directory"), case(""),
+        # One unreadable file in a batch is reported and the others checked: the verdict, 1.
+        case("{files}/missing.xml", "--rules-only", code=1, verdict=True),
+        case("{files}/a-directory", "--rules-only", code=1, verdict=True),
+        case(""),
         case("{files}/not-xml.xml", "--kit", "{files}/missing-kit"),
         case("{files}/not-xml.xml", "--schematron", "CI-SIS_X.sch"),
         case("{files}/not-xml.xml", "--rules-only", code=1, verdict=True),

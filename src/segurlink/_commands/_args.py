@@ -14,6 +14,7 @@ __all__ = [
     "finess",
     "new_file",
     "non_empty",
+    "non_empty_path",
     "port",
     "positive_float",
 ]
@@ -55,6 +56,11 @@ def non_empty(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return text
+
+
+def non_empty_path(text: str) -> Path:
+    """A path, checked later by the command (e.g. one bad file in a batch)."""
+    return Path(non_empty(text)).expanduser()
 
 
 def existing_file(text: str) -> Path:

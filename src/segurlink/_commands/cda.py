@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CommandResult
-from ._args import existing_file, new_file
+from ._args import existing_file, new_file, non_empty_path
 
 __all__ = ["register"]
 
@@ -51,7 +51,8 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="validate CDA files: header rules, XSD, ANS schematrons (exit 1 on any error)",
     )
-    validate.add_argument("files", nargs="+", type=existing_file, metavar="FILE")
+    # Not existing_file: a batch reports a missing file among the others and goes on (exit 1).
+    validate.add_argument("files", nargs="+", type=non_empty_path, metavar="FILE")
     validate.add_argument("--kit", type=Path, help="CI-SIS TestContenuCDA kit directory")
     validate.add_argument(
         "--schematron",
