@@ -89,7 +89,8 @@ class Score:
         return sum(1 for s in self.status.values() if s not in {"skipped", "not checked"})
 
     def not_killed(self) -> list[str]:
-        return sorted(m for m, s in self.status.items() if s not in KILLED | {"skipped"})
+        survivors = (m for m, s in self.status.items() if s not in KILLED | {"skipped"})
+        return sorted(survivors, key=_natural)
 
 
 def load_modules() -> dict[str, Module]:
@@ -176,11 +177,23 @@ def read_score(module: Module) -> Score:
     return score
 
 
+def _natural(mutant: str) -> tuple[str, int]:
+    name, _, number = mutant.rpartition("__mutmut_")
+    return name, int(number)
+
+
 def _glob(pattern: str) -> str:
     return ".*".join(re.escape(part) for part in pattern.split("*"))
 
 
-def report(scores: list[Score], *, verbose: bool) -> int:
+def _diff(module: Module, mutant: str) -> str:
+    """The changed lines of one mutant, indented under its name."""
+    shown = _mutmut(module, "show", mutant).stdout.splitlines()
+    changed = [line for line in shown if line[:1] in "+-" and line[:3] not in {"+++", "---"}]
+    return "\n".join("        " + line for line in changed)
+
+
+def report(scores: list[Score], *, verbose: bool, diffs: bool = False) -> int:
     equivalents = load_equivalents()
     print()
     print(f"{'module':28} {'mutants':>7} {'killed':>6} {'survived':>8} {'no test':>7} "
@@ -204,6 +217,8 @@ def report(scores: list[Score], *, verbose: bool) -> int:
             for mutant in survivors:
                 why = equivalents.get(mutant)
                 print(f"    {score.status[mutant]:10} {mutant}" + (f"  [equivalent: {why}]" if why else ""))
+                if diffs and not why:
+                    print(_diff(score.module, mutant))
         mine = [m for m in equivalents if m.startswith(score.module.dotted + ".x")]
         stale = [m for m in mine if score.status.get(m) in KILLED or m not in score.status]
         for mutant in stale:
@@ -223,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     report_parser = commands.add_parser("report", help="scores and survivors of the last runs")
     report_parser.add_argument("modules", nargs="*")
     report_parser.add_argument("-q", "--quiet", action="store_true", help="the table only")
+    report_parser.add_argument("--diff", action="store_true", help="each survivor's change")
     show_parser = commands.add_parser("show", help="the diff of one mutant")
     show_parser.add_argument("mutant")
     args = parser.parse_args(argv)
@@ -252,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         report(scores, verbose=True)
         return 0
     scores = [read_score(modules[m]) for m in chosen]
-    report(scores, verbose=not args.quiet)
+    report(scores, verbose=not args.quiet, diffs=args.diff)
     return 0
 
 
