@@ -134,7 +134,9 @@ def prepare(module: Module, *, fresh: bool) -> None:
     (module.workspace / "pyproject.toml").write_text(text, "utf-8")
 
 
-def _mutmut(module: Module, *args: str, log: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _mutmut(
+    module: Module, *args: str, log: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     command = [str(Path(sys.executable).parent / "mutmut"), *args]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("CI", None)  # tests that CI must run would fail instead of skipping
@@ -144,8 +146,13 @@ def _mutmut(module: Module, *args: str, log: Path | None = None) -> subprocess.C
         )
     with log.open("w", encoding="utf-8") as out:
         return subprocess.run(
-            command, cwd=module.workspace, env=env, stdout=out, stderr=subprocess.STDOUT,
-            text=True, check=False,
+            command,
+            cwd=module.workspace,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
         )
 
 
@@ -196,8 +203,10 @@ def _diff(module: Module, mutant: str) -> str:
 def report(scores: list[Score], *, verbose: bool, diffs: bool = False) -> int:
     equivalents = load_equivalents()
     print()
-    print(f"{'module':28} {'mutants':>7} {'killed':>6} {'survived':>8} {'no test':>7} "
-          f"{'equiv.':>6} {'score':>6} {'w/o eq.':>7}")
+    print(
+        f"{'module':28} {'mutants':>7} {'killed':>6} {'survived':>8} {'no test':>7} "
+        f"{'equiv.':>6} {'score':>6} {'w/o eq.':>7}"
+    )
     below = 0
     for score in scores:
         if not score.status:
@@ -216,13 +225,17 @@ def report(scores: list[Score], *, verbose: bool, diffs: bool = False) -> int:
         if verbose:
             for mutant in survivors:
                 why = equivalents.get(mutant)
-                print(f"    {score.status[mutant]:10} {mutant}" + (f"  [equivalent: {why}]" if why else ""))
+                print(
+                    f"    {score.status[mutant]:10} {mutant}"
+                    + (f"  [equivalent: {why}]" if why else "")
+                )
                 if diffs and not why:
                     print(_diff(score.module, mutant))
         mine = [m for m in equivalents if m.startswith(score.module.dotted + ".x")]
         stale = [m for m in mine if score.status.get(m) in KILLED or m not in score.status]
         for mutant in stale:
-            print(f"    stale entry in {EQUIVALENTS.name}: {mutant} ({score.status.get(mutant, 'gone')})")
+            now = score.status.get(mutant, "gone")
+            print(f"    stale entry in {EQUIVALENTS.name}: {mutant} ({now})")
     return below
 
 
@@ -234,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("modules", nargs="*", help="paths under src/segurlink (see list)")
     run_parser.add_argument("--all", action="store_true", help="every configured module")
     run_parser.add_argument("-j", "--jobs", type=int, default=1, help="mutmut workers (1)")
-    run_parser.add_argument("--fresh", action="store_true", help="drop the module's workspace first")
+    run_parser.add_argument(
+        "--fresh", action="store_true", help="drop the module's workspace first"
+    )
     report_parser = commands.add_parser("report", help="scores and survivors of the last runs")
     report_parser.add_argument("modules", nargs="*")
     report_parser.add_argument("-q", "--quiet", action="store_true", help="the table only")
