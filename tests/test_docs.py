@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from segurlink.insi import InsiSettings
 from segurlink_mocks.stack import MockStack
 
 from segurlink.config import Settings
@@ -68,7 +69,7 @@ def test_configuration_toml_layout_loads() -> None:
     (toml,) = re.findall(r"^```toml\n(.*?)^```", text, re.M | re.S)
     settings = Settings.from_mapping(tomllib.loads(toml), base_dir=Path("/etc/mondui"))
     assert settings.require_software().idam == "R1234567"
-    insi = settings.insi()
+    insi = InsiSettings.from_settings(settings)
     assert insi.endpoint.startswith("https://")
     assert insi.tls.cert == Path("/etc/mondui/insi-auto.pem")
     assert insi.tls.ca_bundle == Path("/etc/mondui/igc-sante-ca.pem")

@@ -4,6 +4,7 @@
 """
 
 from .client import InsiClient, compare_identity
+from .flows import ALL_FIRST_NAMES, search_strategy
 from .messages import ACTION_SEARCH_TRAITS, ACTION_SEARCH_VITALE, InsiMessages, parse_answer
 from .models import (
     CrCode,
@@ -20,10 +21,12 @@ from .models import (
     Verification,
     VitaleQuery,
 )
+from .settings import InsiSettings
 
 __all__ = [
     "ACTION_SEARCH_TRAITS",
     "ACTION_SEARCH_VITALE",
+    "ALL_FIRST_NAMES",
     "CrCode",
     "HistoricalIns",
     "InsFound",
@@ -32,6 +35,7 @@ __all__ = [
     "InsiIdentity",
     "InsiMessages",
     "InsiResult",
+    "InsiSettings",
     "Mismatch",
     "MultipleIdentities",
     "SearchAttempt",
@@ -41,4 +45,5 @@ __all__ = [
     "VitaleQuery",
     "compare_identity",
     "parse_answer",
+    "search_strategy",
 ]

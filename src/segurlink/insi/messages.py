@@ -60,11 +60,12 @@ def default_wsdl() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class BuiltRequest:
-    """A request ready to send: its SOAP action, message id and bytes."""
+    """A request ready to send: its operation, SOAP action, message id and bytes."""
 
     action: str
     message_id: str
     body: bytes
+    operation: str = OP_SEARCH_TRAITS
 
     @property
     def content_type(self) -> str:
@@ -174,6 +175,7 @@ class InsiMessages:
         action_el = etree.SubElement(header, f"{{{WSA_NS}}}Action")
         action_el.text = action
         return BuiltRequest(
+            operation=operation,
             action=action,
             message_id=message_id,
             body=etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"),

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .._retry import RetryPolicy
-from ..config import Secret, Settings, _path
+from ..config import Secret, Settings
+from ..config import resolve_path as _path
 from ..errors import ConfigurationError
 from .models import _FINESS
 from .worker import DEFAULT_POLICY
