@@ -33,13 +33,13 @@ from .models import (
     Audience,
     Authorisation,
     DepositResult,
-    DmpSettings,
     DocumentEntry,
     PatientStatus,
     ResponsiblePerson,
     RetrievedDocument,
 )
 from .mtom import MtomMessage, MtomPart, build_mtom, parse_mtom
+from .settings import DmpSettings
 from .vihf import Signer, Vihf, VihfRole, read_vihf, sign_vihf, verify_vihf
 from .xades import sign_submission_set
 

@@ -101,6 +101,16 @@ ITI18 = "urn:ihe:iti:2007:RegistryStoredQuery"
 ITI43 = "urn:ihe:iti:2007:RetrieveDocumentSet"
 ITI57 = "urn:ihe:iti:2010:UpdateDocumentSet"
 
+#: The DMP transaction (TD) each SOAP action carries, as the DMP's guide names them: the
+#: operation names of the exchange log. ITI-18 serves TD3.1; ITI-57 the TD3.3 updates.
+TRANSACTIONS: dict[str, str] = {
+    TD02: "TD0.2",
+    ITI41: "TD2.1",
+    ITI18: "TD3.1",
+    ITI43: "TD3.2",
+    ITI57: "TD3.3",
+}
+
 FIND_DOCUMENTS = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"
 GET_DOCUMENTS = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4"
 _SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
