@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from .._audit import mask_identifier
+from .._oauth import AccessTokenSource
 from ..errors import RecipientRefusal
 
 __all__ = [
@@ -51,16 +52,6 @@ APPLICATION_ERRORS: dict[int, str] = {
     905: "INS incomplet",
     906: "Autre erreur",
 }
-
-
-class AccessTokenSource(Protocol):
-    """Anything that hands out a currently valid access token for SASL XOAUTH2/OAUTHBEARER.
-
-    :class:`segurlink.psc.PscTokenProvider` is the real one (fresh Pro Santé Connect
-    tokens, refreshed before they expire).
-    """
-
-    def access_token(self) -> str: ...
 
 
 class MailboxKind(enum.StrEnum):

@@ -5,14 +5,9 @@
 '10001234567'
 """
 
-from .client import (
-    AccessTokenSource,
-    PscClient,
-    PscSettings,
-    PscTokenProvider,
-    tokens_from_json,
-    tokens_to_json,
-)
+from .._oauth import AccessTokenSource
+from .client import PscClient, PscTokenProvider, tokens_from_json, tokens_to_json
+from .flows import ciba_polling
 from .messages import (
     PRESETS,
     end_session_url,
@@ -38,6 +33,7 @@ from .models import (
     Rejection,
     TokenSet,
 )
+from .settings import PscSettings
 
 __all__ = [
     "PRESETS",
@@ -58,6 +54,7 @@ __all__ = [
     "PscTokenProvider",
     "Rejection",
     "TokenSet",
+    "ciba_polling",
     "end_session_url",
     "new_authorization_request",
     "parse_callback",
