@@ -42,7 +42,7 @@ from segurlink.hl7 import (  # noqa: E402
     build_identity_update,
     parse_ack,
     parse_message,
-    read_header,
+    parse_header,
 )
 from segurlink.hl7.qualification import status_after_insi  # noqa: E402
 from segurlink.identity import IdentityTraits  # noqa: E402
@@ -66,7 +66,7 @@ MESSAGE = (
 
 
 def receiver_ack(message: bytes) -> bytes:
-    return build_ack(read_header(message), AckCode.AA, control_id="R", now=datetime.datetime.now())
+    return build_ack(parse_header(message), AckCode.AA, control_id="R", now=datetime.datetime.now())
 
 
 def rate(name: str, call: Callable[[], object], count: int) -> float:

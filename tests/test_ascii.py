@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from segurlink._ascii import describe_non_ascii, is_ascii_digits
-from segurlink.cda import build_document, read_header
+from segurlink.cda import build_document, parse_header
 from segurlink.cda._description import document_from_description
 from segurlink.dmp.messages import _entry
 from segurlink.dmp.metadata import RIM_NS
@@ -71,9 +71,9 @@ def test_dmp_entry_size_is_read_from_ascii_digits_only() -> None:
 
 def test_read_header_reads_ascii_version_numbers_only() -> None:
     xml = build_document(make_document())
-    assert read_header(xml).version == 1
+    assert parse_header(xml).version == 1
     broken = xml.replace(b'<versionNumber value="1"/>', '<versionNumber value="１"/>'.encode())
-    assert read_header(broken).version is None
+    assert parse_header(broken).version is None
 
 
 DESCRIPTION = {

@@ -20,7 +20,7 @@ from segurlink.hl7 import (
     escape_value,
     parse_ack,
     parse_message,
-    read_header,
+    parse_header,
 )
 from segurlink.identity import IdentityStatus, IdentityTraits, Ins
 from tests.hl7.conftest import ADT_SAMPLES, SAMPLE_INS, TEST_OID, adt, sample
@@ -285,9 +285,9 @@ def test_repr_hides_health_data() -> None:
 
 
 def test_read_header_of_a_message_broken_after_msh() -> None:
-    header = read_header(adt(birth_date="1975-12-31").encode())
+    header = parse_header(adt(birth_date="1975-12-31").encode())
     assert header is not None and (header.control_id, header.event) == ("MSG0001", "A31")
-    assert read_header(b"garbage") is None
+    assert parse_header(b"garbage") is None
 
 
 # -- writing ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from segurlink.cda import build_document, read_header
+from segurlink.cda import build_document, parse_header
 from segurlink.config import Settings
 from segurlink.errors import ConfigurationError, InputError
 from segurlink.outbox import (
@@ -113,7 +113,7 @@ def test_a_deposit_job_is_keyed_by_the_document_and_chained_by_its_set() -> None
     document = f.make_document(seed=501)
     data = build_document(document)
     job = deposit_job(data, hidden_from=["INVISIBLE_PATIENT", "MASQUE_PS", "MASQUE_PS"])
-    header = read_header(data)
+    header = parse_header(data)
     assert (job.kind, job.structure, job.key) == (
         "dmp.deposit",
         "010000016",
@@ -142,7 +142,7 @@ def test_deposit_builders_refuse_what_the_dmp_would_refuse() -> None:
 def test_a_cda_without_ins_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     import segurlink.cda
 
-    real = segurlink.cda.read_header
+    real = segurlink.cda.parse_header
 
     def without_ins(document: bytes) -> Any:
         header = real(document)
@@ -150,7 +150,7 @@ def test_a_cda_without_ins_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
         return dataclasses.replace(header, patient=dataclasses.replace(header.patient, ins=None))
 
-    monkeypatch.setattr(segurlink.cda, "read_header", without_ins)
+    monkeypatch.setattr(segurlink.cda, "parse_header", without_ins)
     with pytest.raises(InputError, match="no INS"):
         deposit_job(f.cda(seed=505))
 

@@ -217,7 +217,7 @@ def _embedded_pdf(document: bytes) -> bytes | None:
 def _deposit(args: argparse.Namespace) -> CommandResult:
     import hashlib
 
-    from ..cda import read_header
+    from ..cda import parse_header
     from ..errors import InputError, MalformedResponse
 
     derived_id = False
@@ -231,7 +231,7 @@ def _deposit(args: argparse.Namespace) -> CommandResult:
             )
         document = _read(args.document, f"the document {args.document}")
     try:
-        header = read_header(document)
+        header = parse_header(document)
     except MalformedResponse as exc:
         raise InputError(f"{args.document} is not a readable CDA: {exc.message}") from exc
     if header.patient.ins is None:

@@ -48,8 +48,8 @@ __all__ = [
     "ValidationReport",
     "Validator",
     "check_header",
+    "parse_header",
     "parse_ts",
-    "read_header",
     "validate",
 ]
 
@@ -824,12 +824,12 @@ def _patient(root: etree._Element) -> PatientFacts:
     )
 
 
-def read_header(document: bytes | str | etree._Element) -> CdaHeader:
+def parse_header(document: bytes | str | etree._Element) -> CdaHeader:
     """The header facts of any CDA R2 document (level 1 or structured).
 
     Raises :class:`~segurlink.errors.InputError` when the document has no usable id.
 
-    >>> header = read_header(xml_bytes)                # doctest: +SKIP
+    >>> header = parse_header(xml_bytes)                # doctest: +SKIP
     >>> header.type_code.code, header.version          # doctest: +SKIP
     ('80788-3', 1)
     """
@@ -892,3 +892,7 @@ def read_header(document: bytes | str | etree._Element) -> CdaHeader:
         parent_document=parent,
         relation=related.get("typeCode") if related is not None else None,
     )
+
+
+#: The former name of :func:`parse_header` (parsers are named ``parse_*``).
+read_header = parse_header

@@ -283,7 +283,7 @@ class DmpClient:
             sender_oid=self.settings.source_oid,
             creation_time=self._now(),
         )
-        return self._call(msg.TD02, ins, body, msg.read_patient_check)
+        return self._call(msg.TD02, ins, body, msg.parse_patient_check)
 
     # -- TD3.1 ---------------------------------------------------------------------------
 
@@ -296,7 +296,7 @@ class DmpClient:
     ) -> tuple[DocumentEntry, ...]:
         """TD3.1 FindDocuments: the patient's entries with the given statuses."""
         body = msg.find_documents_body(patient_id_value(ins.value, ins.oid), statuses)
-        entries = self._call(msg.ITI18, ins, body, msg.read_query_response)
+        entries = self._call(msg.ITI18, ins, body, msg.parse_query_response)
         return entries if include_signatures else tuple(e for e in entries if not e.is_signature)
 
     def get(
@@ -313,7 +313,7 @@ class DmpClient:
             unique_ids=[unique_id] if unique_id else [],
             entry_uuids=[entry_uuid] if entry_uuid else [],
         )
-        return current_version(self._call(msg.ITI18, ins, body, msg.read_query_response))
+        return current_version(self._call(msg.ITI18, ins, body, msg.parse_query_response))
 
     # -- TD3.2 ---------------------------------------------------------------------------
 
@@ -325,7 +325,7 @@ class DmpClient:
         request = self._request(msg.ITI43, ins, msg.retrieve_body(repository, [unique_id]))
         documents = self._send(
             request,
-            lambda answer: msg.read_retrieve_response(
+            lambda answer: msg.parse_retrieve_response(
                 parse_mtom(answer.content, answer.content_type)
             ),
         )
@@ -480,7 +480,7 @@ class DmpClient:
                         msg.ITI41,
                         doc_ins,
                         body,
-                        lambda b: msg.read_registry_response(
+                        lambda b: msg.parse_registry_response(
                             b, expected_action=msg.ACTIONS[msg.ITI41][1]
                         ),
                         professional=professional,
@@ -561,7 +561,7 @@ class DmpClient:
             msg.ITI57,
             ins,
             body,
-            lambda b: msg.read_registry_response(b, expected_action=msg.ACTIONS[msg.ITI57][1]),
+            lambda b: msg.parse_registry_response(b, expected_action=msg.ACTIONS[msg.ITI57][1]),
         )
 
     def current(self, entry: DocumentEntry) -> DocumentEntry:
@@ -686,12 +686,12 @@ def _state_sentence(entry: DocumentEntry) -> str:
 
 def _read_local_cda(document: bytes) -> CdaHeader:
     """The header of a CDA the caller gives: unreadable bytes are an :class:`InputError`."""
-    from ..cda import read_header
+    from ..cda import parse_header
 
     if not isinstance(document, bytes | bytearray):
         raise InputError(f"the document to deposit must be bytes, not {type(document).__name__}")
     try:
-        return read_header(bytes(document))
+        return parse_header(bytes(document))
     except MalformedResponse as exc:  # not well-formed, DOCTYPE refused, empty...
         raise InputError(f"the document to deposit is not a readable CDA: {exc.message}") from exc
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from .._ascii import is_ascii_digits
-from .._soap import SOAP12_NS, WSA_NS, Envelope, read_envelope
+from .._soap import SOAP12_NS, WSA_NS, Envelope, parse_envelope
 from .._xml import parse_xml
 from ..config import SoftwareIdentity
 from ..errors import MalformedResponse, SoapFault, XdsError, XdsIssue
@@ -57,12 +57,12 @@ __all__ = [
     "envelope",
     "find_documents_body",
     "get_documents_body",
+    "parse_patient_check",
+    "parse_query_response",
+    "parse_registry_response",
+    "parse_retrieve_response",
     "patient_check_body",
     "provide_and_register_body",
-    "read_patient_check",
-    "read_query_response",
-    "read_registry_response",
-    "read_retrieve_response",
     "retrieve_body",
     "update_status_body",
     "visibility_update_body",
@@ -228,7 +228,7 @@ def patient_check_body(
 
 
 def _checked(data: bytes, expected_action: str, what: str) -> Envelope:
-    env = read_envelope(data, what=what)
+    env = parse_envelope(data, what=what)
     if env.fault is not None:
         fault = env.fault
         detail = ""
@@ -250,7 +250,7 @@ def _checked(data: bytes, expected_action: str, what: str) -> Envelope:
     return env
 
 
-def read_patient_check(data: bytes, *, expected_action: str = ACTIONS[TD02][1]) -> PatientStatus:
+def parse_patient_check(data: bytes, *, expected_action: str = ACTIONS[TD02][1]) -> PatientStatus:
     """Interpret a ``PRPA_IN201308UV02`` answer."""
     env = _checked(data, expected_action, "TD0.2 answer")
     body = env.body
@@ -340,7 +340,7 @@ def _raise_failure(status: str, holder: etree._Element, what: str) -> None:
     raise XdsError(f"{what} failed: {first.code} {first.context}".strip(), issues)
 
 
-def read_registry_response(data: bytes, *, expected_action: str) -> tuple[XdsIssue, ...]:
+def parse_registry_response(data: bytes, *, expected_action: str) -> tuple[XdsIssue, ...]:
     """Read a ``RegistryResponse`` (ITI-41, ITI-57); raise :class:`XdsError` on Failure.
 
     Returns the warnings of a successful answer.
@@ -461,7 +461,7 @@ def _entry(eo: etree._Element) -> DocumentEntry:
     )
 
 
-def read_query_response(
+def parse_query_response(
     data: bytes, *, expected_action: str = ACTIONS[ITI18][1]
 ) -> tuple[DocumentEntry, ...]:
     """The DocumentEntries of an ``AdhocQueryResponse``; :class:`XdsError` on Failure."""
@@ -477,7 +477,7 @@ def read_query_response(
     return tuple(_entry(eo) for eo in objects.findall(f"{{{RIM_NS}}}ExtrinsicObject"))
 
 
-def read_object_refs(data: bytes, *, expected_action: str = ACTIONS[ITI18][1]) -> tuple[str, ...]:
+def parse_object_refs(data: bytes, *, expected_action: str = ACTIONS[ITI18][1]) -> tuple[str, ...]:
     """The ids of an ``ObjectRef`` query answer."""
     env = _checked(data, expected_action, "ITI-18 answer")
     body = env.body
@@ -499,7 +499,7 @@ def retrieve_body(repository_id: str, unique_ids: Sequence[str]) -> etree._Eleme
     return root
 
 
-def read_retrieve_response(
+def parse_retrieve_response(
     message: MtomMessage, *, expected_action: str = ACTIONS[ITI43][1]
 ) -> tuple[RetrievedDocument, ...]:
     """The documents of a ``RetrieveDocumentSetResponse`` (MTOM parts resolved)."""

@@ -39,7 +39,7 @@ __all__ = [
     "Vihf",
     "VihfRole",
     "certificate_ou",
-    "read_vihf",
+    "parse_vihf",
     "sign_vihf",
     "verify_vihf",
 ]
@@ -435,7 +435,7 @@ def verify_vihf(
     return signed
 
 
-def read_vihf(data: bytes | etree._Element) -> dict[str, Any]:
+def parse_vihf(data: bytes | etree._Element) -> dict[str, Any]:
     """The facts of a VIHF: issuer, subject, authn context, attributes (values as lists).
 
     Coded attribute values (``Role``, ``PurposeOfUse``) are ``code^codeSystem`` strings.
@@ -466,3 +466,7 @@ def read_vihf(data: bytes | etree._Element) -> dict[str, Any]:
         "signature_after_issuer": sig is not None and children.index(sig) == 1,
         "attributes": attributes,
     }
+
+
+#: The former name of :func:`parse_vihf` (parsers are named ``parse_*``).
+read_vihf = parse_vihf

@@ -55,6 +55,7 @@ class InsiClient:
         log: ExchangeLog | None = None,
         clock: Clock | None = None,
     ) -> None:
+        software = settings.require_software()
         if settings.mode != "certificate":
             raise ConfigurationError(
                 "INSi card / Pro Santé Connect mode is not available yet; use mode='certificate'"
@@ -64,7 +65,6 @@ class InsiClient:
                 "INSi certificate mode needs a client certificate (INSI-AUTO or INSI-MANU): "
                 "set insi.cert/insi.key or insi.pkcs12"
             )
-        software = settings.require_software()
         self.settings = settings
         self._clock = clock or time.time
         emitter = settings.emitter or certificate_ou(settings.tls)

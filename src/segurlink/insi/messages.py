@@ -17,7 +17,7 @@ from typing import Any, Final
 from lxml import etree
 
 from .._resources import schemas_dir
-from .._soap import SOAP12_NS, WSA_NS, Envelope, load_wsdl, read_envelope
+from .._soap import SOAP12_NS, WSA_NS, Envelope, load_wsdl, parse_envelope
 from .._xml import local_name
 from ..config import SoftwareIdentity
 from ..errors import InsiFault, InvalidTraits, MalformedResponse, SegurlinkError
@@ -200,7 +200,7 @@ def parse_answer(data: bytes, *, expected_action: str | None = None) -> InsiResu
     >>> parse_answer(body).code
     <CrCode.NOT_FOUND: '01'>
     """
-    envelope = read_envelope(data, what="INSi answer")
+    envelope = parse_envelope(data, what="INSi answer")
     if envelope.fault is not None:
         raise fault_error(envelope)
     if expected_action is not None:

@@ -446,12 +446,12 @@ class MssClient:
 
     def _read(self, data: bytes, uid: int) -> ReceivedMessage:
         try:
-            return messages.read_message(data, uid=uid, known=self.store.knows)
+            return messages.parse_message(data, uid=uid, known=self.store.knows)
         except (XdmError, XmlSecurityError) as exc:
             logger.warning(
                 "message uid %d: its XDM archive is refused (%s)", uid, type(exc).__name__
             )
-            return messages.read_message(
+            return messages.parse_message(
                 data, uid=uid, known=self.store.knows, skip_xdm=str(exc.message)
             )
 

@@ -19,6 +19,33 @@ Every request is recorded (:attr:`MockTransport.requests`), and one sent without
 timeout fails (segurlink's clients always send one).
 """
 
-from ._transport import MockTransport, NoAnswer, Request, Response, Unreachable
+from __future__ import annotations
 
-__all__ = ["MockTransport", "NoAnswer", "Request", "Response", "Unreachable"]
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ._transport import MockTransport, NoAnswer, Request, Response, Unreachable
+
+__all__ = [
+    "MockTransport",
+    "NoAnswer",
+    "Request",
+    "Response",
+    "Unreachable",
+]
+
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "MockTransport",
+            "NoAnswer",
+            "Request",
+            "Response",
+            "Unreachable",
+        ),
+        "._transport",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)
