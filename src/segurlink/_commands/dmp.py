@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CommandResult, load_settings
+from ..identity.ins import InsOid
 from ._args import existing_file, new_file, non_empty
 
 __all__ = ["register"]
 
-_INS_OID = "1.2.250.1.213.1.4.8"
+_INS_OID = InsOid.NIR.value
 
 
 def register(groups: Any, common: argparse.ArgumentParser) -> None:

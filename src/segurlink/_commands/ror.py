@@ -37,7 +37,7 @@ def _near(text: str) -> Any:
     try:
         lat, lon, *rest = (float(p) for p in text.split(","))
         if len(rest) > 1:
-            raise ValueError("too many values")
+            raise InputError("too many values")
         return Near(lat, lon, rest[0] if rest else 10.0)
     except (ValueError, TypeError, InputError) as exc:
         raise argparse.ArgumentTypeError(f"expected LAT,LON[,KM]: {exc}") from None

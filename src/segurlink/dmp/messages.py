@@ -21,7 +21,7 @@ from .._ascii import is_ascii_digits
 from .._soap import SOAP12_NS, WSA_NS, Envelope, parse_envelope
 from .._xml import parse_xml
 from ..config import SoftwareIdentity
-from ..errors import MalformedResponse, SoapFault, XdsError, XdsIssue
+from ..errors import InputError, MalformedResponse, SoapFault, XdsError, XdsIssue
 from ..identity import Ins
 from .metadata import (
     DE_CLASS,
@@ -399,7 +399,7 @@ def get_documents_body(
 ) -> etree._Element:
     """GetDocuments stored query, by document uniqueIds or entryUUIDs."""
     if bool(unique_ids) == bool(entry_uuids):
-        raise ValueError("give unique_ids or entry_uuids")
+        raise InputError("give unique_ids or entry_uuids")
     slot = (
         ("$XDSDocumentEntryUniqueId", _quoted_list(unique_ids))
         if unique_ids
@@ -551,7 +551,7 @@ def visibility_update_body(
     """A new version of ``entry`` (same ``lid``, slot ``PreviousVersion``) whose
     confidentiality codes are ``confidentiality`` (TD3.3a/b masking)."""
     if not entry.raw or not entry.lid:
-        raise ValueError("the entry must come from a LeafClass query (raw metadata and lid)")
+        raise InputError("the entry must come from a LeafClass query (raw metadata and lid)")
     eo = parse_xml(entry.raw, what="stored DocumentEntry")
     new_id = "Document01"
     for attr in ("status", "isOpaque", "home"):

@@ -13,7 +13,7 @@ from .._clock import Clock, utc_datetime
 from .._flow import drive
 from .._transport import Answer, HttpTransport, Shape
 from ..config import Settings, TlsConfig
-from ..errors import ConfigurationError, HttpStatusError, InsiFault
+from ..errors import ConfigurationError, HttpStatusError, InputError, InsiFault
 from ..identity import IdentityTraits, Ins
 from .flows import search_strategy
 from .messages import BuiltRequest, InsiMessages, parse_answer
@@ -219,7 +219,7 @@ def certificate_ou(tls: TlsConfig) -> str:
             password = tls.password.reveal().encode() if tls.password else None
             bundle = pkcs12.load_pkcs12(tls.pkcs12.read_bytes(), password)
             if bundle.cert is None:
-                raise ValueError("no certificate in the PKCS#12 file")
+                raise InputError("no certificate in the PKCS#12 file")
             cert = bundle.cert.certificate
         else:
             raise ConfigurationError("no client certificate configured")

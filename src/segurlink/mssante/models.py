@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from .._audit import mask_identifier
 from .._oauth import AccessTokenSource
-from ..errors import RecipientRefusal
+from ..errors import InputError, RecipientRefusal
 
 __all__ = [
     "APPLICATION_ERRORS",
@@ -185,7 +185,7 @@ class ApplicationError:
         head, _, rest = text.strip().partition("^")
         code_text = head.strip()
         if not (code_text.isascii() and code_text.isdigit()):
-            raise ValueError(f"not an MSSanté application error: {text[:40]!r}")
+            raise InputError(f"not an MSSanté application error: {text[:40]!r}")
         label, _, detail = rest.partition("^")
         code = int(code_text)
         return cls(code, label.strip() or APPLICATION_ERRORS.get(code, ""), detail.strip())

@@ -48,7 +48,7 @@ from ..dmp.metadata import (
     SubmissionSetMetadata,
     submit_objects_request,
 )
-from ..errors import XdmError
+from ..errors import InputError, XdmError
 from .models import XdmDocument, XdmEntry, XdmPackage
 
 __all__ = [
@@ -83,7 +83,7 @@ class XdmLimits:
 def document_file_name(index: int) -> str:
     """``DOC0001.XML``: ISO-9660 style names (8.3, upper case), 1-based."""
     if not 1 <= index <= 9999:
-        raise ValueError("an XDM subset holds 1 to 9999 documents")
+        raise InputError("an XDM subset holds 1 to 9999 documents")
     return f"DOC{index:04d}.XML"
 
 
@@ -152,7 +152,7 @@ def build_xdm(
     deposit. ``created`` stamps the zip entries (deterministic output).
     """
     if len(entries) != len(documents) or not documents:
-        raise ValueError("one DocumentEntry per document, and at least one document")
+        raise InputError("one DocumentEntry per document, and at least one document")
     metadata = etree.tostring(
         submit_objects_request(submission_set, entries, associations),
         xml_declaration=True,

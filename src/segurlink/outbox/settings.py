@@ -28,7 +28,7 @@ from typing import Any
 from .._retry import RetryPolicy
 from ..config import Secret, Settings
 from ..config import resolve_path as _path
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InputError
 from .models import _FINESS
 from .worker import DEFAULT_POLICY
 
@@ -122,8 +122,8 @@ class OutboxSettings:
 def _number(section: Mapping[str, Any], key: str, default: float) -> float:
     value = section.get(key, default)
     if isinstance(value, bool):
-        raise ValueError(f"{key} must be a number")
+        raise InputError(f"{key} must be a number")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{key} must be a number, not {value!r}") from None
+        raise InputError(f"{key} must be a number, not {value!r}") from None

@@ -120,6 +120,8 @@ SLOW_DOWN_STEP = 5.0
 #: polling for hours. ``[psc] ciba_max_expires_in`` / ``ciba_max_interval`` change them.
 CIBA_MAX_EXPIRES_IN = 300.0
 CIBA_MAX_INTERVAL = 30.0
+#: Clock skew tolerated on a token's ``exp``/``iat``/``nbf``/``auth_time`` (seconds).
+DEFAULT_LEEWAY = 30
 
 
 def _reject(rejection: Rejection, description: str) -> OidcError:
@@ -673,7 +675,7 @@ def validate_id_token(
     access_token: Secret | None = None,
     client_secret: Secret | None = None,
     accepted_acr: Sequence[str] = ACCEPTED_ACR,
-    leeway: int = 30,
+    leeway: int = DEFAULT_LEEWAY,
     now: int | Callable[[], int] | None = None,
     algorithms: Collection[str] = ASYMMETRIC_ALGS + HMAC_ALGS,
     max_age: int | None = None,

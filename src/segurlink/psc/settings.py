@@ -63,7 +63,7 @@ class PscSettings:
     private_key: Path | None = None
     tls: TlsConfig = field(default_factory=TlsConfig)
     token_exchange_endpoint: str = ""
-    leeway: int = 30
+    leeway: int = messages.DEFAULT_LEEWAY
     cache_seconds: float = 3600.0
     id_token_signed_response_alg: str = ""
     ciba_max_expires_in: float = messages.CIBA_MAX_EXPIRES_IN
@@ -139,7 +139,7 @@ class PscSettings:
                 private_key=resolve_path(key, settings.base_dir) if key else None,
                 tls=settings.tls_for("psc"),
                 token_exchange_endpoint=str(section.get("token_exchange_endpoint") or ""),
-                leeway=int(section.get("leeway", 30)),
+                leeway=int(section.get("leeway", messages.DEFAULT_LEEWAY)),
                 cache_seconds=float(section.get("cache_seconds", 3600.0)),
                 id_token_signed_response_alg=str(section.get("id_token_signed_response_alg") or ""),
                 ciba_max_expires_in=float(

@@ -26,9 +26,17 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ._transport import MockTransport, NoAnswer, Request, Response, Unreachable
+    from ._transport import (
+        MissingTimeout,
+        MockTransport,
+        NoAnswer,
+        Request,
+        Response,
+        Unreachable,
+    )
 
 __all__ = [
+    "MissingTimeout",
     "MockTransport",
     "NoAnswer",
     "Request",
@@ -39,6 +47,7 @@ __all__ = [
 _EXPORTS = {
     **dict.fromkeys(
         (
+            "MissingTimeout",
             "MockTransport",
             "NoAnswer",
             "Request",

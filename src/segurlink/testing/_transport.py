@@ -14,7 +14,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-__all__ = ["MockTransport", "NoAnswer", "Request", "Response", "Unreachable"]
+__all__ = ["MissingTimeout", "MockTransport", "NoAnswer", "Request", "Response", "Unreachable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,11 @@ class Response:
         return data, headers
 
 
+class MissingTimeout(AssertionError):
+    """A request reached the fake service without a finite ``(connect, read)`` timeout:
+    in production it could wait for ever. A test failure, not a service error."""
+
+
 class Unreachable(Exception):
     """Raise it in a handler: the connection is refused (a :class:`TransportError`)."""
 
@@ -81,7 +86,8 @@ class MockTransport(BaseAdapter):
 
     Mount it on a session (:meth:`session` does) and give that session to a client: no
     socket is opened. ``requests`` lists what was sent, in order. A request without a
-    finite ``(connect, read)`` timeout raises ``ValueError``: a call that could hang.
+    finite ``(connect, read)`` timeout raises :class:`MissingTimeout`: a call that could
+    hang.
     """
 
     def __init__(self, handler: Handler) -> None:
@@ -150,4 +156,6 @@ def _timeout_pair(timeout: Any) -> tuple[float, float]:
         and all(isinstance(t, int | float) and math.isfinite(t) and t > 0 for t in timeout)
     ):
         return (timeout[0], timeout[1])
-    raise ValueError(f"a request was sent without a finite (connect, read) timeout: {timeout!r}")
+    raise MissingTimeout(
+        f"a request was sent without a finite (connect, read) timeout: {timeout!r}"
+    )
