@@ -32,7 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockStack]:
 
 
 @pytest.mark.parametrize(
-    "page", ["index.md", "configuration.md", "insi.md", "mocks.md", "production.md"]
+    "page", ["index.md", "configuration.md", "insi.md", "mocks.md", "production.md", "testing.md"]
 )
 def test_runnable_examples_run_in_order(
     page: str, stack: MockStack, monkeypatch: pytest.MonkeyPatch
