@@ -41,8 +41,8 @@ from segurlink.hl7 import (  # noqa: E402
     build_ack,
     build_identity_update,
     parse_ack,
-    parse_message,
     parse_header,
+    parse_message,
 )
 from segurlink.hl7.qualification import status_after_insi  # noqa: E402
 from segurlink.identity import IdentityTraits  # noqa: E402
@@ -119,7 +119,7 @@ def main() -> None:
                     return sender.send(replayed)
 
                 print(
-                    f"INSi mock {settings.insi().endpoint} (own process), "
+                    f"INSi mock {settings.section('insi')['endpoint']} (own process), "
                     f"{args.messages} messages each, MLLP on loopback"
                 )
                 methods: dict[str, Callable[[], object]] = {

@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from segurlink.insi import InsiSettings
 from segurlink_mocks.stack import MockDirectoryBusy, MockStack, stack_status
 
 from segurlink.cli import load_settings, main
 from segurlink.errors import ConfigurationError
+from segurlink.insi import InsiSettings
 
 ADRTROIS = [
     "--birth-name",

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from segurlink.insi import InsiSettings
 from segurlink.config import Secret, Settings, SoftwareIdentity, Structure, Timeouts, TlsConfig
 from segurlink.errors import ConfigurationError
+from segurlink.insi import InsiSettings
 
 TOML = """
 [software]

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from segurlink.insi import InsiSettings
 from segurlink_mocks.stack import MockStack
 
 from segurlink.config import Settings
+from segurlink.insi import InsiSettings
 from tests.docs_blocks import DOCS, blocks
 
 pytest_plugins = ["pytester"]

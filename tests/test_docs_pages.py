@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from segurlink.insi import InsiSettings
 from segurlink_mocks.stack import MockStack
 
 from segurlink.cli import main
 from segurlink.config import Settings
+from segurlink.insi import InsiSettings
 from tests.docs_blocks import DOCS
 
 

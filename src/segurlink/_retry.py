@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+from ._ascii import is_ascii_digits
 from .errors import InputError
 
 __all__ = ["RetryPolicy", "parse_retry_after", "retry_call"]
@@ -154,7 +155,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_ascii_digits(value):  # str.isdigit() would take "٤٢" or "²" for seconds
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -23,7 +23,7 @@ import enum
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import requests
 
@@ -32,7 +32,7 @@ from ._http import build_session, request_errors
 from .config import Limits, Timeouts, TlsConfig
 from .errors import HttpStatusError, MalformedResponse
 
-__all__ = ["EXCERPT_BYTES", "Answer", "HttpTransport", "Shape"]
+__all__ = ["EXCERPT_BYTES", "Answer", "HttpClient", "HttpTransport", "ServiceSettings", "Shape"]
 
 T = TypeVar("T")
 
@@ -119,6 +119,19 @@ class Answer:
         self._response.close()
 
 
+class ServiceSettings(Protocol):
+    """What the transport reads of a service's settings (``InsiSettings``, ``RorSettings``...)."""
+
+    @property
+    def tls(self) -> TlsConfig: ...
+
+    @property
+    def timeouts(self) -> Timeouts: ...
+
+    @property
+    def limits(self) -> Limits: ...
+
+
 class HttpTransport:
     """Sends every HTTP request of one service: timeouts, log, error mapping, shape checks.
 
@@ -155,6 +168,29 @@ class HttpTransport:
         self.owns_session = session is None
         self.session = session or build_session(
             tls or TlsConfig(), self.timeouts, limits=limits, pool_maxsize=pool_maxsize
+        )
+
+    @classmethod
+    def for_service(
+        cls,
+        service: str,
+        label: str,
+        settings: ServiceSettings,
+        *,
+        session: requests.Session | None,
+        log: ExchangeLog | None,
+        pool_maxsize: int = 10,
+    ) -> Self:
+        """The transport of a client: its settings' TLS, timeouts and limits."""
+        return cls(
+            service,
+            label,
+            session=session,
+            tls=settings.tls,
+            timeouts=settings.timeouts,
+            limits=settings.limits,
+            log=log,
+            pool_maxsize=pool_maxsize,
         )
 
     def close(self) -> None:
@@ -264,6 +300,26 @@ class HttpTransport:
                 f"({answer.content_type or 'no content type'}, {len(answer.content)} bytes)",
                 url=answer.url,
             )
+
+
+class HttpClient:
+    """Base of the HTTP clients: one transport, closed with the client (a context manager).
+
+    :meth:`close` closes the session only if the client built it: a session the caller
+    gave stays the caller's.
+    """
+
+    _transport: HttpTransport
+
+    def close(self) -> None:
+        """Close the session if the client built it."""
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _identity(answer: Answer) -> Answer:

@@ -131,7 +131,7 @@ def test_replacement_keeps_set_id_and_increments_version() -> None:
     assert children[-4:] == ["documentationOf", "relatedDocument", "componentOf", "component"]
     parent = "//h:relatedDocument/h:parentDocument/*"
     assert [
-        etree.QName(c).localname for c in etree.fromstring(xml).xpath(parent, namespaces=NS)
+        etree.QName(c).localname for c in etree.fromstring(xml).xpath(parent, namespaces=NS)  # type: ignore[arg-type]
     ] == [
         "id",
         "versionNumber",

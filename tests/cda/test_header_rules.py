@@ -67,7 +67,7 @@ def remove(path: str) -> Mutation:
         for node in root.xpath(path, namespaces=NS):
             parent = node.getparent()
             assert parent is not None
-            parent.remove(node)
+            parent.remove(node)  # type: ignore[arg-type]
 
     return mutate
 
@@ -477,7 +477,7 @@ def male_document() -> etree._Element:
 def test_a_male_patient() -> None:
     root = male_document()
     gender = one(root, f"{PATIENT}/h:administrativeGenderCode")
-    assert dict(gender.attrib) == {
+    assert dict(gender.attrib) == {  # type: ignore[misc]
         "code": "M",
         "displayName": "Masculin",
         "codeSystem": "2.16.840.1.113883.5.1",

@@ -227,13 +227,12 @@ def test_signed_indirect_samples_checked_against_their_own_certificate(name: str
     data = _vihf_sample(name)
     root = etree.fromstring(data)
     ds = "{http://www.w3.org/2000/09/xmldsig#}"
-    assert root.find(f"{ds}Signature/{ds}SignedInfo/{ds}Reference").get("URI") == "#" + root.get(
-        "ID"
-    )  # type: ignore[union-attr]
+    reference = root.find(f"{ds}Signature/{ds}SignedInfo/{ds}Reference")
+    assert reference is not None and reference.get("URI") == f"#{root.get('ID')}"
     # The SignatureValue is genuine: it verifies over the exclusive-C14N SignedInfo with the
     # embedded certificate's key (rsa-sha1) ...
     cert = x509.load_pem_x509_certificate(_embedded_cert(data).encode())
-    signed_info = etree.tostring(root.find(f".//{ds}SignedInfo"), method="c14n", exclusive=True)
+    signed_info = etree.tostring(root.find(f".//{ds}SignedInfo"), method="c14n", exclusive=True)  # type: ignore[arg-type]
     value = base64.b64decode("".join((root.findtext(f".//{ds}SignatureValue") or "").split()))
     cert.public_key().verify(value, signed_info, padding.PKCS1v15(), hashes.SHA1())  # type: ignore[union-attr, call-arg, arg-type]
     # ... but the samples were edited after signing (re-encoded display names), so the
@@ -417,8 +416,8 @@ def test_td21_request_has_the_official_structure(signer: Signer) -> None:
     m_rol = mine.find(f".//{R}RegistryObjectList")
     assert o_rol is not None and m_rol is not None
     # SubmissionSet: same slots, classifications and external identifiers.
-    assert _object_shape(m_rol.find(f"{R}RegistryPackage")) == _object_shape(
-        o_rol.find(f"{R}RegistryPackage")
+    assert _object_shape(m_rol.find(f"{R}RegistryPackage")) == _object_shape(  # type: ignore[arg-type]
+        o_rol.find(f"{R}RegistryPackage")  # type: ignore[arg-type]
     )
     o_docs = o_rol.findall(f"{R}ExtrinsicObject")
     m_docs = m_rol.findall(f"{R}ExtrinsicObject")

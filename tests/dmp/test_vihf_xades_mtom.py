@@ -138,7 +138,7 @@ def test_vihf_from_psc_uses_the_activity_in_the_structure(signer: Signer) -> Non
 
 
 def test_xades_signature_verifies_and_lists_the_documents(signer: Signer) -> None:
-    from signxml import XMLVerifier
+    from signxml import XMLVerifier  # type: ignore[attr-defined]
 
     data = f.cda()
     xml = sign_submission_set(

@@ -19,8 +19,8 @@ from segurlink.hl7 import (
     build_identity_update,
     escape_value,
     parse_ack,
-    parse_message,
     parse_header,
+    parse_message,
 )
 from segurlink.identity import IdentityStatus, IdentityTraits, Ins
 from tests.hl7.conftest import ADT_SAMPLES, SAMPLE_INS, TEST_OID, adt, sample
@@ -515,7 +515,7 @@ def test_v23_err_1_is_read() -> None:
 
 # -- escaping and repetitions (hypothesis) ---------------------------------------------------
 
-names = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+names = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)  # type: ignore[arg-type]
 
 
 @given(names)

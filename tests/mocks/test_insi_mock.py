@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 import requests
 from lxml import etree
-from segurlink.insi import InsiSettings
 from segurlink_mocks import InsiMock, InsiPerson, InsRecord, MockStack, TestPki
 from segurlink_mocks.insi import DEFAULT_PERSONS
 
 from segurlink._resources import schemas_dir
 from segurlink.config import Settings
+from segurlink.insi import InsiSettings
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -123,7 +123,7 @@ def test_a_deposit_job_is_keyed_by_the_document_and_chained_by_its_set() -> None
     assert job.payload == {"hidden_from": ["INVISIBLE_PATIENT", "MASQUE_PS"], "content_type": None}
     assert job.blobs == {"cda": data}
     replacement = build_document(f.replacement(document, seed=502))
-    again = replace_job(replacement, content_type=f.Code("SA17", "1.2.250.1.71.4.2.4", "EHPAD"))
+    again = replace_job(replacement, content_type=f.Code("SA17", "1.2.250.1.71.4.2.4", "EHPAD"))  # type: ignore[attr-defined]
     assert again.kind == "dmp.replace" and again.ordering_key == job.ordering_key
     assert again.payload["content_type"] == ["SA17", "1.2.250.1.71.4.2.4", "EHPAD"]
 
@@ -133,7 +133,7 @@ def test_deposit_builders_refuse_what_the_dmp_would_refuse() -> None:
         deposit_job("<xml/>")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="unknown DMP audience"):
         deposit_job(f.cda(seed=503), hidden_from=["EVERYONE"])
-    other = f.Organization.from_finess("020000022", "AUTRE EHPAD")
+    other = f.Organization.from_finess("020000022", "AUTRE EHPAD")  # type: ignore[attr-defined]
     with pytest.raises(InputError, match="authored for structure 020000022"):
         deposit_job(f.cda(seed=504, organization=other), structure="010000016")
     assert deposit_job(f.cda(seed=504, organization=other)).structure == "020000022"

@@ -12,9 +12,9 @@ from segurlink_mocks.ror import MTLS_CLIENT_ID, RorMock
 from segurlink.config import Secret, Settings
 from segurlink.errors import FhirError, MalformedResponse, OidcError
 from segurlink.ror import (
-    Include,
     CapacityUpdate,
     ExportProgress,
+    Include,
     Near,
     PublicationStatus,
     RorClient,

@@ -8,10 +8,10 @@ import pytest
 
 from segurlink.errors import InputError, MalformedResponse, ValidationError
 from segurlink.ror import (
-    Include,
     CAPACITY_EXTENSION,
     CapacityUpdate,
     HealthcareService,
+    Include,
     Near,
     PublicationStatus,
     capacity_patch,

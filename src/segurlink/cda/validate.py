@@ -27,6 +27,7 @@ from lxml import etree
 
 from .._ascii import is_ascii_digits
 from .._xml import parse_xml
+from ..config import Settings, resolve_path
 from ..errors import ConfigurationError, InputError, Issue, ValidationError
 from ..identity import Ins
 from . import codes
@@ -114,7 +115,7 @@ class CdaSettings:
     )
 
     @classmethod
-    def from_settings(cls, settings: Any) -> CdaSettings:
+    def from_settings(cls, settings: Settings) -> CdaSettings:
         """From the ``[cda]`` table of :class:`segurlink.config.Settings` (``kit``,
         ``cache_dir``)."""
         section: Mapping[str, Any] = settings.section("cda")
@@ -132,8 +133,7 @@ class CdaSettings:
     @classmethod
     def _from_values(cls, kit: Any, cache_dir: Any, base: Path | None) -> CdaSettings:
         def path(value: Any) -> Path:
-            result = Path(str(value)).expanduser()
-            return base / result if base is not None and not result.is_absolute() else result
+            return resolve_path(value, base)
 
         if kit and not path(kit).is_dir():
             raise ConfigurationError(f"cda kit directory not found: {path(kit)}")

@@ -21,7 +21,7 @@ from .._audit import ExchangeLog
 from .._clock import Clock, Sleep, utc_datetime
 from .._flow import drive
 from .._retry import RetryPolicy
-from .._transport import Answer, HttpTransport, Shape
+from .._transport import Answer, HttpClient, HttpTransport, Shape
 from ..cda.models import CdaHeader, Code
 from ..config import Settings
 from ..errors import (
@@ -90,7 +90,7 @@ def _ins_from_patient_id(patient_id: str) -> Ins:
         raise MalformedResponse("the entry's patientId is not an INS") from exc
 
 
-class DmpClient:
+class DmpClient(HttpClient):
     """Client of the DMP (indirect mode: the structure's certificates).
 
     >>> client = DmpClient.from_settings(Settings.from_toml("segurlink.toml"))  # doctest: +SKIP
@@ -121,15 +121,8 @@ class DmpClient:
             settings.signing_cert, settings.signing_key, settings.signing_key_password
         )
         self._check_structure_identity()
-        self._transport = HttpTransport(
-            self.service_name,
-            "the DMP",
-            session=session,
-            tls=settings.tls,
-            timeouts=settings.timeouts,
-            limits=settings.limits,
-            log=log,
-            pool_maxsize=16,
+        self._transport = HttpTransport.for_service(
+            self.service_name, "the DMP", settings, session=session, log=log, pool_maxsize=16
         )
         self._professional = professional
         self._clock = clock or time.time
@@ -160,16 +153,6 @@ class DmpClient:
 
     def _now(self) -> dt.datetime:
         return utc_datetime(self._clock)
-
-    def close(self) -> None:
-        """Close the session if the client built it."""
-        self._transport.close()
-
-    def __enter__(self) -> DmpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"DmpClient(endpoint={self.settings.endpoint!r}, mode={self.settings.mode!r})"

@@ -11,7 +11,7 @@ import requests
 from .._audit import ExchangeLog
 from .._clock import Clock, utc_datetime
 from .._flow import drive
-from .._transport import Answer, HttpTransport, Shape
+from .._transport import Answer, HttpClient, HttpTransport, Shape
 from ..config import Settings, TlsConfig
 from ..errors import ConfigurationError, HttpStatusError, InputError, InsiFault
 from ..identity import IdentityTraits, Ins
@@ -32,7 +32,7 @@ __all__ = ["InsiClient"]
 logger = logging.getLogger(__name__)
 
 
-class InsiClient:
+class InsiClient(HttpClient):
     """Client of the INSi teleservice, certificate (mutual TLS) mode.
 
     >>> client = InsiClient.from_settings(Settings.from_toml("segurlink.toml"))  # doctest: +SKIP
@@ -69,14 +69,8 @@ class InsiClient:
         self._clock = clock or time.time
         emitter = settings.emitter or certificate_ou(settings.tls)
         self.messages = InsiMessages(software, emitter=emitter, wsdl=settings.wsdl)
-        self._transport = HttpTransport(
-            self.service_name,
-            "INSi",
-            session=session,
-            tls=settings.tls,
-            timeouts=settings.timeouts,
-            limits=settings.limits,
-            log=log,
+        self._transport = HttpTransport.for_service(
+            self.service_name, "INSi", settings, session=session, log=log
         )
 
     @classmethod
@@ -90,16 +84,6 @@ class InsiClient:
     ) -> InsiClient:
         """A client for the ``[insi]`` section of ``settings``."""
         return cls(InsiSettings.from_settings(settings), session=session, log=log, clock=clock)
-
-    def close(self) -> None:
-        """Close the session if the client built it."""
-        self._transport.close()
-
-    def __enter__(self) -> InsiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"InsiClient(endpoint={self.settings.endpoint!r})"

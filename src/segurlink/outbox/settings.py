@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .._retry import RetryPolicy
-from ..config import Secret, Settings
+from ..config import Secret, Settings, as_secret
 from ..config import resolve_path as _path
 from ..errors import ConfigurationError, InputError
 from .models import _FINESS
@@ -96,9 +96,7 @@ class OutboxSettings:
             raise ConfigurationError("[outbox] workers, lease and poll_interval must be > 0")
         return cls(
             store=store,
-            password=password
-            if isinstance(password, Secret) or password is None
-            else Secret(str(password)),
+            password=as_secret(password),
             workers=workers,
             lease=lease,
             poll_interval=poll,

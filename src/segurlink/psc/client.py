@@ -30,7 +30,7 @@ from .._audit import ExchangeLog
 from .._clock import Clock, Sleep
 from .._flow import drive
 from .._oauth import AccessTokenSource, bearer_error
-from .._transport import EXCERPT_CHARS, Answer, HttpTransport
+from .._transport import EXCERPT_CHARS, Answer, HttpClient, HttpTransport
 from ..config import Secret, Settings
 from ..errors import (
     ConfigurationError,
@@ -75,7 +75,7 @@ class _Cached:
     fetched_at: float
 
 
-class PscClient:
+class PscClient(HttpClient):
     """Pro Santé Connect relying party: login, id_token checks, userinfo, CIBA, exchange.
 
     Thread-safe: one instance can serve a whole web back end (the caches are locked).
@@ -92,14 +92,8 @@ class PscClient:
         sleep: Sleep | None = None,
     ) -> None:
         self.settings = settings
-        self._transport = HttpTransport(
-            "psc",
-            "Pro Santé Connect",
-            session=session,
-            tls=settings.tls,
-            timeouts=settings.timeouts,
-            limits=settings.limits,
-            log=log,
+        self._transport = HttpTransport.for_service(
+            "psc", "Pro Santé Connect", settings, session=session, log=log
         )
         self._clock = clock or time.time
         self._sleep = sleep or time.sleep
@@ -122,16 +116,6 @@ class PscClient:
         return cls(
             PscSettings.from_settings(settings), session=session, log=log, clock=clock, sleep=sleep
         )
-
-    def close(self) -> None:
-        """Close the session if the client built it."""
-        self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- HTTP --------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Generic, Literal, Self, TypeVar, Unpack
+from typing import Any, Generic, Literal, TypeVar, Unpack
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -31,7 +31,7 @@ from .._flow import drive
 from .._http import bounded
 from .._oauth import ClientCredentials
 from .._retry import RetryPolicy, parse_retry_after
-from .._transport import EXCERPT_CHARS, STREAM_CHUNK_BYTES, Answer, HttpTransport
+from .._transport import EXCERPT_CHARS, STREAM_CHUNK_BYTES, Answer, HttpClient, HttpTransport
 from ..config import Settings
 from ..errors import (
     ConfigurationError,
@@ -192,7 +192,7 @@ class SearchResults(Generic[T]):
         return next(iter(self), None)
 
 
-class RorClient:
+class RorClient(HttpClient):
     """Client of the ROR FHIR API (consultation, capacity publication, bulk export).
 
     >>> with RorClient.from_settings(settings) as ror:       # doctest: +SKIP
@@ -211,14 +211,8 @@ class RorClient:
         sleep: Sleep | None = None,
     ) -> None:
         self.settings = settings
-        self._transport = HttpTransport(
-            "ror",
-            "the ROR",
-            session=session,
-            tls=settings.tls,
-            timeouts=settings.timeouts,
-            limits=settings.limits,
-            log=log,
+        self._transport = HttpTransport.for_service(
+            "ror", "the ROR", settings, session=session, log=log
         )
         self._sleep = sleep or time.sleep
         self._clock = clock or time.time
@@ -261,16 +255,6 @@ class RorClient:
     def session(self) -> requests.Session:
         """The HTTP session of the client (built from the settings, or the caller's)."""
         return self._transport.session
-
-    def close(self) -> None:
-        """Close the session if the client built it."""
-        self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- token ---------------------------------------------------------------------------
 
