@@ -8,8 +8,9 @@ handler fails the test that caused it, instead of a 500 nobody reads.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["mock_fixtures"]
 
-M = TypeVar("M", bound="MockService")
-
 
 def _reset(mock: MockService) -> None:
     mock.reset()
@@ -28,25 +27,30 @@ def _reset(mock: MockService) -> None:
 
 def mock_fixtures(
     name: str,
-    build: Callable[[TestPki], M],
+    mock_class: str,
     *,
-    prepare: Callable[[M], None] = _reset,
+    prepare: Callable[[Any], None] = _reset,
     doc: str,
 ) -> tuple[Any, Any]:
-    """``(<name>_session, <name>)`` fixtures for the mock ``build(pki)`` makes.
+    """``(<name>_session, <name>)`` fixtures for ``mock_class(pki)`` (``"module:Class"``,
+    imported when a test first asks for it: loading the plugin stays cheap).
 
     Assign both in a fixtures module: ``insi_mock_session, insi_mock = mock_fixtures(...)``.
     """
+    module, _, class_name = mock_class.partition(":")
 
-    def session(segurlink_pki: TestPki) -> Iterator[M]:
+    def session(segurlink_pki: TestPki) -> Iterator[MockService]:
+        build: Callable[[TestPki], MockService] = getattr(
+            importlib.import_module(module), class_name
+        )
         mock = build(segurlink_pki).start()
         try:
             yield mock
         finally:
             mock.stop()
 
-    def per_test(request: pytest.FixtureRequest) -> Iterator[M]:
-        mock: M = request.getfixturevalue(f"{name}_session")
+    def per_test(request: pytest.FixtureRequest) -> Iterator[MockService]:
+        mock: MockService = request.getfixturevalue(f"{name}_session")
         prepare(mock)
         yield mock
         mock.check_handler_errors()

@@ -33,7 +33,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict
 
 from werkzeug.exceptions import (
     ClientDisconnected,
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     from ..pki import TestPki
 
-__all__ = ["MAX_REQUEST_BODY", "MockHandler", "MockServer"]
+__all__ = ["MAX_REQUEST_BODY", "MockHandler", "MockServer", "ServerOptions"]
 
 logger = logging.getLogger("segurlink_mocks")
 
@@ -90,6 +90,16 @@ class MockHandler(Protocol):
     def payload_too_large(self, request: Request, limit: int) -> Response: ...
 
     def reset(self) -> None: ...
+
+
+class ServerOptions(TypedDict, total=False):
+    """How a :class:`MockServer` listens (a mock's constructor passes them on)."""
+
+    host: str  # default 127.0.0.1
+    port: int  # default 0: any free port
+    require_client_cert: bool  # default True: mutual TLS
+    log_size: int  # default 200 request records
+    keep_alive: bool  # default True: HTTP/1.1 persistent connections
 
 
 class MockServer:

@@ -18,12 +18,12 @@ object.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, Unpack
 
 from werkzeug.wrappers import Request, Response
 
 from .faults import HTTP_FAULTS, Fault, FaultCatalog
-from .server import MockServer
+from .server import MockServer, ServerOptions
 
 if TYPE_CHECKING:
     from ..pki import TestPki
@@ -41,26 +41,9 @@ class MockService:
     #: The faults :meth:`inject` accepts (the generic HTTP ones unless a mock says more).
     fault_catalog: ClassVar[FaultCatalog] = HTTP_FAULTS
 
-    def __init__(
-        self,
-        pki: TestPki,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        require_client_cert: bool = True,
-        log_size: int = 200,
-        keep_alive: bool = True,
-    ) -> None:
+    def __init__(self, pki: TestPki, **options: Unpack[ServerOptions]) -> None:
         self.pki = pki
-        self.server = MockServer(
-            self,
-            pki,
-            host=host,
-            port=port,
-            require_client_cert=require_client_cert,
-            log_size=log_size,
-            keep_alive=keep_alive,
-        )
+        self.server = MockServer(self, pki, **options)
 
     # -- behaviour (what a mock writes) --------------------------------------------------
 

@@ -25,15 +25,9 @@ if TYPE_CHECKING:
     from .server import DmpMock
 
 
-def _dmp(pki: TestPki) -> DmpMock:
-    from .server import DmpMock
-
-    return DmpMock(pki)
-
-
 dmp_mock_session, dmp_mock = mock_fixtures(
     "dmp_mock",
-    _dmp,
+    "segurlink_mocks.dmp.server:DmpMock",
     doc="The DMP mock back to its start state (patients, no document, no fault, empty log).",
 )
 

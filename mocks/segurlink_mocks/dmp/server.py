@@ -32,7 +32,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 from urllib.parse import quote
 
 from lxml import etree
@@ -41,6 +41,7 @@ from werkzeug.wrappers import Request, Response
 from .._core.exchange import Exchange
 from .._core.faults import HTTP_FAULTS, FaultCatalog
 from .._core.routing import Route
+from .._core.server import ServerOptions
 from .._core.service import MockService
 from .certificates import DMP_AUTH, DMP_SIGN, DMP_SIGN_OTHER, ensure_dmp_certificates
 from .mime import MimeError, Multipart, build_mtom, parse_multipart
@@ -259,13 +260,12 @@ class DmpMock(MockService):
         self,
         pki: TestPki,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         patients: Iterable[DmpPatient] = DEFAULT_PATIENTS,
         commit_delay: float = DEFAULT_COMMIT_DELAY,
         vihf_lifetime: float = VIHF_LIFETIME,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(pki, host=host, port=port)
+        super().__init__(pki, **options)
         from segurlink._audit import protect_third_party_loggers
 
         # The mock verifies signatures with signxml, which logs the signed XML (the VIHF

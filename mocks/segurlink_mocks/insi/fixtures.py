@@ -23,15 +23,9 @@ if TYPE_CHECKING:
     from .server import InsiMock
 
 
-def _insi(pki: TestPki) -> InsiMock:
-    from .server import InsiMock
-
-    return InsiMock(pki)
-
-
 insi_mock_session, insi_mock = mock_fixtures(
     "insi_mock",
-    _insi,
+    "segurlink_mocks.insi.server:InsiMock",
     doc="The INSi mock, reset for this test (faults, log, persons, IDAMs, fault style).",
 )
 

@@ -36,7 +36,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Unpack
 
 from lxml import etree
 from werkzeug.wrappers import Request, Response
@@ -45,6 +45,7 @@ from .._core.exchange import Exchange
 from .._core.faults import HTTP_FAULTS, FaultCatalog
 from .._core.installation import DEFAULT_IDAM
 from .._core.routing import Route
+from .._core.server import ServerOptions
 from .._core.service import MockService
 
 if TYPE_CHECKING:
@@ -761,14 +762,13 @@ class InsiMock(MockService):
         self,
         pki: TestPki,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         known_idams: Iterable[str] = (DEFAULT_IDAM,),
         persons: Sequence[InsiPerson] | None = None,
         fault_style: FaultStyle = "alternate",
         schema_dir: Path | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(pki, host=host, port=port, require_client_cert=True)
+        super().__init__(pki, **options)  # mutual TLS: the certificate is the credential
         if fault_style not in ("2022", "2025", "alternate"):
             raise ValueError(f"fault_style must be 2022, 2025 or alternate, not {fault_style!r}")
         self.fault_style: FaultStyle = fault_style

@@ -19,18 +19,13 @@ from .._core.fixtures import mock_fixtures
 if TYPE_CHECKING:
     from segurlink.config import Settings
 
-    from ..pki import TestPki
     from .server import MssMock
-
-
-def _mss(pki: TestPki) -> MssMock:
-    from .server import MssMock
-
-    return MssMock(pki)
 
 
 mss_mock_session, mss_mock = mock_fixtures(
-    "mss_mock", _mss, doc="The MSSanté mock, back to its start state for this test."
+    "mss_mock",
+    "segurlink_mocks.mssante.server:MssMock",
+    doc="The MSSanté mock, back to its start state for this test.",
 )
 
 

@@ -47,12 +47,13 @@ import uuid
 from argparse import Namespace
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, Unpack
 
 from werkzeug.wrappers import Request, Response
 
 from .._core.exchange import PeerCertificate
 from .._core.faults import HTTP_FAULTS, Fault, FaultCatalog, Latency, Reset, ServiceFault
+from .._core.server import ServerOptions
 from .._core.service import MockService
 from . import checks
 from .data import (
@@ -129,12 +130,11 @@ class MssMock(MockService):
         self,
         pki: TestPki,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         max_message_size: int = DEFAULT_MAX_SIZE,
         psc_introspection: tuple[str, str, str] | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(pki, host=host, port=port)
+        super().__init__(pki, **options)
         self.max_message_size = max_message_size
         self.introspection = _Introspection(*psc_introspection) if psc_introspection else None
         self._tokens: dict[str, tuple[str, float]] = {}

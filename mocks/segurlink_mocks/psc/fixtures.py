@@ -24,14 +24,10 @@ if TYPE_CHECKING:
     from .server import PscMock
 
 
-def _psc(pki: TestPki) -> PscMock:
-    from .server import PscMock
-
-    return PscMock(pki)
-
-
 psc_mock_session, psc_mock = mock_fixtures(
-    "psc_mock", _psc, doc="The PSC mock, back to its start state for this test."
+    "psc_mock",
+    "segurlink_mocks.psc.server:PscMock",
+    doc="The PSC mock, back to its start state for this test.",
 )
 
 

@@ -55,7 +55,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Unpack
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from joserfc import jws, jwt
@@ -66,6 +66,7 @@ from werkzeug.wrappers import Request, Response
 from .._core.exchange import Exchange
 from .._core.faults import HTTP_FAULTS, FaultCatalog, FaultKind, HtmlError, ServiceFault
 from .._core.routing import Route
+from .._core.server import ServerOptions
 from .._core.service import MockService
 
 if TYPE_CHECKING:
@@ -627,8 +628,6 @@ class PscMock(MockService):
         self,
         pki: TestPki,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         auto_approve: bool = True,
         access_token_lifetime: int = 120,
         refresh_token_lifetime: int = 1800,
@@ -639,8 +638,11 @@ class PscMock(MockService):
         userinfo_signed: bool = False,
         id_token_signing_algs: Sequence[str] = tuple(_ALGS),
         clients: Sequence[MockClient] | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(pki, host=host, port=port, require_client_cert=False)
+        # A client certificate is asked for, checked where PSC wants one (tls_client_auth).
+        options.setdefault("require_client_cert", False)
+        super().__init__(pki, **options)
         self._initial: dict[str, Any] = {
             "auto_approve": auto_approve,
             "access_token_lifetime": access_token_lifetime,

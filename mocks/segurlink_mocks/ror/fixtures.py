@@ -25,12 +25,6 @@ if TYPE_CHECKING:
     from .server import RorMock
 
 
-def _ror(pki: TestPki) -> RorMock:
-    from .server import RorMock
-
-    return RorMock(pki)
-
-
 def _without_faults_log_or_tokens(mock: RorMock) -> None:
     # Not reset(): regenerating the offer for every test would cost ~0.5 s each.
     mock.server.reset()
@@ -39,7 +33,7 @@ def _without_faults_log_or_tokens(mock: RorMock) -> None:
 
 ror_mock_session, ror_mock = mock_fixtures(
     "ror_mock",
-    _ror,
+    "segurlink_mocks.ror.server:RorMock",
     prepare=_without_faults_log_or_tokens,
     doc="The ROR mock without pending faults, request log or tokens (data kept).",
 )

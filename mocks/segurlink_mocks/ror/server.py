@@ -45,7 +45,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
@@ -53,6 +53,7 @@ from werkzeug.wrappers import Request, Response
 from .._core.exchange import Exchange
 from .._core.faults import HTTP_FAULTS, FaultCatalog
 from .._core.routing import Route
+from .._core.server import ServerOptions
 from .._core.service import MockService
 from ..pki import TestPki
 from . import capacity
@@ -138,10 +139,10 @@ class RorMock(MockService):
         retry_after: int = 1,
         export_polls: int = 2,
         export_chunk: int = 1000,
-        **kwargs: Any,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        kwargs.setdefault("require_client_cert", False)
-        super().__init__(pki, **kwargs)
+        options.setdefault("require_client_cert", False)  # tokens, or mTLS when presented
+        super().__init__(pki, **options)
         self.seed = seed
         self.scale = scale
         self.token_lifetime = token_lifetime
