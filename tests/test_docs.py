@@ -19,6 +19,7 @@ import pytest
 from segurlink_mocks.stack import MockStack
 
 from segurlink.config import Settings
+from segurlink.insi import InsiSettings
 from tests.docs_blocks import DOCS, blocks
 
 pytest_plugins = ["pytester"]
@@ -31,7 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockStack]:
 
 
 @pytest.mark.parametrize(
-    "page", ["index.md", "configuration.md", "insi.md", "mocks.md", "production.md"]
+    "page", ["index.md", "configuration.md", "insi.md", "mocks.md", "production.md", "testing.md"]
 )
 def test_runnable_examples_run_in_order(
     page: str, stack: MockStack, monkeypatch: pytest.MonkeyPatch
@@ -68,7 +69,7 @@ def test_configuration_toml_layout_loads() -> None:
     (toml,) = re.findall(r"^```toml\n(.*?)^```", text, re.M | re.S)
     settings = Settings.from_mapping(tomllib.loads(toml), base_dir=Path("/etc/mondui"))
     assert settings.require_software().idam == "R1234567"
-    insi = settings.insi()
+    insi = InsiSettings.from_settings(settings)
     assert insi.endpoint.startswith("https://")
     assert insi.tls.cert == Path("/etc/mondui/insi-auto.pem")
     assert insi.tls.ca_bundle == Path("/etc/mondui/igc-sante-ca.pem")

@@ -62,7 +62,7 @@ def start_bridge(
     bridge = Hl7InsiBridge(
         insi,
         forwarder,
-        settings=BridgeSettings(**bridge_settings),
+        settings=BridgeSettings(**bridge_settings),  # type: ignore[arg-type]
         clock=lambda: NOW,  # type: ignore[arg-type]
     )
     listener = MllpListener(bridge.handle, port=0).start()

@@ -51,8 +51,8 @@ __all__ = [
     "escape_value",
     "hl7_datetime",
     "parse_ack",
+    "parse_header",
     "parse_message",
-    "read_header",
 ]
 
 #: Message structure (MSH-9.3) of each ADT event segurlink reads or writes.
@@ -141,7 +141,7 @@ def parse_message(data: bytes | str) -> PamMessage:
     )
 
 
-def read_header(data: bytes | str) -> MessageHeader | None:
+def parse_header(data: bytes | str) -> MessageHeader | None:
     """The MSH of a message that may be broken elsewhere, or None when MSH is unreadable.
 
     Used to acknowledge a message that :func:`parse_message` refused.
@@ -842,3 +842,7 @@ def _err_segment(ack: Any, error: AckError) -> Any:
             esc_(error.message),
         ],
     )
+
+
+#: The former name of :func:`parse_header` (parsers are named ``parse_*``).
+read_header = parse_header
