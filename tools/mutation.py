@@ -193,10 +193,38 @@ def _glob(pattern: str) -> str:
     return ".*".join(re.escape(part) for part in pattern.split("*"))
 
 
-def _diff(module: Module, mutant: str) -> str:
-    """The changed lines of one mutant, indented under its name."""
-    shown = _mutmut(module, "show", mutant).stdout.splitlines()
-    changed = [line for line in shown if line[:1] in "+-" and line[:3] not in {"+++", "---"}]
+# One process reads every diff of a module: `mutmut show` looks the mutant up in every
+# file of src/ and takes seconds per mutant. mutmut's own reader is used, in the workspace.
+_DIFFS_SCRIPT = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+path, names = sys.argv[1], json.loads(sys.stdin.read())
+print(json.dumps({name: get_diff_for_mutant(name, path=path) for name in names}))
+"""
+
+
+def _diffs(module: Module, mutants: list[str]) -> dict[str, str]:
+    """The changed lines of each mutant, indented for the report."""
+    if not mutants:
+        return {}
+    done = subprocess.run(
+        [sys.executable, "-c", _DIFFS_SCRIPT, f"src/{PACKAGE}/{module.path}"],
+        cwd=module.workspace,
+        input=json.dumps(mutants),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        shown = json.loads(done.stdout)
+    else:  # another mutmut layout: one `mutmut show` each, slower
+        shown = {mutant: _mutmut(module, "show", mutant).stdout for mutant in mutants}
+    return {mutant: _changed_lines(text) for mutant, text in shown.items()}
+
+
+def _changed_lines(diff: str) -> str:
+    lines = diff.splitlines()
+    changed = [line for line in lines if line[:1] in "+-" and line[:3] not in {"+++", "---"}]
     return "\n".join("        " + line for line in changed)
 
 
@@ -223,6 +251,8 @@ def report(scores: list[Score], *, verbose: bool, diffs: bool = False) -> int:
             f"{score.count('no tests'):7} {len(judged):6} {raw:5.1f}% {adjusted:6.1f}%"
         )
         if verbose:
+            unjudged = [m for m in survivors if m not in equivalents]
+            shown = _diffs(score.module, unjudged) if diffs else {}
             for mutant in survivors:
                 why = equivalents.get(mutant)
                 print(
@@ -230,7 +260,7 @@ def report(scores: list[Score], *, verbose: bool, diffs: bool = False) -> int:
                     + (f"  [equivalent: {why}]" if why else "")
                 )
                 if diffs and not why:
-                    print(_diff(score.module, mutant))
+                    print(shown[mutant])
         mine = [m for m in equivalents if m.startswith(score.module.dotted + ".x")]
         stale = [m for m in mine if score.status.get(m) in KILLED or m not in score.status]
         for mutant in stale:
