@@ -826,6 +826,7 @@ def _jws(payload: bytes) -> str:
 @pytest.mark.parametrize(
     ("payload", "description"),
     [(b"not json", "the token cannot be decoded: "), (b"[1, 2]", "the token cannot be decoded: ")],
+    ids=["not-json", "a-list"],
 )
 def test_a_signed_payload_that_is_not_claims_is_malformed(payload: bytes, description: str) -> None:
     with pytest.raises(OidcError) as info:
