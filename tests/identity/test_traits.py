@@ -486,6 +486,9 @@ NOT_INSI = "which cannot be written with INSi's characters (A-Z, space, apostrop
     [
         (lambda: normalize_birth_name("Dupont & Fils"), "birth_name",
          f"birth_name contains the character '&' (U+0026 AMPERSAND), {NOT_INSI}"),
+        # a Greek mark whose capital is a Greek letter: another script, refused
+        (lambda: normalize_birth_name("Dupont\u0345"), "birth_name",
+         f"birth_name contains the character 'Ι' (U+0399 GREEK CAPITAL LETTER IOTA), {NOT_INSI}"),
         # a private-use character has no Unicode name
         (lambda: normalize_birth_name("Du\ue000pont"), "birth_name",
          f"birth_name contains the character '\\ue000' (U+E000 unnamed character), {NOT_INSI}"),
@@ -522,7 +525,7 @@ NOT_INSI = "which cannot be written with INSi's characters (A-Z, space, apostrop
          "birth_date must be a date or a string, not int"),
         (lambda: adrun(birth_place=63220), "birth_place", "birth_place must be a string"),
     ],
-    ids=["symbol", "unnamed", "digit", "roman-numeral", "superscript", "name-type",
+    ids=["symbol", "greek-mark", "unnamed", "digit", "roman-numeral", "superscript", "name-type",
          "first-name-space", "first-names-type", "first-names-item-type", "first-names-empty",
          "used-name", "used-first-name-word", "impossible-date", "month-13", "future",
          "date-form", "date-type", "birth-place-type"],
