@@ -703,7 +703,7 @@ def test_codes_without_display_name_read_as_empty_texts() -> None:
     root = v1()
     code = one(root, f"{DOC}/h:code")
     for name in ("displayName", "codeSystemName"):
-        code.attrib.pop(name, None)
+        code.attrib.pop(name, "")
     header = parse_header(root)
     assert header.type_code is not None
     assert (header.type_code.display_name, header.type_code.code_system_name) == ("", "")
