@@ -670,3 +670,23 @@ def test_an_ins_without_one_of_its_parts_says_which(block: str, reason: str) -> 
     with pytest.raises(MalformedResponse) as info:
         parse_answer(_found(block + _tiq()))
     assert str(info.value) == f"INSi returned an INS segurlink cannot read: {reason}"
+
+
+def test_zeep_refusing_a_value_is_an_invalid_traits_error(messages: InsiMessages) -> None:
+    # A query that bypassed TraitsQuery's checks: zeep's own error never reaches the caller.
+    from types import SimpleNamespace
+
+    query = SimpleNamespace(
+        birth_name="ADRUN",
+        first_name=["ZOE"],
+        sex=SimpleNamespace(value="F"),
+        birth_date="1975-12-31",
+        birth_place=None,
+    )
+    with pytest.raises(InvalidTraits) as info:
+        messages.search_by_traits(query)  # type: ignore[arg-type]
+    assert info.value.field == "request"
+    assert str(info.value) == (
+        "cannot build the INSi request: The String type doesn't accept collections as value"
+    )
+    assert isinstance(info.value.__cause__, TypeError)
