@@ -689,4 +689,4 @@ def test_zeep_refusing_a_value_is_an_invalid_traits_error(messages: InsiMessages
     assert str(info.value) == (
         "cannot build the INSi request: The String type doesn't accept collections as value"
     )
-    assert isinstance(info.value.__cause__, TypeError)
+    assert isinstance(info.value.__cause__, ValueError)
