@@ -513,6 +513,8 @@ NOT_INSI = "which cannot be written with INSi's characters (A-Z, space, apostrop
          "first_names is empty: at least one first name is needed"),
         (lambda: adrun(used_name="Martin2"), "used_name",
          "used_name contains the digit '2' (U+0032 DIGIT TWO); names cannot contain digits"),
+        (lambda: adrun(used_first_name="Zoé2"), "used_first_name",
+         "used_first_name contains the digit '2' (U+0032 DIGIT TWO); names cannot contain digits"),
         # a used first name may hold several names: each one is checked
         (lambda: adrun(used_first_name="Zoé' Anne"), "used_first_name",
          "used_first_name: a first name cannot end with \"'\""),
@@ -527,7 +529,7 @@ NOT_INSI = "which cannot be written with INSi's characters (A-Z, space, apostrop
     ],
     ids=["symbol", "greek-mark", "unnamed", "digit", "roman-numeral", "superscript", "name-type",
          "first-name-space", "first-names-type", "first-names-item-type", "first-names-empty",
-         "used-name", "used-first-name-word", "impossible-date", "month-13", "future",
+         "used-name", "used-first-name", "used-first-name-word", "impossible-date", "month-13", "future",
          "date-form", "date-type", "birth-place-type"],
 )  # fmt: skip
 def test_refusal_messages(call: Callable[[], object], field: str, message: str) -> None:
