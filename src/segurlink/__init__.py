@@ -84,6 +84,8 @@ if TYPE_CHECKING:
         InsiSettings,
     )
     from .mssante import (
+        AnnuaireClient,
+        AnnuaireSettings,
         MssClient,
         MssSettings,
     )
@@ -102,6 +104,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccessTokenSource",
+    "AnnuaireClient",
+    "AnnuaireSettings",
     "ConfigurationError",
     "DmpClient",
     "DmpSettings",
@@ -218,7 +222,7 @@ _EXPORTS = {
         ".identity",
     ),
     **dict.fromkeys(("InsiClient", "InsiSettings"), ".insi"),
-    **dict.fromkeys(("MssClient", "MssSettings"), ".mssante"),
+    **dict.fromkeys(("AnnuaireClient", "AnnuaireSettings", "MssClient", "MssSettings"), ".mssante"),
     **dict.fromkeys(("Outbox", "OutboxSettings"), ".outbox"),
     **dict.fromkeys(("PscClient", "PscSettings"), ".psc"),
     **dict.fromkeys(("RorClient", "RorSettings"), ".ror"),
