@@ -66,6 +66,10 @@ def role(rid: str, who: str, where: str, *telecom: dict[str, Any]) -> dict[str, 
     }
 
 
+def types_(*names: str) -> frozenset[MailboxKind]:
+    return frozenset(MailboxKind(n) for n in names)
+
+
 def params(url: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(url).query)
 
@@ -120,7 +124,7 @@ def test_bad_criteria_are_refused_before_anything_is_sent(
 
 
 def test_criteria_are_normalised() -> None:
-    query = MailboxQuery(name="  Le   Gall ", adeli="2a1234567", kinds=["cab", MailboxKind.PER])
+    query = MailboxQuery(name="  Le   Gall ", adeli="2a1234567", kinds=["cab", MailboxKind.PER])  # type: ignore[arg-type]
     assert (query.name, query.adeli) == ("Le Gall", "2A1234567")
     assert query.kinds == {MailboxKind.CAB, MailboxKind.PER} and query.target == "person"
     assert MailboxQuery(finess="2b0000000").finess == "2B0000000"
@@ -306,11 +310,11 @@ def test_types_asked_for_choose_the_searches_and_filter_the_mailboxes() -> None:
         "PractitionerRole",
     ]
     app, fetched = run(
-        lookup_flow(MailboxQuery(finess="010000016", kinds={"APP"}), base_url=BASE), pages
+        lookup_flow(MailboxQuery(finess="010000016", kinds=types_("APP")), base_url=BASE), pages
     )
     assert app.addresses == ("app@x.fr",) and len(fetched) == 1  # no PractitionerRole search
     cab, fetched = run(
-        lookup_flow(MailboxQuery(organization="E", kinds={"CAB"}), base_url=BASE), pages
+        lookup_flow(MailboxQuery(organization="E", kinds=types_("CAB")), base_url=BASE), pages
     )
     assert cab.mailboxes == () and fetched == []  # an organisation holds no CAB
 
@@ -326,7 +330,7 @@ def test_an_address_lookup_searches_each_holder_and_keeps_the_matching_address()
     assert "_include" in dict(params(fetched[1]))
     assert result.addresses == ("a.b@x.fr",)
     contains, fetched = run(
-        lookup_flow(MailboxQuery(address="a.b", kinds={"ORG"}), base_url=BASE), pages
+        lookup_flow(MailboxQuery(address="a.b", kinds=types_("ORG")), base_url=BASE), pages
     )
     assert [params(u)[0] for u in fetched] == [("mailbox-mss:contains", "a.b")]
     assert contains.mailboxes[0].kind is MailboxKind.ORG
@@ -339,7 +343,9 @@ def test_the_page_cap_stops_a_search_and_says_so() -> None:
         (), next_url=f"{BASE}?_getpages=x&_getpagesoffset=2"
     )
     result, fetched = run(
-        lookup_flow(MailboxQuery(rpps="10001234567", kinds={"CAB"}), base_url=BASE, max_pages=2),
+        lookup_flow(
+            MailboxQuery(rpps="10001234567", kinds=types_("CAB")), base_url=BASE, max_pages=2
+        ),
         pages,
     )
     assert len(fetched) == 2 and result.truncated

@@ -42,8 +42,9 @@ def _criterion(name: str) -> Any:
         from ..errors import InputError
         from ..mssante.directory import MailboxQuery
 
+        given: dict[str, Any] = {name: text}
         try:
-            query = MailboxQuery(**{name: text})
+            query = MailboxQuery(**given)
         except InputError as exc:
             raise argparse.ArgumentTypeError(exc.message) from None
         return str(getattr(query, name))
@@ -301,7 +302,7 @@ def _receipts(args: argparse.Namespace) -> CommandResult:
 
 
 def _lookup(args: argparse.Namespace) -> CommandResult:
-    from ..mssante import AnnuaireClient
+    from ..mssante import AnnuaireClient, MailboxKind
     from ..mssante.directory import MailboxQuery
 
     # Checked before the settings are read: a bad combination is the user's to fix first.
@@ -314,7 +315,7 @@ def _lookup(args: argparse.Namespace) -> CommandResult:
         organization=args.organization or "",
         address=args.address or "",
         exact=args.exact,
-        kinds=frozenset(args.kinds or ("PER", "ORG", "APP", "CAB")),  # type: ignore[arg-type]
+        kinds=frozenset(MailboxKind(k) for k in args.kinds or MailboxKind),
     )
     with AnnuaireClient.from_settings(load_settings(args)) as annuaire:
         found = annuaire.lookup(query, max_pages=args.max_pages)

@@ -143,13 +143,14 @@ class MailboxQuery:
     * an address: ``address`` contained in the mailbox address, or the whole address
       with ``exact``.
 
-    ``kinds`` keeps the mailbox types asked for (all four by default); a mailbox whose
-    type the directory does not give is kept only when every type is asked for. Values
-    are checked here: a bad one is an :class:`~segurlink.errors.InputError` and nothing
+    ``kinds`` keeps the mailbox types asked for (all four by default; the client's
+    :meth:`~segurlink.mssante.AnnuaireClient.lookup` also takes their names); a mailbox
+    whose type the directory does not give is kept only when every type is asked for.
+    Values are checked here: a bad one is an :class:`~segurlink.errors.InputError` and nothing
     is sent.
 
-    >>> MailboxQuery(name="Medecin-Test", kinds={"per"}).kinds
-    frozenset({<MailboxKind.PER: 'PER'>})
+    >>> MailboxQuery(name="Medecin-Test", kinds=frozenset({MailboxKind.PER})).target
+    'person'
     >>> MailboxQuery(rpps="123")
     Traceback (most recent call last):
     segurlink.errors.InputError: an RPPS number has 11 digits, not '123'
