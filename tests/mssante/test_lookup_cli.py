@@ -84,3 +84,15 @@ def test_a_service_failure_exits_1_without_traceback(
     code, out, err = run(capsys, "MEDECIN-TEST", "--config", str(config))
     assert code == 1 and out == "" and "Traceback" not in err
     assert err.startswith("segurlink: FhirError: the Annuaire Santé answered HTTP 500")
+
+
+def test_verbose_logs_hold_no_name_address_nor_key(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from segurlink_mocks.annuaire import API_KEY
+
+    code, out, err = run(capsys, "-vv", "INFIRMIERE-TEST", "--config", str(config))
+    assert code == 0 and CLAIRE_ADDRESS in out  # the answer is on stdout...
+    assert "annuaire search Practitioner" in err  # ...the exchanges on stderr, without it
+    for secret in ("INFIRMIERE", "Claire", "claire.infirmiere", "EHPAD SEGURLINK", API_KEY):
+        assert secret.lower() not in err.lower(), secret
