@@ -387,3 +387,46 @@ def test_module_examples(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted >= 3 and result.failed == 0
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_annuaire_settings_from_a_table_or_the_environment(tmp_path: Any) -> None:
+    from segurlink.config import Secret, Settings
+    from segurlink.mssante import ANNUAIRE_ENDPOINT, AnnuaireSettings
+
+    settings = Settings.from_mapping(
+        {
+            "tls": {"ca_bundle": "/igc-sante.pem"},
+            "annuaire": {"api_key": "k-123", "ca_bundle": "/public.pem", "max_pages": "3"},
+        }
+    )
+    assert "k-123" not in repr(settings)  # an *api_key value is a Secret in the settings
+    annuaire = AnnuaireSettings.from_settings(settings)
+    assert "k-123" not in repr(annuaire) and annuaire.api_key == Secret("k-123")
+    assert annuaire.endpoint == ANNUAIRE_ENDPOINT and annuaire.max_pages == 3
+    assert str(annuaire.tls.ca_bundle) == "/public.pem"  # the gateway's CA, not IGC-Santé
+    from_env = Settings.from_env({"SEGURLINK_ANNUAIRE__API_KEY": "k-456"})
+    assert AnnuaireSettings.from_settings(from_env).api_key.reveal() == "k-456"
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ({}, "api_key"),
+        ({"api_key": "k", "endpoint": "http://annuaire.example/fhir"}, "https"),
+        ({"api_key": "k", "page_size": "51"}, "page_size"),
+        ({"api_key": "k", "page_size": "ten"}, "page_size"),
+        ({"api_key": "k", "max_pages": "0"}, "max_pages"),
+        ({"api_key": "k", "retry_deadline": "0"}, "retry_deadline"),
+        ({"api_key": "k", "max_retry_wait": "-1"}, "max_retry_wait"),
+    ],
+)
+def test_annuaire_settings_refuse_bad_values(table: dict[str, str], words: str) -> None:
+    from segurlink.config import Settings
+    from segurlink.errors import ConfigurationError
+    from segurlink.mssante import AnnuaireSettings
+
+    with pytest.raises(ConfigurationError, match=words):
+        AnnuaireSettings.from_settings(Settings.from_mapping({"annuaire": table}))

@@ -77,7 +77,7 @@ class AnnuaireClient(HttpClient):
             initial=RETRY_INITIAL,
             maximum=RETRY_MAXIMUM,
             max_attempts=RETRY_ATTEMPTS,
-            deadline=settings.retry_deadline or None,
+            deadline=settings.retry_deadline,
             max_retry_after=settings.max_retry_wait,
         )
 

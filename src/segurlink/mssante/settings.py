@@ -219,19 +219,17 @@ class AnnuaireSettings:
                 raise ConfigurationError(
                     f"annuaire.{name} must be a whole number from {low} to {high}, not {value!r}"
                 )
-        for name in ("max_retry_wait", "retry_deadline"):
+        for name, low in (("max_retry_wait", 0.0), ("retry_deadline", 1.0)):
             value = getattr(self, name)
             if (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
-                or not (0 <= value <= 3600)
+                or not (low <= value <= 3600)
             ):
                 raise ConfigurationError(
-                    f"annuaire.{name} must be a number of seconds from 0 to 3600, not {value!r}"
+                    f"annuaire.{name} must be a number of seconds from {low:g} to 3600, "
+                    f"not {value!r}"
                 )
-
-    def __repr__(self) -> str:
-        return f"AnnuaireSettings(endpoint={self.endpoint!r}, api_key={self.api_key!r}, ...)"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
