@@ -219,16 +219,16 @@ class AnnuaireSettings:
                 raise ConfigurationError(
                     f"annuaire.{name} must be a whole number from {low} to {high}, not {value!r}"
                 )
-        for name, low in (("max_retry_wait", 0.0), ("retry_deadline", 1.0)):
-            value = getattr(self, name)
+        for seconds, least in (("max_retry_wait", 0.0), ("retry_deadline", 1.0)):
+            wait = getattr(self, seconds)
             if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not (low <= value <= 3600)
+                isinstance(wait, bool)
+                or not isinstance(wait, int | float)
+                or not (least <= wait <= 3600)
             ):
                 raise ConfigurationError(
-                    f"annuaire.{name} must be a number of seconds from {low:g} to 3600, "
-                    f"not {value!r}"
+                    f"annuaire.{seconds} must be a number of seconds from {least:g} to 3600, "
+                    f"not {wait!r}"
                 )
 
     @classmethod
