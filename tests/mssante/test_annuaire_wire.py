@@ -452,19 +452,16 @@ def test_no_name_address_identifier_nor_key_in_any_log(
 # -- chained: look up, then send -------------------------------------------------------------------
 
 
-def test_a_looked_up_address_receives_a_message(
+def test_looked_up_addresses_receive_a_message(
     client: AnnuaireClient, mss_mock: MssMock, mss_settings: Settings
 ) -> None:
     (claire,) = client.lookup(name="INFIRMIERE-TEST", kinds={"PER"}).mailboxes
     (secretariat,) = client.lookup(finess=EHPAD_FINESS, kinds={"ORG"}).mailboxes
+    (practice,) = client.lookup(rpps=PAUL_RPPS, kinds={"CAB"}).mailboxes
+    to = (claire.address, secretariat.address, practice.address)
     with MssClient(MssSettings.from_settings(mss_settings), store=MemorySentStore()) as mss:
         sent = mss.send(
-            Draft(
-                sender=mss.settings.address,
-                to=(claire.address, secretariat.address),
-                documents=(cda(),),
-                text="Bonjour",
-            )
+            Draft(sender=mss.settings.address, to=to, documents=(cda(),), text="Bonjour")
         )
-    assert set(sent.accepted) == {claire.address, secretariat.address} and sent.complete
-    assert mss_mock.mailbox(claire.address) and mss_mock.mailbox(secretariat.address)
+    assert set(sent.accepted) == set(to) and sent.complete
+    assert all(mss_mock.mailbox(address) for address in to)

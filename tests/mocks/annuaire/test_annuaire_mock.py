@@ -274,3 +274,33 @@ def test_faults_through_the_control_endpoint(
         == 403
     )
     assert [r.status for r in annuaire_mock.requests][-1] == 500
+
+
+# -- consistency with the MSSanté mock -----------------------------------------------------------
+
+
+def test_its_addresses_on_the_mssante_mock_operator_are_mailboxes_there() -> None:
+    """An address found in the directory can be written to: on the MSSanté mock's own
+    domain, each one the directory publishes (red list aside) is a mailbox of that kind."""
+    from segurlink_mocks.annuaire import directory
+    from segurlink_mocks.mssante.data import LOCAL_DOMAIN, MAILBOXES
+
+    published: dict[str, str] = {}
+    for resource in directory().values():
+        for telecom in resource.get("telecom", ()):
+            for extension in telecom.get("extension", ()):
+                if extension["url"] != META:
+                    continue
+                subs = {s["url"]: s for s in extension["extension"]}
+                if not subs["listeRouge"]["valueBoolean"]:
+                    code = subs["type"]["valueCodeableConcept"]["coding"][0]["code"]
+                    published[telecom["value"]] = code
+    local = {a: kind for a, kind in published.items() if a.endswith("@" + LOCAL_DOMAIN)}
+    assert len(local) == 5
+    for address, kind in local.items():
+        assert address in MAILBOXES and MAILBOXES[address].kind == kind, address
+    remote = {a for a in published if a in MAILBOXES and not a.endswith("@" + LOCAL_DOMAIN)}
+    assert remote == {
+        "dr.destinataire@hopital-test.mssante.fr",
+        "integration@hopital-test.mssante.fr",
+    }
