@@ -6,6 +6,7 @@ Bad values (exit 2, one line, no traceback) are in tests/test_cli_sweep.py.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,17 @@ def test_verbose_logs_hold_no_name_address_nor_key(
 ) -> None:
     from segurlink_mocks.annuaire import API_KEY
 
-    code, out, err = run(capsys, "-vv", "INFIRMIERE-TEST", "--config", str(config))
+    from segurlink import cli
+
+    root = logging.getLogger()
+    level = root.level
+    try:
+        code, out, err = run(capsys, "-vv", "INFIRMIERE-TEST", "--config", str(config))
+    finally:  # the handler writes to this test's captured stderr: not after it
+        if cli._handler is not None:
+            root.removeHandler(cli._handler)
+            cli._handler = None
+        root.setLevel(level)
     assert code == 0 and CLAIRE_ADDRESS in out  # the answer is on stdout...
     assert "annuaire search Practitioner" in err  # ...the exchanges on stderr, without it
     for secret in ("INFIRMIERE", "Claire", "claire.infirmiere", "EHPAD SEGURLINK", API_KEY):

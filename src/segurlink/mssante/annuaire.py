@@ -44,7 +44,7 @@ _FHIR_JSON = "application/fhir+json"
 #: Statuses that say "not now": waited for, then asked again (a search is idempotent).
 RETRY_STATUSES = frozenset({429, 503})
 #: Attempts of one page answered 429/503 (the first included), and their backoff.
-RETRY_ATTEMPTS = 6
+RETRY_ATTEMPTS = 4
 RETRY_INITIAL = 1.0
 RETRY_MAXIMUM = 8.0
 
