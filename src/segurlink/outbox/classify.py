@@ -2,7 +2,7 @@
 
 A delivery that failed for a reason that may pass — the network, a timeout, the service
 unavailable or overloaded (HTTP 5xx, 408, 429, XDS *NotAvailable/Busy*, SOAP ``Receiver``
-faults), our own configuration being fixed — is retried later with backoff. A refusal of
+faults, SMTP 4xx), our own configuration being fixed — is retried later with backoff. A refusal of
 the service about this job — unknown patient, no INS, refused rights, invalid metadata, a
 uniqueId already used by another document — or bad input is final: the job goes ``dead``
 with the reason, for a person to read.
@@ -24,6 +24,8 @@ from ..errors import (
     HttpStatusError,
     InputError,
     InsiFault,
+    MssAuthenticationError,
+    MssError,
     OidcError,
     SegurlinkError,
     ServiceError,
@@ -100,6 +102,8 @@ def _code(exc: SegurlinkError) -> str:
         return exc.error
     if isinstance(exc, FhirError | HttpStatusError):
         return str(exc.status)
+    if isinstance(exc, MssError):
+        return str(exc.code or "")
     return ""
 
 
@@ -132,6 +136,10 @@ def _retryable(exc: BaseException) -> bool:
         return exc.error in _TRANSIENT_OIDC
     if isinstance(exc, FhirError):
         return exc.status >= 500 or exc.status in RETRY_HTTP_STATUSES
+    if isinstance(exc, MssAuthenticationError):
+        return True  # the structure's certificate or token is fixed by a person
+    if isinstance(exc, MssError):
+        return exc.is_temporary  # 4xx: try later; 5xx: the operator refuses the message
     if isinstance(exc, ServiceError):
         return False
     return False

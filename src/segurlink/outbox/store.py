@@ -77,6 +77,8 @@ class Store(Protocol):
 
     def get(self, job_id: int, *, blobs: bool = False) -> Job | None: ...
 
+    def find(self, kind: str, structure: str, key: str) -> Job | None: ...
+
     def jobs(
         self, state: JobState | str | None = None, *, kind: str | None = None, limit: int = 100
     ) -> list[Job]: ...
@@ -392,6 +394,16 @@ class SqlStore:
         if row is None:
             return None
         return self._job(row, {name: bytes(data) for name, data in content})
+
+    def find(self, kind: str, structure: str, key: str) -> Job | None:
+        """The job queued under ``key`` for this kind and structure (without blobs)."""
+        with self._transaction(write=False) as tx:
+            row = tx.execute(
+                f"SELECT {_COLUMNS} FROM {JOB_TABLE} "
+                "WHERE kind = ? AND structure = ? AND idempotency_key = ?",
+                (kind, structure, key),
+            ).fetchone()
+        return None if row is None else self._job(row, {})
 
     def jobs(
         self, state: JobState | str | None = None, *, kind: str | None = None, limit: int = 100
