@@ -235,9 +235,11 @@ def parse_ack(data: bytes | str) -> Acknowledgement:
 
 def _ack_error(message: Any, err: Any) -> AckError:
     location = _reps(err, 2)
+    sequence = ""
     if location:  # v2.5: ERR-2 ERL, ERR-3 CWE
         comps = location[0]
         segment, field, component = _sub(comps, 0), _sub(comps, 2), _sub(comps, 4)
+        sequence = _sub(comps, 1)
         code = _value(message, err, 3)
         label = _value(message, err, 3, component=2)
     else:  # v2.3: ERR-1 ELD = segment^sequence^field^code&text
@@ -254,6 +256,7 @@ def _ack_error(message: Any, err: Any) -> AckError:
         severity=_value(message, err, 4).strip(),
         application_code=_value(message, err, 5).strip(),
         application_label=_value(message, err, 5, component=2).strip(),
+        sequence=int(sequence) if sequence.strip().isdigit() else 1,
     )
 
 
@@ -877,7 +880,7 @@ def _err_segment(ack: Any, error: AckError, error_system: str, application_syste
 
     location = ""
     if error.segment:
-        parts = [esc_(error.segment), "1"]
+        parts = [esc_(error.segment), str(error.sequence)]
         if error.field is not None:
             parts.append(str(error.field))
             if error.component is not None:
