@@ -155,9 +155,12 @@ def mdm(
     if not oru:
         from segurlink.cda import read_header
 
-        header = read_header(document)
-        parent_doc = header.parent_document
-        unique = txa12 if txa12 is not None else _ei(header.id.xds_unique_id)
+        if txa12 is None or txa13 is None:
+            header = read_header(document)
+            parent_doc = header.parent_document
+            unique = txa12 if txa12 is not None else _ei(header.id.xds_unique_id)
+        else:
+            parent_doc, unique = None, txa12
         parent = (
             txa13
             if txa13 is not None

@@ -145,6 +145,7 @@ def _mail_json(order: MailOrder) -> dict[str, Any]:
         "action": order.action.value,
         "delivery_receipts": order.delivery_receipts,
         "read_receipts": order.read_receipts,
+        "people": dict(order.people),
     }
 
 
@@ -293,6 +294,7 @@ def _deliver_document(ctx: GatewayContext, job: Job) -> Mapping[str, Any]:
                     "audience": mail["audience"],
                     "delivery_receipts": bool(mail["delivery_receipts"]),
                     "read_receipts": bool(mail["read_receipts"]),
+                    "people": dict(mail.get("people") or {}),
                 },
                 kind=MAIL,
                 ordering_key=f"gateway-mail:{ctx.structure}:{chain}:{mail['audience']}",
@@ -460,14 +462,16 @@ def _deliver_mail(ctx: GatewayContext, client: Any, job: Job) -> Mapping[str, An
 
 def _refused_ack(ctx: GatewayContext, job: Job, address: str, code: int, status: str) -> None:
     error_code, label, system = smtp_error(code, status)
+    reference = job.payload.get("reference") or {}
     _queue_ack(
         ctx,
         job,
         BusinessAck(
             BusinessAckKind.MSS_DELIVERY,
-            str((job.payload.get("reference") or {})["control_id"]),
+            str(reference["control_id"]),
             False,
             address=address,
+            person_id=str((reference.get("people") or {}).get(address.lower(), "")),
             error_code=error_code,
             error_label=label,
             error_system=system,

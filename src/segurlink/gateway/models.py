@@ -333,7 +333,10 @@ class DmpOrder:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class MailOrder:
-    """One MSSanté message: to professionals (``audience="ps"``) or to the patient."""
+    """One MSSanté message: to professionals (``audience="ps"``) or to the patient.
+
+    ``people`` maps each address to the person's identifier (PRT-5.1, the patient's INS)
+    for the OBX-4 of the ZAMs that report on it."""
 
     audience: str
     to: tuple[str, ...] = ()
@@ -344,6 +347,7 @@ class MailOrder:
     action: Action = Action.INITIAL
     delivery_receipts: bool = False
     read_receipts: bool = False
+    people: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
         return (

@@ -52,6 +52,7 @@ def business_acks(receipt: Receipt, reference: Mapping[str, Any]) -> list[Busine
     control_id = str(reference.get("control_id") or "")
     if not control_id:
         return []
+    person = str((reference.get("people") or {}).get(receipt.recipient.lower(), ""))
     if receipt.kind is ReceiptKind.DSN:
         if not reference.get("delivery_receipts"):
             return []
@@ -67,6 +68,7 @@ def business_acks(receipt: Receipt, reference: Mapping[str, Any]) -> list[Busine
                 control_id,
                 False,
                 receipt.recipient,
+                person,
                 error_code=code,
                 error_label=label,
                 error_system=system,
@@ -75,7 +77,7 @@ def business_acks(receipt: Receipt, reference: Mapping[str, Any]) -> list[Busine
     if not reference.get("read_receipts"):
         return []
     if receipt.ok:
-        return [BusinessAck(BusinessAckKind.MSS_READ, control_id, True, receipt.recipient)]
+        return [BusinessAck(BusinessAckKind.MSS_READ, control_id, True, receipt.recipient, person)]
     error = receipt.error
     code = str(error.code) if error is not None else "906"
     label = (error.label if error is not None else "") or APPLICATION_ERRORS.get(code, "")
@@ -85,6 +87,7 @@ def business_acks(receipt: Receipt, reference: Mapping[str, Any]) -> list[Busine
             control_id,
             False,
             receipt.recipient,
+            person,
             error_code=code,
             error_label=label,
             error_system="applicationErrorCode",

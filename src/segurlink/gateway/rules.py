@@ -641,10 +641,13 @@ def _route(
     ps, to_patient = flags["DESTMSSANTEPS"], flags["DESTMSSANTEPAT"]
     reply_to = _address(message.reply_to) if message.reply_to is not None else None
     professionals: list[str] = []
+    people: dict[str, str] = {}
     patient_address = header.patient.ins.mssante_address if header.patient.ins else ""
     for recipient in message.recipients:
         if recipient.is_patient:
             address = recipient.address
+            if not to_patient and not ps:
+                continue  # no mail at all: the recipients play no part
             if not to_patient:
                 raise _refuse(
                     "207",
@@ -666,7 +669,10 @@ def _route(
                 )
             continue
         if ps:
-            professionals.append(_address(recipient))
+            address = _address(recipient)
+            professionals.append(address)
+            if recipient.person_id:
+                people.setdefault(address.lower(), recipient.person_id)
     delivery, read = flags.get("ACK_RECEPTION", False), flags.get("ACK_LECTURE_MSS", False)
     if ps:
         if not professionals:
@@ -685,6 +691,7 @@ def _route(
                 action=action,
                 delivery_receipts=delivery,
                 read_receipts=read,
+                people=tuple(people.items()),
             )
         )
     if to_patient:
@@ -698,6 +705,9 @@ def _route(
                 action=action,
                 delivery_receipts=delivery,
                 read_receipts=read,
+                people=((patient_address.lower(), header.patient.ins.value),)
+                if header.patient.ins is not None
+                else (),
             )
         )
     return Routing(
