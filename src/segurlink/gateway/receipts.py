@@ -57,7 +57,11 @@ def business_acks(receipt: Receipt, reference: Mapping[str, Any]) -> list[Busine
         if not reference.get("delivery_receipts"):
             return []
         if receipt.action in DELIVERED_ACTIONS:
-            return [BusinessAck(BusinessAckKind.MSS_DELIVERY, control_id, True, receipt.recipient)]
+            return [
+                BusinessAck(
+                    BusinessAckKind.MSS_DELIVERY, control_id, True, receipt.recipient, person
+                )
+            ]
         if receipt.action != "failed":
             return []
         found = _SMTP_CODE.search(receipt.diagnostic)
