@@ -31,7 +31,6 @@ from tests.dmp import factory as f
 from tests.gateway.conftest import (
     DMP_ONLY,
     ROW_PATIENT_ONLY,
-    ROW_PS_AND_PATIENT,
     ROW_PS_ONLY,
     ZOE_ADDRESS,
     ZOE_INS,
