@@ -21,7 +21,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SegurlinkError
+from ..errors import InputError, SegurlinkError
 from ..outbox.models import NewJob
 from .jobs import INBOUND, MAIL, business_ack_job, smtp_error
 from .models import APPLICATION_ERRORS, Action, BusinessAck, BusinessAckKind
@@ -174,16 +174,19 @@ class MailboxWatcher:
                     continue  # not a mail of the gateway
                 reference = job.payload.get("reference") or {}
                 for ack in business_acks(receipt, reference):
-                    queued = self.store.enqueue(
-                        business_ack_job(
-                            ack,
-                            structure=self.structure,
-                            producer=reference.get("producer") or ["", ""],
-                            processing_id=str(reference.get("processing_id") or "P"),
-                            discriminator=receipt.message_id + receipt.recipient,
-                        )
+                    # One ZAM per mail, recipient and outcome: a mail sent again after a
+                    # crash (same Message-ID) brings its receipts again, not new ZAMs.
+                    job_ = business_ack_job(
+                        ack,
+                        structure=self.structure,
+                        producer=reference.get("producer") or ["", ""],
+                        processing_id=str(reference.get("processing_id") or "P"),
+                        discriminator=receipt.original_message_id,
                     )
-                    created += queued.created
+                    try:
+                        created += self.store.enqueue(job_).created
+                    except InputError:  # the same outcome reported with another detail
+                        self.counts["ignored"] += 1
             return created
         jobs = inbound_jobs(message, structure=self.structure)
         if not jobs:
