@@ -10,7 +10,7 @@ import pytest
 
 import segurlink
 
-PACKAGES = ["segurlink", "segurlink.errors", "segurlink.config", "segurlink.identity", "segurlink.insi", "segurlink.outbox"]
+PACKAGES = ["segurlink", "segurlink.errors", "segurlink.config", "segurlink.identity", "segurlink.insi", "segurlink.outbox", "segurlink.gateway"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

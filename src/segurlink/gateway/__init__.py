@@ -10,7 +10,7 @@ d'un courriel MSSanté").
   :func:`read_extract`, :func:`document_ack`, :func:`build_business_ack`,
   :func:`build_inbound_mdm`;
 * :mod:`~segurlink.gateway.rules` (pure): :func:`check` (the guide's rules, the MSSanté
-  matrix) and the routing;
+  matrix :data:`~segurlink.gateway.rules.MSSANTE_MATRIX`) and the routing;
 * :mod:`~segurlink.gateway.jobs`: the outbox jobs of every step after the ACK;
 * :mod:`~segurlink.gateway.receipts`: receipts → ZAM, received documents → MDM;
 * :class:`Gateway`: MLLP listener, workers and mailbox reader together.
@@ -45,12 +45,11 @@ if TYPE_CHECKING:
         Routing,
     )
     from .receipts import MailboxWatcher, business_acks, inbound_jobs
-    from .rules import MSSANTE_MATRIX, Accepted, Policy, check, matrix_row
+    from .rules import Accepted, Policy, check, matrix_row
     from .service import Gateway
     from .settings import GatewaySettings
 
 __all__ = [
-    "MSSANTE_MATRIX",
     "Accepted",
     "Action",
     "BusinessAck",
@@ -105,7 +104,7 @@ _EXPORTS = {
         ".models",
     ),
     **dict.fromkeys(("MailboxWatcher", "business_acks", "inbound_jobs"), ".receipts"),
-    **dict.fromkeys(("MSSANTE_MATRIX", "Accepted", "Policy", "check", "matrix_row"), ".rules"),
+    **dict.fromkeys(("Accepted", "Policy", "check", "matrix_row"), ".rules"),
     "Gateway": ".service",
     "GatewaySettings": ".settings",
 }
