@@ -111,26 +111,38 @@ def z01(producer: Producer) -> list[str]:
 
 
 def test_a_crash_between_queue_and_ack_loses_nothing_and_delivers_once(
-    config: Path, producer: Producer, children: list[Child], dmp_mock: Any
+    config: Path, producer: Producer, children: list[Child], dmp_mock: Any, mss_mock: MssMock
 ) -> None:
     document = f.cda(seed=701)
-    text = mdm(document, control_id="CRASH1", flags=DMP_ONLY, participants=[sender_prt()])
+    text = mdm(
+        document,
+        control_id="CRASH1",
+        flags=ROW_PS_ONLY,
+        participants=[sender_prt(), recipient_prt(PER_MAILBOX)],
+        acks={"ACK_RECEPTION": "Y", "ACK_LECTURE_MSS": "N"},
+    )
     first = start(children, config, producer, "after-queue")
     with pytest.raises(ConnectionError):
-        send(first.port, text)  # no ACK: the process died after writing the job
+        send(first.port, text)  # no ACK: the process died after writing the jobs
     assert first.died() == 137
-    (queued,) = jobs(config)
-    assert (queued.kind, queued.state.value) == ("gateway.document", "pending")
-    assert stored(dmp_mock) == []
+    # the message's jobs were written together before the AA: the deposit and the mail
+    assert sorted((j.kind, j.state.value) for j in jobs(config)) == [
+        ("gateway.dmp", "pending"),
+        ("gateway.mail", "pending"),
+    ]
+    assert stored(dmp_mock) == [] and mss_mock.mailbox(PER_MAILBOX) == []
 
     second = start(children, config, producer)
-    # the producer had no ACK: it sends the message again; the job is the same one
+    # the producer had no ACK: it sends the message again; the jobs are the same ones
     assert read_ack(send(second.port, text)).code == "AA"
-    wait_for(lambda: z01(producer), what="the Z01")
+    wait_for(lambda: z01(producer) and producer.zams("Z02"), what="the Z01 and Z02")
     time.sleep(1.0)
     assert z01(producer) == ["CRASH1"]
+    assert [field_text(z, "OBX", 4) for z in producer.zams("Z02")] == ["CRASH1"]
     assert [e["uniqueId"] for e in stored(dmp_mock)] == [uid(document)]
-    assert [j.kind for j in jobs(config) if j.kind == "gateway.document"] == ["gateway.document"]
+    assert len(mss_mock.mailbox(PER_MAILBOX)) == 1
+    kinds = sorted(j.kind for j in jobs(config) if j.kind != "gateway.zam")
+    assert kinds == ["gateway.dmp", "gateway.mail"]
 
 
 def test_a_crash_after_the_deposit_before_its_record_deposits_once(

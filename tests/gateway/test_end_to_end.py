@@ -27,6 +27,7 @@ from segurlink.dmp import APPROVED, DELETED, DEPRECATED
 from segurlink.errors import OutboxError
 from segurlink.gateway import Gateway
 from segurlink.mssante import Draft, MssClient
+from segurlink.outbox.store import SqlStore
 from tests.dmp import factory as f
 from tests.gateway.conftest import (
     DMP_ONLY,
@@ -413,23 +414,37 @@ def test_malformed_messages_get_an_ae(
     assert ack.errors[0]["location"] == location and ack.errors[0]["code"].split("^")[0] == hl7
 
 
-def test_ar_when_the_outbox_cannot_store(
-    gateway: Gateway, producer: Producer, dmp_mock: Any, monkeypatch: pytest.MonkeyPatch
+def test_ar_when_the_outbox_cannot_store_and_nothing_is_half_written(
+    gateway: Gateway,
+    producer: Producer,
+    dmp_mock: Any,
+    mss_mock: MssMock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    text = mdm(f.cda(seed=610), control_id="AR1", flags=DMP_ONLY, participants=[sender_prt()])
-    real = gateway.store.enqueue
+    # DMP + mails: the outbox fails on the mail job, after the DMP job was inserted in the
+    # same transaction; the AR leaves nothing queued (no deposit without its mails).
+    text = mdm(f.cda(seed=610), control_id="AR1", flags=ROW_PS_ONLY, participants=PS)
+    real = SqlStore._insert
 
-    def unavailable(job: Any, **kwargs: Any) -> Any:
-        raise OutboxError("database is locked")
+    def failing(store: Any, tx: Any, job: Any) -> Any:
+        if job.kind == "gateway.mail":
+            raise OutboxError("database is locked")
+        return real(store, tx, job)
 
-    monkeypatch.setattr(gateway.store, "enqueue", unavailable)
+    monkeypatch.setattr(SqlStore, "_insert", failing)
     ack = read_ack(send(gateway.port, text))
     assert ack.code == "AR" and ack.errors[0]["code"].split("^")[0] == "207"
+    assert gateway.store.status().total == 0
     time.sleep(0.5)
-    assert stored(dmp_mock) == []  # AR: nothing was taken
-    monkeypatch.setattr(gateway.store, "enqueue", real)
+    assert stored(dmp_mock) == [] and mss_mock.mailbox(PER_MAILBOX) == []
+    monkeypatch.setattr(SqlStore, "_insert", real)
     assert read_ack(send(gateway.port, text)).code == "AA"  # the producer sends it again
-    assert [zam_view(z)[:3] for z in settle(producer, 1)] == [("Z01", "AR1", "Y")]
+    zams = [zam_view(z)[:3] for z in settle(producer, 5)]
+    assert (
+        sorted(zams)
+        == [("Z01", "AR1", "Y")] + [("Z02", "AR1", "Y")] * 2 + [("Z03", "AR1", "Y")] * 2
+    )
+    assert len(stored(dmp_mock)) == 1 and len(mss_mock.mailbox(PER_MAILBOX)) == 1
 
 
 # -- business acknowledgements: failures and retries ------------------------------------------------
@@ -498,7 +513,7 @@ def test_a_zam_is_sent_again_until_the_producer_accepts_it(
     assert read_ack(send(gateway.port, text)).code == "AA"
     zams = settle(producer, 3)
     assert len({field_text(z, "MSH", 10) for z in zams}) == 1  # the same ZAM each time
-    wait_for(lambda: gateway.store.status().count("done") == 3, what="jobs done")
+    wait_for(lambda: gateway.store.status().count("done") == 2, what="jobs done")
     (job,) = gateway.store.jobs(kind="gateway.zam")
     assert job.state.value == "done" and job.attempts == 3
 

@@ -1,12 +1,11 @@
 """The gateway's outbox jobs: every step after the ACK is a durable job.
 
-An accepted message becomes one ``gateway.document`` job (written before the ``AA`` is
-sent). Its delivery queues the work — ``gateway.dmp`` (deposit, replacement or deletion
-with the VIHF of the PRT sender) and one ``gateway.mail`` per audience (the outbox's
-MSSanté send, keyed by the Message-ID) — and each of those queues the business
-acknowledgements, ``gateway.zam`` jobs that send a ZAM to the producer over MLLP until it
-answers ``AA``. Mails received in the APP mailbox become ``gateway.inbound`` jobs (an MDM
-to the DUI).
+An accepted message becomes, in one transaction written before the ``AA`` is sent, a
+``gateway.dmp`` job (deposit, replacement or deletion with the VIHF of the PRT sender)
+and one ``gateway.mail`` job per audience (the outbox's MSSanté send, keyed by the
+Message-ID); each of them queues the business acknowledgements, ``gateway.zam`` jobs that
+send a ZAM to the producer over MLLP until it answers ``AA``. Mails received in the APP
+mailbox become ``gateway.inbound`` jobs (an MDM to the DUI).
 
 Nothing is lost and nothing is done twice when a process dies between two steps: each
 job's key is derived from the message (queuing it again returns the same job), a DMP
@@ -40,7 +39,6 @@ from .models import (
     BusinessAck,
     BusinessAckKind,
     DmpOrder,
-    MailOrder,
     Routing,
 )
 
@@ -54,22 +52,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DMP",
-    "DOCUMENT",
     "INBOUND",
     "MAIL",
     "SMTP_ERRORS",
     "ZAM",
     "GatewayContext",
     "business_ack_job",
-    "document_job",
     "gateway_kinds",
+    "message_jobs",
     "smtp_error",
     "zam_control_id",
 ]
 
 logger = logging.getLogger(__name__)
 
-DOCUMENT: Final = "gateway.document"
 DMP: Final = "gateway.dmp"
 MAIL: Final = "gateway.mail"
 ZAM: Final = "gateway.zam"
@@ -95,7 +91,7 @@ class GatewayContext:
     """What the deliveries need besides their job: the store (to queue the next steps),
     the structure (FINESS), the producer's MLLP address, this platform's MSH-3/4, the MSH-5/6
     of the MDMs sent to the DUI, the VIHF role of PRT senders (a profession code of
-    ``1.2.250.1.71.1.2.7``), the APP mailbox mails are sent from, the MLLP timeouts."""
+    ``1.2.250.1.71.1.2.7``), the MLLP timeouts."""
 
     store: Store
     structure: str
@@ -105,7 +101,6 @@ class GatewayContext:
     dui_application: str = "DUI"
     dui_facility: str = ""
     sender_profession: str = "10"
-    mail_sender: str = ""
     connect_timeout: float = 5.0
     ack_timeout: float = 30.0
 
@@ -134,22 +129,7 @@ def _order_json(order: DmpOrder) -> dict[str, Any]:
     }
 
 
-def _mail_json(order: MailOrder) -> dict[str, Any]:
-    return {
-        "audience": order.audience,
-        "to": list(order.to),
-        "to_patient": order.to_patient,
-        "text": order.text,
-        "no_reply": order.no_reply,
-        "reply_to": order.reply_to,
-        "action": order.action.value,
-        "delivery_receipts": order.delivery_receipts,
-        "read_receipts": order.read_receipts,
-        "people": dict(order.people),
-    }
-
-
-def document_job(
+def message_jobs(
     *,
     key: str,
     structure: str,
@@ -159,38 +139,68 @@ def document_job(
     chain: str,
     document: bytes,
     routing: Routing,
-) -> NewJob:
-    """The one job written before the ``AA``: the accepted message and its routes.
+    mail_sender: str = "",
+) -> list[NewJob]:
+    """The jobs of an accepted message, to write in one transaction before the ``AA``.
 
     ``key`` identifies the message (sender, MSH-10 and content): the same message sent
-    again is the same job. ``chain`` orders the messages of one document (its setId).
+    again gives the same jobs. ``chain`` orders the messages of one document (its setId).
+    ``mail_sender`` is the APP mailbox the mails are sent from.
     """
-    payload = {
+    if routing.empty:
+        raise InputError("an accepted message goes to the DMP or by MSSanté")
+    from ..mssante import Draft
+    from ..outbox.mssante import mail_job
+
+    reference = {
         "control_id": control_id,
         "producer": list(producer),
         "processing_id": processing_id,
-        "chain": chain,
-        "dmp": _order_json(routing.dmp) if routing.dmp is not None else None,
-        "dmp_receipt": routing.dmp_receipt,
-        "mails": [_mail_json(m) for m in routing.mails],
     }
-    return NewJob(
-        DOCUMENT,
-        structure,
-        key,
-        payload,
-        {"cda": document},
-        ordering_key=f"gateway:{structure}:{chain}",
-    )
-
-
-def _reference(job: Job) -> dict[str, Any]:
-    p = job.payload
-    return {
-        "control_id": p["control_id"],
-        "producer": p["producer"],
-        "processing_id": p["processing_id"],
-    }
+    jobs: list[NewJob] = []
+    if routing.dmp is not None:
+        jobs.append(
+            NewJob(
+                DMP,
+                structure,
+                key,
+                {**_order_json(routing.dmp), **reference, "receipt": routing.dmp_receipt},
+                {"cda": document},
+                ordering_key=f"gateway-dmp:{structure}:{chain}",
+            )
+        )
+    if routing.mails and not mail_sender:
+        raise ConfigurationError("the gateway's MSSanté mailbox ([mssante] address) is not set")
+    for mail in routing.mails:
+        draft = Draft(
+            sender=mail_sender,
+            to=mail.to,
+            documents=(document,),
+            text=mail.text,
+            patient_from_document=mail.to_patient,
+            patient_may_reply=not mail.no_reply,
+            action=None if mail.action is Action.INITIAL else mail.action.value,  # type: ignore[arg-type]
+            receipt=mail.read_receipts,
+            reply_to=mail.reply_to,
+        )
+        jobs.append(
+            mail_job(
+                draft,
+                structure=structure,
+                key=f"{key}/{mail.audience}",
+                notify=("SUCCESS", "FAILURE") if mail.delivery_receipts else ("FAILURE",),
+                reference={
+                    **reference,
+                    "audience": mail.audience,
+                    "delivery_receipts": mail.delivery_receipts,
+                    "read_receipts": mail.read_receipts,
+                    "people": dict(mail.people),
+                },
+                kind=MAIL,
+                ordering_key=f"gateway-mail:{structure}:{chain}:{mail.audience}",
+            )
+        )
+    return jobs
 
 
 def business_ack_job(
@@ -241,67 +251,6 @@ def _queue_ack(ctx: GatewayContext, job: Job, ack: BusinessAck, discriminator: s
             discriminator=discriminator,
         )
     )
-
-
-# -- gateway.document: the fan-out ------------------------------------------------------------
-
-
-def _deliver_document(ctx: GatewayContext, job: Job) -> Mapping[str, Any]:
-    from ..outbox.mssante import mail_job
-
-    p = job.payload
-    document = job.blob("cda")
-    chain = str(p["chain"])
-    reference = _reference(job)
-    queued: dict[str, Any] = {"dmp": None, "mails": []}
-    if p.get("dmp"):
-        dmp_job = NewJob(
-            DMP,
-            ctx.structure,
-            job.key,
-            {**p["dmp"], **reference, "receipt": bool(p.get("dmp_receipt"))},
-            {"cda": document},
-            ordering_key=f"gateway-dmp:{ctx.structure}:{chain}",
-        )
-        queued["dmp"] = ctx.store.enqueue(dmp_job).job_id
-    sender = ctx.mail_sender
-    if p.get("mails") and not sender:
-        raise ConfigurationError("the gateway's MSSanté mailbox ([mssante] address) is not set")
-    for mail in p.get("mails") or ():
-        from ..mssante import Draft
-
-        action = Action(mail["action"])
-        draft = Draft(
-            sender=sender,
-            to=tuple(mail["to"]),
-            documents=(document,),
-            text=str(mail["text"] or ""),
-            patient_from_document=bool(mail["to_patient"]),
-            patient_may_reply=not mail["no_reply"],
-            action=None if action is Action.INITIAL else action.value,  # type: ignore[arg-type]
-            receipt=bool(mail["read_receipts"]),
-            reply_to=mail["reply_to"],
-        )
-        notify = ("SUCCESS", "FAILURE") if mail["delivery_receipts"] else ("FAILURE",)
-        queued_mail = ctx.store.enqueue(
-            mail_job(
-                draft,
-                structure=ctx.structure,
-                key=f"{job.key}/{mail['audience']}",
-                notify=notify,
-                reference={
-                    **reference,
-                    "audience": mail["audience"],
-                    "delivery_receipts": bool(mail["delivery_receipts"]),
-                    "read_receipts": bool(mail["read_receipts"]),
-                    "people": dict(mail.get("people") or {}),
-                },
-                kind=MAIL,
-                ordering_key=f"gateway-mail:{ctx.structure}:{chain}:{mail['audience']}",
-            )
-        )
-        queued["mails"].append(queued_mail.job_id)
-    return queued
 
 
 # -- gateway.dmp --------------------------------------------------------------------------------
@@ -597,9 +546,6 @@ def gateway_kinds(ctx: GatewayContext) -> dict[str, JobKind]:
         return _mllp(ctx)
 
     return {
-        DOCUMENT: JobKind(
-            DOCUMENT, "gateway", lambda settings: None, lambda c, job: _deliver_document(ctx, job)
-        ),
         DMP: JobKind(DMP, "gateway-dmp", dmp_connect, lambda c, job: _deliver_dmp(ctx, c, job)),
         MAIL: JobKind(
             MAIL, "gateway-mail", mail_connect, lambda c, job: _deliver_mail(ctx, c, job)

@@ -25,10 +25,10 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
-from ..errors import ConfigurationError, Hl7Error, OutboxError, SegurlinkError, TransportError
+from ..errors import ConfigurationError, Hl7Error, SegurlinkError, TransportError
 from ..hl7.messages import read_header
 from ..hl7.models import AckCode, MessageHeader
-from .jobs import GatewayContext, document_job, gateway_kinds
+from .jobs import GatewayContext, gateway_kinds, message_jobs
 from .messages import document_ack, parse_document_message
 from .models import DocumentMessage, Rejection
 from .rules import Accepted, Policy, check
@@ -119,7 +119,6 @@ class Gateway:
             dui_application=self.config.dui_application,
             dui_facility=self.config.dui_facility,
             sender_profession=self.config.sender_profession,
-            mail_sender=self.mail_sender,
             connect_timeout=settings.timeouts.connect,
             ack_timeout=settings.timeouts.read,
         )
@@ -302,26 +301,26 @@ class Gateway:
     def _queue(self, message: DocumentMessage, accepted: Accepted) -> str | Rejection:
         header = message.header
         chain_id = accepted.header.set_id or accepted.header.id
-        job = document_job(
-            key=message_key(header, message.text),
-            structure=self.structure,
-            control_id=header.control_id,
-            producer=(header.sending_application, header.sending_facility),
-            processing_id=header.processing_id or "P",
-            chain=chain_id.xds_unique_id,
-            document=accepted.document,
-            routing=accepted.routing,
-        )
         try:
-            queued = self.store.enqueue(job)
-        except OutboxError as exc:
-            logger.warning("gateway: the outbox refused a message (%s)", type(exc).__name__)
-            return Rejection.retry("the platform cannot store the message now: send it again")
+            jobs = message_jobs(
+                key=message_key(header, message.text),
+                structure=self.structure,
+                control_id=header.control_id,
+                producer=(header.sending_application, header.sending_facility),
+                processing_id=header.processing_id or "P",
+                chain=chain_id.xds_unique_id,
+                document=accepted.document,
+                routing=accepted.routing,
+                mail_sender=self.mail_sender,
+            )
+            queued = self.store.enqueue_all(jobs)  # all of them, or none
         except SegurlinkError as exc:
-            logger.warning("gateway: message not queued (%s)", type(exc).__name__)
+            logger.warning("gateway: the outbox did not take a message (%s)", type(exc).__name__)
             return Rejection.retry("the platform cannot store the message now: send it again")
-        self._count("queued" if queued.created else "replayed")
-        return f"job={queued.job_id}{'' if queued.created else ' (again)'}"
+        created = any(q.created for q in queued)
+        self._count("queued" if created else "replayed")
+        ids = ",".join(str(q.job_id) for q in queued)
+        return f"jobs={ids}{'' if created else ' (again)'}"
 
     def _count(self, name: str) -> None:
         with self._lock:

@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -53,6 +53,8 @@ class Store(Protocol):
     description: str
 
     def enqueue(self, job: NewJob, *, connection: Any = None) -> Enqueued: ...
+
+    def enqueue_all(self, jobs: Sequence[NewJob]) -> list[Enqueued]: ...
 
     def claim(
         self,
@@ -188,6 +190,18 @@ class SqlStore:
         if result.created:
             self._notify_local()
         return result
+
+    def enqueue_all(self, jobs: Sequence[NewJob]) -> list[Enqueued]:
+        """Queue several jobs in one transaction: all of them are written, or none.
+
+        Each is idempotent as with :meth:`enqueue`; they are inserted in order (an
+        ordering chain sees them in this order).
+        """
+        with self._transaction() as tx:
+            results = [self._insert(tx, job) for job in jobs]
+        if any(r.created for r in results):
+            self._notify_local()
+        return results
 
     def _insert(self, tx: Transaction, job: NewJob) -> Enqueued:
         now = self._ts(self._clock())
