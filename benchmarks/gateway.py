@@ -39,7 +39,7 @@ import time  # noqa: E402
 
 from segurlink_mocks.stack import mock_process  # noqa: E402
 
-from segurlink.cda import read_header  # noqa: E402
+from segurlink.cda import parse_header  # noqa: E402
 from segurlink.config import Settings  # noqa: E402
 from segurlink.dmp import DmpClient  # noqa: E402
 from segurlink.gateway import Gateway, GatewaySettings  # noqa: E402
@@ -69,7 +69,7 @@ def held(settings: Settings, documents: list[bytes]) -> None:
     """The DMP mock holds the first and the last document (asked after the timing)."""
     with DmpClient.from_settings(settings) as client:
         for document in (documents[0], documents[-1]):
-            header = read_header(document)
+            header = parse_header(document)
             assert header.patient.ins is not None
             entry = client.get(header.patient.ins, unique_id=header.id.xds_unique_id)
             if entry is None:

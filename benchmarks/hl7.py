@@ -41,8 +41,8 @@ from segurlink.hl7 import (  # noqa: E402
     build_ack,
     build_identity_update,
     parse_ack,
+    parse_header,
     parse_message,
-    read_header,
 )
 from segurlink.hl7.qualification import status_after_insi  # noqa: E402
 from segurlink.identity import IdentityTraits  # noqa: E402
@@ -66,7 +66,7 @@ MESSAGE = (
 
 
 def receiver_ack(message: bytes) -> bytes:
-    return build_ack(read_header(message), AckCode.AA, control_id="R", now=datetime.datetime.now())
+    return build_ack(parse_header(message), AckCode.AA, control_id="R", now=datetime.datetime.now())
 
 
 def rate(name: str, call: Callable[[], object], count: int) -> float:
@@ -119,7 +119,7 @@ def main() -> None:
                     return sender.send(replayed)
 
                 print(
-                    f"INSi mock {settings.insi().endpoint} (own process), "
+                    f"INSi mock {settings.section('insi')['endpoint']} (own process), "
                     f"{args.messages} messages each, MLLP on loopback"
                 )
                 methods: dict[str, Callable[[], object]] = {

@@ -26,7 +26,7 @@ from zeep.transports import Transport
 
 from segurlink._resources import schemas_dir
 from segurlink.identity import IdentityTraits
-from segurlink.insi import InsiClient, TraitsQuery
+from segurlink.insi import InsiClient, InsiSettings, TraitsQuery
 
 PERSON = {"birth_name": "ADRUN", "first_names": "ZOE", "sex": "F", "birth_date": "1975-12-31"}
 
@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, mock_process(Path(tmp)) as settings:
-        insi_settings = settings.insi()
+        insi_settings = InsiSettings.from_settings(settings)
         client = InsiClient.from_settings(settings)
         traits = IdentityTraits.from_input(**PERSON)
         query = TraitsQuery.from_traits(traits, with_birth_place=False)

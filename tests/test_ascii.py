@@ -10,13 +10,13 @@ import pytest
 from lxml import etree
 
 from segurlink._ascii import describe_non_ascii, is_ascii_digits
-from segurlink.cda import build_document, read_header
+from segurlink._retry import parse_retry_after
+from segurlink.cda import build_document, parse_header
 from segurlink.cda._description import document_from_description
 from segurlink.dmp.messages import _entry
 from segurlink.dmp.metadata import RIM_NS
 from segurlink.errors import InputError
 from segurlink.psc.models import ProfessionalIdentity
-from segurlink.ror.client import _retry_after
 from tests.cda.factory import PDF, make_document
 
 FULL_WIDTH_42 = "４２"
@@ -43,11 +43,12 @@ def test_psc_rpps_is_derived_from_ascii_digits_only(digits: str) -> None:
     assert ProfessionalIdentity(national_id="8100012345" + digits).rpps is None
 
 
-def test_ror_retry_after_reads_ascii_seconds_only() -> None:
-    assert _retry_after("42", 0) == 42.0
-    # Not seconds: neither an HTTP date, so the backoff of the attempt applies.
-    assert _retry_after(FULL_WIDTH_42, 0) == 0.0
-    assert _retry_after(ARABIC_INDIC_42, 3) == 4.0
+def test_retry_after_reads_ascii_seconds_only() -> None:
+    assert parse_retry_after("42") == 42.0
+    # Not seconds, nor an HTTP date: no demand (the policy's backoff applies).
+    assert parse_retry_after(FULL_WIDTH_42) is None
+    assert parse_retry_after(ARABIC_INDIC_42) is None
+    assert parse_retry_after("²") is None
 
 
 def _extrinsic_object(size: str) -> etree._Element:
@@ -71,9 +72,9 @@ def test_dmp_entry_size_is_read_from_ascii_digits_only() -> None:
 
 def test_read_header_reads_ascii_version_numbers_only() -> None:
     xml = build_document(make_document())
-    assert read_header(xml).version == 1
+    assert parse_header(xml).version == 1
     broken = xml.replace(b'<versionNumber value="1"/>', '<versionNumber value="１"/>'.encode())
-    assert read_header(broken).version is None
+    assert parse_header(broken).version is None
 
 
 DESCRIPTION = {

@@ -22,6 +22,7 @@ from segurlink_mocks.stack import MockDirectoryBusy, MockStack, stack_status
 
 from segurlink.cli import load_settings, main
 from segurlink.errors import ConfigurationError
+from segurlink.insi import InsiSettings
 
 ADRTROIS = [
     "--birth-name",
@@ -66,7 +67,7 @@ def test_variables_are_merged_over_the_running_mocks(
     monkeypatch.setenv("SEGURLINK_TIMEOUTS__READ", "7")
     monkeypatch.setenv("SEGURLINK_SOFTWARE__VERSION", "9.9")
     settings = load_settings(_args())
-    assert settings.insi().endpoint == running.insi.endpoint
+    assert InsiSettings.from_settings(settings).endpoint == running.insi.endpoint
     assert settings.timeouts.read == 7.0
     assert settings.require_software().version == "9.9"
     assert settings.tls_for("insi").cert == running.pki.directory / "insi-auto.pem"
@@ -77,12 +78,12 @@ def test_variables_are_merged_over_an_explicit_file_too(
 ) -> None:
     monkeypatch.setenv("SEGURLINK_TIMEOUTS__CONNECT", "2")
     settings = load_settings(_args(running.config_path))
-    assert (settings.timeouts.connect, settings.insi().endpoint) == (2.0, running.insi.endpoint)
+    assert (settings.timeouts.connect, InsiSettings.from_settings(settings).endpoint) == (2.0, running.insi.endpoint)
 
 
 def test_variables_alone_without_mocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEGURLINK_INSI__ENDPOINT", "https://127.0.0.1:9/lps")
-    assert load_settings(_args()).insi().endpoint == "https://127.0.0.1:9/lps"
+    assert InsiSettings.from_settings(load_settings(_args())).endpoint == "https://127.0.0.1:9/lps"
 
 
 def test_nothing_configured_says_where_it_looked(capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,7 +129,7 @@ def test_settings_left_by_killed_mocks_say_the_mocks_are_not_running(
 
     # Variables still work, with a warning naming the stale file.
     monkeypatch.setenv("SEGURLINK_INSI__ENDPOINT", "https://127.0.0.1:9/lps")
-    assert load_settings(_args()).insi().endpoint == "https://127.0.0.1:9/lps"
+    assert InsiSettings.from_settings(load_settings(_args())).endpoint == "https://127.0.0.1:9/lps"
     assert "the mocks are not running" in capsys.readouterr().err
 
     # Serving again in the same directory takes it over and says so.
@@ -136,7 +137,7 @@ def test_settings_left_by_killed_mocks_say_the_mocks_are_not_running(
         assert again.replaced_stale is not None
         assert stack_status(directory).running
         monkeypatch.delenv("SEGURLINK_INSI__ENDPOINT")
-        assert load_settings(_args()).insi().endpoint == again.insi.endpoint
+        assert InsiSettings.from_settings(load_settings(_args())).endpoint == again.insi.endpoint
 
 
 def test_a_second_serve_in_a_busy_directory_is_refused_and_harms_nothing(

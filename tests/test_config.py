@@ -6,6 +6,7 @@ import pytest
 
 from segurlink.config import Secret, Settings, SoftwareIdentity, Structure, Timeouts, TlsConfig
 from segurlink.errors import ConfigurationError
+from segurlink.insi import InsiSettings
 
 TOML = """
 [software]
@@ -46,7 +47,7 @@ def test_from_toml_resolves_paths_against_the_file(tmp_path: Path) -> None:
     assert settings.structure == Structure("010000016", "EHPAD Les Tilleuls")
     assert settings.timeouts == Timeouts(2.0, 7.5)
     assert settings.tls.ca_bundle == path.parent / "ca.pem"
-    insi = settings.insi()
+    insi = InsiSettings.from_settings(settings)
     assert insi.endpoint == "https://insi.example/lps"
     # the section's PKCS#12 identity replaces the inherited PEM pair, the CA stays
     assert insi.tls.pkcs12 == path.parent / "insi-auto.p12"
@@ -59,7 +60,7 @@ def test_secrets_never_show_in_reprs(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
     path.write_text(TOML)
     settings = Settings.from_toml(path)
-    text = repr(settings) + repr(settings.insi()) + str(settings.tls.password)
+    text = repr(settings) + repr(InsiSettings.from_settings(settings)) + str(settings.tls.password)
     assert "s3cret" not in text and "p12-pass" not in text
     assert repr(Secret("x")) == "Secret('***')"
 
@@ -85,7 +86,7 @@ def test_from_env_overrides_the_config_file(tmp_path: Path) -> None:
         "UNRELATED": "x",
     }
     settings = Settings.from_env(env)
-    assert settings.insi().endpoint == "https://other/lps"
+    assert InsiSettings.from_settings(settings).endpoint == "https://other/lps"
     assert settings.timeouts.read == 3.0
     assert settings.software is not None and settings.software.idam == "IDAM-ENV"
 
@@ -121,7 +122,7 @@ def test_bad_settings_are_configuration_errors(data: dict[str, object], message:
 def test_missing_sections_say_how_to_fix() -> None:
     settings = Settings()
     with pytest.raises(ConfigurationError, match="SEGURLINK_INSI__ENDPOINT"):
-        settings.insi()
+        InsiSettings.from_settings(settings)
     with pytest.raises(ConfigurationError, match=r"\[software\]"):
         settings.require_software()
 

@@ -19,6 +19,7 @@ import pytest
 from segurlink_mocks.stack import MockStack
 
 from segurlink.config import Settings
+from segurlink.insi import InsiSettings
 from tests.docs_blocks import DOCS, blocks
 
 pytest_plugins = ["pytester"]
@@ -31,7 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockStack]:
 
 
 @pytest.mark.parametrize(
-    "page", ["index.md", "configuration.md", "insi.md", "mocks.md", "production.md"]
+    "page", ["index.md", "configuration.md", "insi.md", "mocks.md", "production.md", "testing.md"]
 )
 def test_runnable_examples_run_in_order(
     page: str, stack: MockStack, monkeypatch: pytest.MonkeyPatch
@@ -68,7 +69,28 @@ def test_configuration_toml_layout_loads() -> None:
     (toml,) = re.findall(r"^```toml\n(.*?)^```", text, re.M | re.S)
     settings = Settings.from_mapping(tomllib.loads(toml), base_dir=Path("/etc/mondui"))
     assert settings.require_software().idam == "R1234567"
-    insi = settings.insi()
+    insi = InsiSettings.from_settings(settings)
     assert insi.endpoint.startswith("https://")
     assert insi.tls.cert == Path("/etc/mondui/insi-auto.pem")
     assert insi.tls.ca_bundle == Path("/etc/mondui/igc-sante-ca.pem")
+
+
+def test_every_python_block_of_the_docs_runs_somewhere() -> None:
+    """A ```python block is marked ``<!-- run -->`` or ``<!-- pytest -->``, or is a doctest;
+    and every page with runnable blocks is named by a docs test that runs them."""
+    tests_text = "\n".join(
+        p.read_text(encoding="utf-8") for p in Path(__file__).parent.rglob("test_*.py")
+    )
+    unmarked = []
+    for page in sorted(DOCS.rglob("*.md")):
+        name = page.relative_to(DOCS).as_posix()
+        every = blocks(name)
+        marked = blocks(name, "run") + blocks(name, "pytest")
+        unmarked += [
+            f"{name}: {code.splitlines()[0]!r}"
+            for code in every
+            if code not in marked and not code.lstrip().startswith(">>>")
+        ]
+        if marked:
+            assert f'"{page.name}"' in tests_text or f"'{page.name}'" in tests_text, name
+    assert unmarked == []

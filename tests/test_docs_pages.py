@@ -20,6 +20,7 @@ from segurlink_mocks.stack import MockStack
 
 from segurlink.cli import main
 from segurlink.config import Settings
+from segurlink.insi import InsiSettings
 from tests.docs_blocks import DOCS
 
 
@@ -74,7 +75,7 @@ def test_production_settings_are_complete_for_every_service(tmp_path: Path) -> N
 
     software = settings.require_software()
     assert software.idam and software.instance and settings.structure is not None
-    insi = settings.insi()
+    insi = InsiSettings.from_settings(settings)
     dmp = DmpSettings.from_settings(settings)
     psc = PscSettings.from_settings(settings)
     ror = RorSettings.from_settings(settings)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from segurlink._soap import load_wsdl, read_envelope
+from segurlink._soap import load_wsdl, parse_envelope
 from segurlink.errors import ConfigurationError, MalformedResponse
 
 WSDL = """<?xml version="1.0"?>
@@ -39,7 +39,7 @@ def test_mapped_remote_import_is_read_from_disk(tmp_path: Path) -> None:
 
 
 def test_envelope_prefixes_do_not_matter() -> None:
-    env = read_envelope(
+    env = parse_envelope(
         b'<x:Envelope xmlns:x="http://www.w3.org/2003/05/soap-envelope"><x:Header>'
         b'<a:Action xmlns:a="http://www.w3.org/2005/08/addressing">urn:y</a:Action></x:Header>'
         b"<x:Body><!-- note --><r xmlns='urn:r'/></x:Body></x:Envelope>"
@@ -50,7 +50,7 @@ def test_envelope_prefixes_do_not_matter() -> None:
 
 
 def test_soap11_fault_is_read() -> None:
-    env = read_envelope(
+    env = parse_envelope(
         b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
         b"<faultcode>s:Server</faultcode><faultstring>boom</faultstring></s:Fault></s:Body></s:Envelope>"
     )
@@ -60,4 +60,4 @@ def test_soap11_fault_is_read() -> None:
 
 def test_not_an_envelope() -> None:
     with pytest.raises(MalformedResponse, match="not a SOAP envelope"):
-        read_envelope(b"<html/>")
+        parse_envelope(b"<html/>")

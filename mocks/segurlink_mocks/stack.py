@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 if TYPE_CHECKING:
     from segurlink.config import Settings
 
-    from ._core.server import MockServer
+    from ._core.service import MockService
     from .dmp import DmpMock
     from .insi import InsiMock
     from .mssante import MssMock
@@ -288,9 +288,9 @@ class MockStack:
         return self._psc
 
     @property
-    def mocks(self) -> dict[str, MockServer]:
+    def mocks(self) -> dict[str, MockService]:
         """The running mocks by service name."""
-        running: dict[str, MockServer | None] = {
+        running: dict[str, MockService | None] = {
             "insi": self._insi,
             "ror": self._ror,
             "psc": self._psc,
@@ -374,7 +374,7 @@ class MockStack:
         tmp.replace(self.config_path)
 
 
-def _service_url(mock: MockServer) -> str:
+def _service_url(mock: MockService) -> str:
     # INSi's service is a path under the server (`/lps`); the others' base is the server.
     return str(getattr(mock, "endpoint", None) or mock.url)
 
@@ -492,3 +492,5 @@ def mock_process(directory: Path) -> Iterator[Settings]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        if server.stdout is not None:
+            server.stdout.close()  # else a ResourceWarning (an error in the test suite)

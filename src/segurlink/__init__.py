@@ -1,23 +1,29 @@
 """segurlink: connect a DUI to the French national e-health services (Ségur / CI-SIS).
 
-The public API is re-exported here and loaded lazily, so ``import segurlink`` stays cheap
-(zeep, lxml and cryptography are imported only when a client is used).
+The public API is re-exported here — every client, its settings, every error — and
+loaded lazily, so ``import segurlink`` stays cheap (zeep, lxml, requests and
+cryptography are imported only when a client is used).
 
 >>> import segurlink
 >>> segurlink.Ins.parse("275126322074974")
 Ins('27***********74', oid='1.2.250.1.213.1.4.8')
+>>> issubclass(segurlink.InputError, ValueError)
+True
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_exports
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._oauth import (
+        AccessTokenSource,
+    )
     from .config import (
-        InsiSettings,
+        Limits,
         Secret,
         Settings,
         SoftwareIdentity,
@@ -25,15 +31,30 @@ if TYPE_CHECKING:
         Timeouts,
         TlsConfig,
     )
+    from .dmp import (
+        DmpClient,
+        DmpSettings,
+    )
     from .errors import (
         ConfigurationError,
+        FhirError,
+        Hl7Error,
         HttpStatusError,
         IdentityStatusError,
         InputError,
         InsiFault,
         InvalidIdentifier,
         InvalidTraits,
+        Issue,
         MalformedResponse,
+        MessageTooLarge,
+        MllpError,
+        MssAuthenticationError,
+        MssError,
+        NotFound,
+        OidcError,
+        OutboxError,
+        RecipientRefusal,
         SegurlinkError,
         ServiceError,
         SoapFault,
@@ -41,12 +62,57 @@ if TYPE_CHECKING:
         TransportError,
         TransportTimeout,
         ValidationError,
+        XdmError,
+        XdsError,
+        XdsIssue,
+        XmlSecurityError,
     )
-    from .identity import IdDocumentKind, IdentityRecord, IdentityStatus, IdentityTraits, Ins, Sex
-    from .insi import InsiClient
+    from .gateway import (
+        Gateway,
+        GatewaySettings,
+    )
+    from .hl7 import (
+        MllpClient,
+    )
+    from .identity import (
+        IdDocumentKind,
+        IdentityRecord,
+        IdentityStatus,
+        IdentityTraits,
+        Ins,
+        InsOid,
+        Sex,
+    )
+    from .insi import (
+        InsiClient,
+        InsiSettings,
+    )
+    from .mssante import (
+        MssClient,
+        MssSettings,
+    )
+    from .outbox import (
+        Outbox,
+        OutboxSettings,
+    )
+    from .psc import (
+        PscClient,
+        PscSettings,
+    )
+    from .ror import (
+        RorClient,
+        RorSettings,
+    )
 
 __all__ = [
+    "AccessTokenSource",
     "ConfigurationError",
+    "DmpClient",
+    "DmpSettings",
+    "FhirError",
+    "Gateway",
+    "GatewaySettings",
+    "Hl7Error",
     "HttpStatusError",
     "IdDocumentKind",
     "IdentityRecord",
@@ -55,12 +121,32 @@ __all__ = [
     "IdentityTraits",
     "InputError",
     "Ins",
+    "InsOid",
     "InsiClient",
     "InsiFault",
     "InsiSettings",
     "InvalidIdentifier",
     "InvalidTraits",
+    "Issue",
+    "Limits",
     "MalformedResponse",
+    "MessageTooLarge",
+    "MllpClient",
+    "MllpError",
+    "MssAuthenticationError",
+    "MssClient",
+    "MssError",
+    "MssSettings",
+    "NotFound",
+    "OidcError",
+    "Outbox",
+    "OutboxError",
+    "OutboxSettings",
+    "PscClient",
+    "PscSettings",
+    "RecipientRefusal",
+    "RorClient",
+    "RorSettings",
     "Secret",
     "SegurlinkError",
     "ServiceError",
@@ -75,36 +161,73 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "ValidationError",
+    "XdmError",
+    "XdsError",
+    "XdsIssue",
+    "XmlSecurityError",
     "__version__",
 ]
 
-_LAZY: dict[str, str] = {
-    "InsiSettings": ".config",
-    "Secret": ".config",
-    "Settings": ".config",
-    "SoftwareIdentity": ".config",
-    "Structure": ".config",
-    "Timeouts": ".config",
-    "TlsConfig": ".config",
-    "IdDocumentKind": ".identity",
-    "IdentityRecord": ".identity",
-    "IdentityStatus": ".identity",
-    "IdentityTraits": ".identity",
-    "Ins": ".identity",
-    "Sex": ".identity",
-    "InsiClient": ".insi",
+_EXPORTS = {
+    **dict.fromkeys(("AccessTokenSource",), "._oauth"),
+    **dict.fromkeys(
+        ("Limits", "Secret", "Settings", "SoftwareIdentity", "Structure", "Timeouts", "TlsConfig"),
+        ".config",
+    ),
+    **dict.fromkeys(("DmpClient", "DmpSettings"), ".dmp"),
+    **dict.fromkeys(
+        (
+            "ConfigurationError",
+            "FhirError",
+            "Hl7Error",
+            "HttpStatusError",
+            "IdentityStatusError",
+            "InputError",
+            "InsiFault",
+            "InvalidIdentifier",
+            "InvalidTraits",
+            "Issue",
+            "MalformedResponse",
+            "MessageTooLarge",
+            "MllpError",
+            "MssAuthenticationError",
+            "MssError",
+            "NotFound",
+            "OidcError",
+            "OutboxError",
+            "RecipientRefusal",
+            "SegurlinkError",
+            "ServiceError",
+            "SoapFault",
+            "TlsError",
+            "TransportError",
+            "TransportTimeout",
+            "ValidationError",
+            "XdmError",
+            "XdsError",
+            "XdsIssue",
+            "XmlSecurityError",
+        ),
+        ".errors",
+    ),
+    **dict.fromkeys(("Gateway", "GatewaySettings"), ".gateway"),
+    **dict.fromkeys(("MllpClient",), ".hl7"),
+    **dict.fromkeys(
+        (
+            "IdDocumentKind",
+            "IdentityRecord",
+            "IdentityStatus",
+            "IdentityTraits",
+            "Ins",
+            "InsOid",
+            "Sex",
+        ),
+        ".identity",
+    ),
+    **dict.fromkeys(("InsiClient", "InsiSettings"), ".insi"),
+    **dict.fromkeys(("MssClient", "MssSettings"), ".mssante"),
+    **dict.fromkeys(("Outbox", "OutboxSettings"), ".outbox"),
+    **dict.fromkeys(("PscClient", "PscSettings"), ".psc"),
+    **dict.fromkeys(("RorClient", "RorSettings"), ".ror"),
 }
-_LAZY.update({name: ".errors" for name in __all__ if name not in _LAZY and name != "__version__"})
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'segurlink' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)

@@ -46,6 +46,7 @@ from ._version import __version__
 from .config import Limits, Timeouts, TlsConfig
 from .errors import (
     ConfigurationError,
+    InputError,
     MalformedResponse,
     TlsError,
     TransportError,
@@ -86,7 +87,7 @@ def _load_pkcs12(ctx: ssl.SSLContext, path: Path, password: str | None) -> None:
 
     bundle = pkcs12.load_pkcs12(path.read_bytes(), password.encode() if password else None)
     if bundle.key is None or bundle.cert is None:
-        raise ValueError(f"{path} holds no key/certificate pair")
+        raise InputError(f"{path} holds no key/certificate pair")
     chain = bundle.cert.certificate.public_bytes(serialization.Encoding.PEM) + b"".join(
         c.certificate.public_bytes(serialization.Encoding.PEM) for c in bundle.additional_certs
     )
@@ -225,6 +226,7 @@ def bounded(*, until: float | None = None, max_stream_bytes: int | None = None) 
 
 
 _READ_SIZE = 64 * 1024
+_NO_RETRY = Retry(total=0, connect=0, read=0, raise_on_status=False)
 
 
 class _BoundedBody:
@@ -304,14 +306,15 @@ class _SegurlinkAdapter(HTTPAdapter):
         ssl_context: ssl.SSLContext,
         timeouts: Timeouts,
         *,
-        retries: Retry | int,
         pool_maxsize: int,
         limits: Limits,
     ) -> None:
         self._ssl_context = ssl_context
         self._timeouts = timeouts
         self._limits = limits
-        super().__init__(pool_maxsize=pool_maxsize, max_retries=retries)
+        # No retry here: a request is retried by its operation's RetryPolicy, which knows
+        # whether it is idempotent (segurlink._retry).
+        super().__init__(pool_maxsize=pool_maxsize, max_retries=_NO_RETRY)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._ssl_context
@@ -371,15 +374,14 @@ def build_session(
     tls: TlsConfig,
     timeouts: Timeouts | None = None,
     *,
-    retries: int = 0,
     pool_maxsize: int = 10,
     headers: Mapping[str, str] | None = None,
     limits: Limits | None = None,
 ) -> requests.Session:
     """A session for one service identity.
 
-    ``retries`` applies only to idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) with
-    exponential backoff; POST is never retried here. ``limits`` bounds the size of every
+    The session never retries (an operation's :class:`~segurlink._retry.RetryPolicy`
+    does, knowing whether it is safe). ``limits`` bounds the size of every
     answer (:class:`~segurlink.config.Limits`; its defaults when not given).
 
     >>> from segurlink.config import TlsConfig
@@ -389,18 +391,7 @@ def build_session(
     """
     timeouts = timeouts or Timeouts()
     ctx = build_ssl_context(tls)
-    retry = Retry(
-        total=retries,
-        connect=retries,
-        read=retries,
-        backoff_factor=0.2,
-        status_forcelist=(502, 503, 504) if retries else (),
-        allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
-        raise_on_status=False,
-    )
-    adapter = _SegurlinkAdapter(
-        ctx, timeouts, retries=retry, pool_maxsize=pool_maxsize, limits=limits or Limits()
-    )
+    adapter = _SegurlinkAdapter(ctx, timeouts, pool_maxsize=pool_maxsize, limits=limits or Limits())
     session = requests.Session()
     session.mount("https://", adapter)
     session.mount("http://", adapter)

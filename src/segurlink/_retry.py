@@ -36,6 +36,9 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+from ._ascii import is_ascii_digits
+from .errors import InputError
+
 __all__ = ["RetryPolicy", "parse_retry_after", "retry_call"]
 
 T = TypeVar("T")
@@ -68,17 +71,17 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.initial) and self.initial > 0):
-            raise ValueError(f"initial must be a positive number of seconds, not {self.initial}")
+            raise InputError(f"initial must be a positive number of seconds, not {self.initial}")
         if not (math.isfinite(self.maximum) and self.maximum >= self.initial):
-            raise ValueError(f"maximum ({self.maximum}) must be >= initial ({self.initial})")
+            raise InputError(f"maximum ({self.maximum}) must be >= initial ({self.initial})")
         if not (math.isfinite(self.multiplier) and self.multiplier >= 1):
-            raise ValueError(f"multiplier must be >= 1, not {self.multiplier}")
+            raise InputError(f"multiplier must be >= 1, not {self.multiplier}")
         if self.max_attempts is not None and self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1 or None, not {self.max_attempts}")
+            raise InputError(f"max_attempts must be >= 1 or None, not {self.max_attempts}")
         if self.deadline is not None and not self.deadline > 0:
-            raise ValueError(f"deadline must be > 0 seconds or None, not {self.deadline}")
+            raise InputError(f"deadline must be > 0 seconds or None, not {self.deadline}")
         if self.max_retry_after is not None and self.max_retry_after < 0:
-            raise ValueError("max_retry_after must be >= 0 or None")
+            raise InputError("max_retry_after must be >= 0 or None")
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait after the ``attempt``-th failure (1 for the first).
@@ -86,7 +89,7 @@ class RetryPolicy:
         ``initial * multiplier ** (attempt - 1)``, capped at ``maximum``.
         """
         if attempt < 1:
-            raise ValueError(f"attempt counts from 1, not {attempt}")
+            raise InputError(f"attempt counts from 1, not {attempt}")
         # Compare exponents first: multiplier ** 2000 would overflow a float.
         if self.multiplier > 1 and attempt - 1 >= math.log(
             self.maximum / self.initial, self.multiplier
@@ -152,7 +155,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_ascii_digits(value):  # str.isdigit() would take "٤٢" or "²" for seconds
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -24,7 +24,7 @@ __all__ = [
     "SOAP12_NS",
     "FaultInfo",
     "load_wsdl",
-    "read_envelope",
+    "parse_envelope",
 ]
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
@@ -113,7 +113,7 @@ class Envelope:
         return None
 
 
-def read_envelope(data: bytes, *, what: str = "SOAP answer") -> Envelope:
+def parse_envelope(data: bytes, *, what: str = "SOAP answer") -> Envelope:
     """Parse a SOAP envelope by namespace and local name, ignoring prefixes and comments."""
     root = parse_xml(data, remove_comments=True, what=what)
     ns = etree.QName(root).namespace

@@ -52,13 +52,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Self
+from typing import Any, Self
+from urllib.parse import urlsplit
 
 from ._finess import check_finess
 from .errors import ConfigurationError, InputError
 
 __all__ = [
-    "InsiSettings",
     "Limits",
     "Secret",
     "Settings",
@@ -179,7 +179,7 @@ class TlsConfig:
             if key == "password":
                 changes[key] = value if isinstance(value, Secret) else Secret(str(value))
             else:
-                changes[key] = _path(value, base_dir)
+                changes[key] = resolve_path(value, base_dir)
         if "pkcs12" in changes:
             changes.setdefault("cert", None)
             changes.setdefault("key", None)
@@ -239,36 +239,15 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
-class InsiSettings:
-    """Settings of the INSi teleservice.
-
-    ``mode`` is ``certificate`` (mutual TLS with an INSI-AUTO/INSI-MANU certificate, the
-    default) or ``card`` (CPS / Pro Santé Connect assertion; reserved for a later version).
-    ``emitter`` is the ``Emetteur`` of the SIRAM contexts: in certificate mode the OU of
-    the client certificate; when empty it is read from the certificate.
-    """
-
-    endpoint: str
-    tls: TlsConfig = field(default_factory=TlsConfig)
-    mode: Literal["certificate", "card"] = "certificate"
-    emitter: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.endpoint.startswith(("https://", "http://")):
-            raise ConfigurationError(f"insi.endpoint must be an http(s) URL: {self.endpoint!r}")
-        if self.mode not in ("certificate", "card"):
-            raise ConfigurationError(f"insi.mode must be certificate or card, not {self.mode!r}")
-
-
-@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything segurlink needs to talk to the national services.
 
     Service sections (``insi``, ``dmp``, ``psc``, ``ror``...) are kept as read-only
-    mappings; each service turns its own into typed settings (see :meth:`insi`).
+    mappings; each service turns its own into typed settings with its
+    ``<Service>Settings.from_settings`` (``segurlink.insi.InsiSettings.from_settings``...).
 
     >>> s = Settings.from_mapping({"insi": {"endpoint": "https://127.0.0.1:8443/lps"}})
-    >>> s.insi().endpoint
+    >>> s.section("insi")["endpoint"]
     'https://127.0.0.1:8443/lps'
     """
 
@@ -405,23 +384,10 @@ class Settings:
             )
         return self.software
 
-    def insi(self) -> InsiSettings:
-        """Typed settings of the INSi service, from the ``[insi]`` table."""
-        section = self.section("insi")
-        endpoint = section.get("endpoint")
-        if not endpoint:
-            raise ConfigurationError(
-                "insi.endpoint is not set (TOML [insi] endpoint or SEGURLINK_INSI__ENDPOINT)"
-            )
-        return InsiSettings(
-            endpoint=str(endpoint),
-            tls=self.tls_for("insi"),
-            mode=section.get("mode", "certificate"),
-            emitter=str(section.get("emitter", "")),
-        )
-
 
 _SECRET_SUFFIXES = ("password", "secret", "token")
+#: Hosts a plain ``http://`` endpoint may name: tests and mocks on this machine only.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _wrap_secrets(table: Mapping[str, Any]) -> dict[str, Any]:
@@ -435,8 +401,46 @@ def _wrap_secrets(table: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _path(value: Any, base_dir: Path | None) -> Path:
+# -- helpers every service's settings.py uses ----------------------------------------------
+
+
+def resolve_path(value: Any, base_dir: Path | None) -> Path:
+    """A settings path: ``~`` expanded, relative to ``base_dir`` (the TOML file's folder).
+
+    >>> resolve_path("certs/a.pem", Path("/etc/mondui"))
+    PosixPath('/etc/mondui/certs/a.pem')
+    """
     path = Path(str(value)).expanduser()
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     return path
+
+
+def as_secret(value: Any) -> Secret | None:
+    """A settings value as a :class:`Secret` (``None`` when absent or empty).
+
+    >>> as_secret("s3cret"), as_secret(""), as_secret(Secret("x"))
+    (Secret('***'), None, Secret('***'))
+    """
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, Secret) else Secret(str(value))
+
+
+def check_url(name: str, value: str) -> str:
+    """``value`` if it is an ``https`` URL, or an ``http`` one on loopback (tests, mocks).
+
+    Plain http elsewhere would carry tokens, secrets and health data in clear: a
+    :class:`ConfigurationError` names the setting.
+
+    >>> check_url("ror.endpoint", "http://127.0.0.1:8080/fhir")
+    'http://127.0.0.1:8080/fhir'
+    >>> check_url("ror.endpoint", "http://ror.example/fhir")
+    Traceback (most recent call last):
+    segurlink.errors.ConfigurationError: ror.endpoint must be an https URL (http only on loopback): 'http://ror.example/fhir'
+    """
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        raise ConfigurationError(f"{name} must be an http(s) URL: {value!r}")
+    if value.startswith("http://") and urlsplit(value).hostname not in LOOPBACK_HOSTS:
+        raise ConfigurationError(f"{name} must be an https URL (http only on loopback): {value!r}")
+    return value

@@ -9,6 +9,7 @@ about ``zeep``, ``requests``, ``lxml`` or ``ssl`` exceptions: those are wrapped 
     SegurlinkError                      exit_code 1: the service or the document says no
     ├── ConfigurationError              exit_code 2: settings, files, certificates
     ├── InputError                      exit_code 2: bad input from the caller, nothing sent
+    │   │                               (also a ValueError)
     │   ├── InvalidIdentifier           NIR / NIA / INS format or key
     │   ├── InvalidTraits               identity traits that cannot be normalised
     │   ├── IdentityStatusError         RNIV rule refused (e.g. sharing a non-QUAL INS)
@@ -74,14 +75,43 @@ __all__ = [
 ]
 
 
+#: XDS error codes (IHE ITI TF-3 4.2.4.1) that say "not now" rather than "no".
+TRANSIENT_XDS_CODES = frozenset(
+    {
+        "XDSRegistryNotAvailable",
+        "XDSRegistryBusy",
+        "XDSRepositoryBusy",
+        "XDSRegistryOutOfResources",
+        "XDSRepositoryOutOfResources",
+    }
+)
+#: HTTP statuses below 500 that are worth another try (timeout, too early, too many).
+RETRY_HTTP_STATUSES = frozenset({408, 425, 429})
+_TRANSIENT_OAUTH_ERRORS = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
+
+
+def _transient_status(status: int) -> bool:
+    return status >= 500 or status in RETRY_HTTP_STATUSES
+
+
 class SegurlinkError(Exception):
-    """Base of every error raised by segurlink."""
+    """Base of every error raised by segurlink.
+
+    :attr:`is_transient` says whether the same operation may succeed if tried again
+    later (an outage, a timeout, "busy") or not (a refusal, bad input): retry loops and
+    the outbox ask it instead of testing classes.
+    """
 
     exit_code: int = 1
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def is_transient(self) -> bool:
+        """True when trying the same operation again later may succeed."""
+        return False
 
 
 class ConfigurationError(SegurlinkError):
@@ -90,8 +120,11 @@ class ConfigurationError(SegurlinkError):
     exit_code = 2
 
 
-class InputError(SegurlinkError):
-    """The caller's input is invalid; nothing was sent to any service."""
+class InputError(SegurlinkError, ValueError):
+    """The caller's input is invalid; nothing was sent to any service.
+
+    Also a :class:`ValueError`, what Python code expects of a bad value.
+    """
 
     exit_code = 2
 
@@ -187,6 +220,11 @@ class TransportError(SegurlinkError):
         super().__init__(message)
         self.url = url
 
+    @property
+    def is_transient(self) -> bool:
+        """The network, a timeout, TLS, a garbled answer: may pass."""
+        return True
+
 
 class TransportTimeout(TransportError):
     """The service did not answer within the configured timeout."""
@@ -205,6 +243,11 @@ class HttpStatusError(TransportError):
         super().__init__(message, url=url)
         self.status = status
         self.body_excerpt = body_excerpt
+
+    @property
+    def is_transient(self) -> bool:
+        """HTTP 5xx, or 408/425/429 (timeout, too early, too many requests)."""
+        return _transient_status(self.status)
 
 
 class MalformedResponse(TransportError):
@@ -263,6 +306,11 @@ class SoapFault(ServiceError):
         self.message_id = message_id
         self.reason = reason
 
+    @property
+    def is_transient(self) -> bool:
+        """A fault of the server's side (``Receiver`` / ``Server``), not of the request."""
+        return self.code in ("Receiver", "Server")
+
 
 class InsiFault(SoapFault):
     """An INSi SOAP fault (``siram_100`` refused, ``siram_40`` unavailable...)."""
@@ -274,6 +322,10 @@ class InsiFault(SoapFault):
             "desir_1020",
             "insi_102",
         }
+
+    @property
+    def is_transient(self) -> bool:
+        return self.is_temporary
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +345,11 @@ class XdsError(ServiceError):
         super().__init__(message)
         self.errors = tuple(errors)
 
+    @property
+    def is_transient(self) -> bool:
+        """An error saying "not now" (registry or repository busy, unavailable)."""
+        return any(issue.code in TRANSIENT_XDS_CODES for issue in self.errors)
+
 
 class OidcError(ServiceError):
     """An OAuth 2.0 / OpenID Connect error, or a token that failed validation."""
@@ -302,6 +359,11 @@ class OidcError(ServiceError):
         self.error = error
         self.description = description
 
+    @property
+    def is_transient(self) -> bool:
+        """``temporarily_unavailable``, ``server_error``, ``slow_down``."""
+        return self.error in _TRANSIENT_OAUTH_ERRORS
+
 
 class FhirError(ServiceError):
     """A FHIR server answered with an OperationOutcome (or an error status)."""
@@ -310,6 +372,10 @@ class FhirError(ServiceError):
         super().__init__(message)
         self.status = status
         self.issues = tuple(issues)
+
+    @property
+    def is_transient(self) -> bool:
+        return _transient_status(self.status)
 
 
 class NotFound(ServiceError):
@@ -359,6 +425,10 @@ class MssError(ServiceError):
     def is_temporary(self) -> bool:
         """True for a 4xx answer: retry later."""
         return 400 <= self.code < 500
+
+    @property
+    def is_transient(self) -> bool:
+        return self.is_temporary
 
 
 class MssAuthenticationError(MssError):

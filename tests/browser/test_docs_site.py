@@ -353,6 +353,10 @@ API_PAGES = {
     "segurlink.dmp": "api/dmp",
     "segurlink.psc": "api/psc",
     "segurlink.ror": "api/ror",
+    "segurlink.mssante": "api/mssante",
+    "segurlink.hl7": "api/hl7",
+    "segurlink.outbox": "api/outbox",
+    "segurlink.testing": "api/testing",
     "segurlink_mocks": "api/mocks",
 }
 # A public name that is also the name of its module is documented under the module's path.

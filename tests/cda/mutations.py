@@ -91,7 +91,7 @@ def _inside(node: etree._Element, ancestor: etree._Element) -> bool:
     while node is not None:
         if node is ancestor:
             return True
-        node = node.getparent()
+        node = node.getparent()  # type: ignore[assignment]
     return False
 
 
@@ -102,7 +102,7 @@ def _path(element: etree._Element) -> str:
         parent = element.getparent()
         siblings = [c for c in parent if isinstance(c.tag, str)]
         steps.append(f"*[{siblings.index(element) + 1}]")
-        element = parent
+        element = parent  # type: ignore[assignment]
     return "/" + "/".join(["*", *reversed(steps)])
 
 
@@ -121,7 +121,7 @@ def candidates(base: str, data: bytes, *, bodies: bool = False) -> Iterator[Muta
             yield Mutation(base, path, op)
         for attribute in sorted(element.attrib):
             for op in ATTRIBUTE_OPERATORS:
-                yield Mutation(base, path, op, attribute)
+                yield Mutation(base, path, op, attribute)  # type: ignore[arg-type]
 
 
 def apply(data: bytes, mutation: Mutation) -> str:
@@ -133,13 +133,13 @@ def apply(data: bytes, mutation: Mutation) -> str:
     element = found[0]
     op = mutation.op
     if op == "remove":
-        element.getparent().remove(element)
+        element.getparent().remove(element)  # type: ignore[arg-type]
     elif op == "duplicate":
-        element.addnext(copy.deepcopy(element))
+        element.addnext(copy.deepcopy(element))  # type: ignore[arg-type]
     elif op == "null":
         element.set("nullFlavor", "UNK")
     elif op == "child":
-        etree.SubElement(element, f"{{{HL7}}}segurlinkUnknown")
+        etree.SubElement(element, f"{{{HL7}}}segurlinkUnknown")  # type: ignore[arg-type]
     elif op == "blank":
         element.text = ""
     elif op == "drop":

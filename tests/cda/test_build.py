@@ -16,7 +16,7 @@ from segurlink.cda import (
     build_document,
     check_header,
     document_type,
-    read_header,
+    parse_header,
 )
 from segurlink.errors import IdentityStatusError, InputError
 
@@ -98,14 +98,14 @@ def test_bodies_the_cisis_does_not_allow_are_refused(
 def test_plain_text_body() -> None:
     xml = build_document(make_document(body=Attachment("Texte é".encode(), "text/plain")))
     assert xp(xml, "//h:nonXMLBody/h:text/@mediaType") == ["text/plain"]
-    assert read_header(xml).format_code == "urn:ihe:iti:xds-sd:text:2008"
+    assert parse_header(xml).format_code == "urn:ihe:iti:xds-sd:text:2008"
 
 
 def test_software_author() -> None:
     xml = build_document(make_document(software_author=True))
     assert xp(xml, "//h:assignedAuthoringDevice/h:softwareName/text()") == ["MonDUI 4.2"]
     assert xp(xml, "//h:assignedAuthor/h:code/@code") == ["LOGICIEL_DUI"]
-    header = read_header(xml)
+    header = parse_header(xml)
     assert header.authors[0].software_name == "MonDUI 4.2"
     assert check_header(etree.fromstring(xml)) == []
 
@@ -117,7 +117,7 @@ def test_replacement_keeps_set_id_and_increments_version() -> None:
         effective_time=T0 + dt.timedelta(days=1),
     )
     xml = build_document(second)
-    header = read_header(xml)
+    header = parse_header(xml)
     assert header.set_id == first.set_id
     assert header.version == 2
     assert header.relation == "RPLC"
@@ -131,7 +131,7 @@ def test_replacement_keeps_set_id_and_increments_version() -> None:
     assert children[-4:] == ["documentationOf", "relatedDocument", "componentOf", "component"]
     parent = "//h:relatedDocument/h:parentDocument/*"
     assert [
-        etree.QName(c).localname for c in etree.fromstring(xml).xpath(parent, namespaces=NS)
+        etree.QName(c).localname for c in etree.fromstring(xml).xpath(parent, namespaces=NS)  # type: ignore[arg-type]
     ] == [
         "id",
         "versionNumber",
@@ -149,7 +149,7 @@ def test_a_new_version_is_authored_and_signed_at_its_own_time() -> None:
     # Who authored and signed does not change.
     assert second.authors[0].professional == first.authors[0].professional
     assert second.legal_authenticator.professional == first.legal_authenticator.professional
-    header = read_header(build_document(second))
+    header = parse_header(build_document(second))
     assert [a.time for a in header.authors] == [later]
     assert header.legal_authenticator is not None and header.legal_authenticator.time == later
 
@@ -176,7 +176,7 @@ def test_a_new_version_keeps_the_times_its_caller_gives() -> None:
 
 def test_read_header_gives_the_facts_for_xds_metadata() -> None:
     document = make_document("DLU")
-    header = read_header(build_document(document))
+    header = parse_header(build_document(document))
     assert header.id == document.id
     assert header.type_code == document_type("DLU").code
     assert header.confidentiality is not None and header.confidentiality.code == "N"

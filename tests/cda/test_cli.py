@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from segurlink.cda import CdaSettings, read_header
+from segurlink.cda import CdaSettings, parse_header
 from segurlink.cli import main
 from segurlink.errors import ConfigurationError
 
@@ -54,7 +54,7 @@ def test_build_then_validate_rules_only(tmp_path: Path, capsys: pytest.CaptureFi
     description, pdf = _files(tmp_path)
     out = tmp_path / "doc.xml"
     assert main(["cda", "build", str(description), str(pdf), "-o", str(out)]) == 0
-    header = read_header(out.read_bytes())
+    header = parse_header(out.read_bytes())
     assert header.id.extension == "DOC-1"
     assert header.patient.ins is None
     capsys.readouterr()
@@ -166,7 +166,7 @@ profession = { code = "G15_10/SM26" }
     )
     out = tmp_path / "doc.xml"
     assert main(["cda", "build", str(description), str(pdf), "-o", str(out)]) == 0
-    header = read_header(out.read_bytes())
+    header = parse_header(out.read_bytes())
     assert header.id.extension == "DOC-9"
     assert header.type_code is not None and header.type_code.code == "83981-1"
     assert header.facility_type is not None and header.facility_type.code == "SA16"

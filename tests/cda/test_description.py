@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from segurlink.cda import CdaSettings, InstanceId, Validator, read_header
+from segurlink.cda import CdaSettings, InstanceId, Validator, parse_header
 from segurlink.cda._description import DESCRIPTION_KEYS, document_from_description
 from segurlink.cli import main
 from segurlink.errors import InputError
@@ -36,7 +36,7 @@ def test_the_shipped_example_builds_and_passes_the_rules(tmp_path: Path) -> None
     xml = build(tmp_path)
     report = Validator(CdaSettings()).validate(xml)
     assert report.layers == ("rules",) and report.issues == ()
-    header = read_header(xml)
+    header = parse_header(xml)
     assert header.id == InstanceId("1.2.250.1.71.4.2.7.99.3", "PPA-2024-0001")
     assert header.set_id == InstanceId("1.2.250.1.71.4.2.7.99.4", "PPA-ADRUN")
     assert header.version == 1
@@ -80,7 +80,7 @@ def test_a_second_version_as_the_docs_describe_it(tmp_path: Path) -> None:
     description.write_text(json.dumps(v2, default=str), encoding="utf-8")  # JSON: same keys
     xml = build(tmp_path, description)
     assert Validator(CdaSettings()).validate(xml).issues == ()
-    header = read_header(xml)
+    header = parse_header(xml)
     assert (header.version, header.relation) == (2, "RPLC")
     assert header.authors[0].time is not None and header.authors[0].time.day == 8
 

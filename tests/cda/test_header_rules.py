@@ -18,7 +18,7 @@ from collections.abc import Callable
 import pytest
 from lxml import etree
 
-from segurlink.cda import CdaIssue, InstanceId, build_element, check_header, read_header
+from segurlink.cda import CdaIssue, InstanceId, build_element, check_header, parse_header
 from segurlink.identity import IdentityRecord, IdentityStatus, IdentityTraits, Ins
 from segurlink.identity.rniv import IdDocumentKind
 
@@ -67,7 +67,7 @@ def remove(path: str) -> Mutation:
         for node in root.xpath(path, namespaces=NS):
             parent = node.getparent()
             assert parent is not None
-            parent.remove(node)
+            parent.remove(node)  # type: ignore[arg-type]
 
     return mutate
 
@@ -477,13 +477,13 @@ def male_document() -> etree._Element:
 def test_a_male_patient() -> None:
     root = male_document()
     gender = one(root, f"{PATIENT}/h:administrativeGenderCode")
-    assert dict(gender.attrib) == {
+    assert dict(gender.attrib) == {  # type: ignore[misc]
         "code": "M",
         "displayName": "Masculin",
         "codeSystem": "2.16.840.1.113883.5.1",
     }
     assert check_header(root) == []
-    header = read_header(root)
+    header = parse_header(root)
     assert header.patient.sex == "M"
     assert header.patient.ins == Ins("160012B020777", "13", "1.2.250.1.213.1.4.10")
     assert header.patient.birth_place == "2B020"

@@ -201,7 +201,7 @@ def test_engines_agree_on_abstract_rules_variables_phases_and_messages(
     root.find(f"{hl7}title").text = "A title longer than twenty characters"
     root.find(f"{hl7}code").text = " "
     root.find(f"{hl7}author").append(etree.Element(f"{hl7}functionCode"))
-    root.append(copy.deepcopy(root.find(f"{hl7}author")))
+    root.append(copy.deepcopy(root.find(f"{hl7}author")))  # type: ignore[arg-type]
     gender = next(root.iter(f"{hl7}administrativeGenderCode"))
     gender.set("code", "X")
     gender.set("codeSystem", "1.2.3")

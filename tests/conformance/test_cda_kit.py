@@ -25,7 +25,7 @@ from segurlink.cda import (
     ParentDocument,
     Validator,
     build_document,
-    read_header,
+    parse_header,
 )
 from segurlink.cda._schematron import Kit
 from tests.cda.factory import DOCTOR, EHPAD, PDF, T0, make_document, provisional_patient
@@ -129,7 +129,7 @@ def test_every_version_of_a_replacement_chain_passes_the_kit_xsd_and_strucmin(
         assert report.layers == ("rules", "xsd", "schematron")
         assert report.schematrons == PROFILES
         assert report.issues == (), (f"v{number}", report.issues[:5])
-        header = read_header(xml)
+        header = parse_header(xml)
         assert header.version == number
         assert header.set_id == chain[0].set_id
         if number > 1:

@@ -48,7 +48,7 @@ def _assert_same_structure(real: etree._Element, mock: etree._Element, path: str
     assert etree.QName(mock).text == etree.QName(real).text, here
     assert mock.prefix == real.prefix, here
     assert _declared(mock) == _declared(real), here
-    assert dict(mock.attrib) == dict(real.attrib), here
+    assert dict(mock.attrib) == dict(real.attrib), here  # type: ignore[misc]
     assert (mock.text or "").strip() == (real.text or "").strip(), here
     real_children = [c for c in real if isinstance(c.tag, str)]
     mock_children = [c for c in mock if isinstance(c.tag, str)]

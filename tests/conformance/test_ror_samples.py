@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from segurlink.ror import decode_location, decode_service, to_fhir_model
+from segurlink.ror import parse_location, parse_service, to_fhir_model
 from tests.conftest import SHARED, shared_path
 
 pytestmark = pytest.mark.conformance
@@ -32,7 +32,7 @@ def test_samples_are_present() -> None:
 
 
 def test_location_capacities_are_decoded() -> None:
-    location = decode_location(_load("Location-ror-location-exemple-1-capacities.json"))
+    location = parse_location(_load("Location-ror-location-exemple-1-capacities.json"))
     assert location.ror_id == "24/1073"
     assert location.region == "24"
     assert location.commune_cog is not None and location.commune_cog.code == "45234"
@@ -51,7 +51,7 @@ def test_location_capacities_are_decoded() -> None:
 
 
 def test_service_sample_is_decoded() -> None:
-    service = decode_service(_load("HealthcareService-1234564.json"))
+    service = parse_service(_load("HealthcareService-1234564.json"))
     assert service.organization_ref == "Organization/999999"
     assert service.location_refs == ("Location/888888",)
     assert (service.age_low, service.age_high) == (15, 150)

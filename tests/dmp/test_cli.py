@@ -109,9 +109,9 @@ def test_cli_deposit_pdf_builds_the_cda_on_the_fly(
     assert [e["unique_id"] for e in found] == [data["unique_id"]]
     out = tmp_path / "back.xml"
     assert _run(capsys, "dmp", "get", f.ZOE[0], data["unique_id"], "-o", str(out))[0] == 0
-    from segurlink.cda import read_header
+    from segurlink.cda import parse_header
 
-    header = read_header(out.read_bytes())
+    header = parse_header(out.read_bytes())
     assert header.media_type == "application/pdf"
 
 

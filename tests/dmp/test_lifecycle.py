@@ -176,7 +176,7 @@ def test_api_lifecycle_orders(
         dmp_mock,
         sequence,
         chain,
-        lambda data: api_client.deposit(data) and None,
+        lambda data: api_client.deposit(data) and None,  # type: ignore[arg-type]
         _api_command(api_client),
     )
 
@@ -258,6 +258,6 @@ def test_cli_lifecycle_orders(
         dmp_mock,
         sequence,
         chain,
-        lambda data: api_client.deposit(data) and None,
+        lambda data: api_client.deposit(data) and None,  # type: ignore[arg-type]
         _cli_command(cli_env, capsys),
     )

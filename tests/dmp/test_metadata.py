@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from segurlink.cda import read_header
+from segurlink.cda import parse_header
 from segurlink.cda.models import Code
 from segurlink.dmp import check_metadata, document_entry_from_header, submission_set_for
 from segurlink.dmp.metadata import (
@@ -29,7 +29,7 @@ NOW = dt.datetime(2024, 3, 2, 12, 0, tzinfo=dt.UTC)
 
 def _entry(**kwargs: object):  # type: ignore[no-untyped-def]
     data = f.cda()
-    return document_entry_from_header(read_header(data), data, **kwargs), data  # type: ignore[arg-type]
+    return document_entry_from_header(parse_header(data), data, **kwargs), data  # type: ignore[arg-type]
 
 
 def test_document_entry_values_come_from_the_header() -> None:
@@ -71,7 +71,7 @@ def test_unknown_confidentiality_code_is_refused() -> None:
 
 def test_document_without_ins_cannot_be_described() -> None:
     data = f.cda()
-    header = read_header(data)
+    header = parse_header(data)
     header = dataclasses.replace(header, patient=dataclasses.replace(header.patient, ins=None))
     with pytest.raises(InputError, match="INS"):
         document_entry_from_header(header, data)
@@ -359,7 +359,7 @@ def test_each_catalogued_type_has_its_class(type_code: str, class_code: str) -> 
 )
 def test_a_structured_document_gets_its_model_format_code(template: str, format_code: str) -> None:
     data = f.cda()
-    header = read_header(data)
+    header = parse_header(data)
     structured = dataclasses.replace(
         header, media_type=None, template_ids=(*header.template_ids, template)
     )
@@ -388,7 +388,7 @@ def test_a_structured_document_gets_its_model_format_code(template: str, format_
 )
 def test_each_level1_media_type_has_its_format_code(media_type: str, format_code: str) -> None:
     data = f.cda()
-    header = dataclasses.replace(read_header(data), media_type=media_type)
+    header = dataclasses.replace(parse_header(data), media_type=media_type)
     entry = document_entry_from_header(header, data)
     assert (entry.format_code.code, entry.format_code.code_system) == (
         format_code,

@@ -16,7 +16,7 @@ from segurlink.dmp import (
     Vihf,
     build_mtom,
     parse_mtom,
-    read_vihf,
+    parse_vihf,
     sign_submission_set,
     sign_vihf,
     verify_vihf,
@@ -49,7 +49,7 @@ def _signed(signer: Signer, **kwargs: object) -> bytes:
 
 def test_vihf_for_responsible_person_is_signed_after_issuer(signer: Signer) -> None:
     data = _signed(signer)
-    facts = read_vihf(data)
+    facts = parse_vihf(data)
     assert facts["signature_after_issuer"]
     assert (
         facts["issuer"] == "CN=EHPAD SEGURLINK TEST SIGN,OU=1010000016,O=EHPAD SEGURLINK TEST,C=FR"
@@ -68,7 +68,7 @@ def test_vihf_for_responsible_person_is_signed_after_issuer(signer: Signer) -> N
 
 
 def test_reinforced_mode_adds_authn_context_decl(signer: Signer) -> None:
-    facts = read_vihf(_signed(signer, mode="indirect_reinforced"))
+    facts = parse_vihf(_signed(signer, mode="indirect_reinforced"))
     assert facts["attributes"]["Authentification_mode"] == ["INDIRECTE_RENFORCEE"]
     assert facts["authn_decl"]
 
@@ -94,7 +94,7 @@ def test_vihf_from_psc_userinfo_uses_profession_and_speciality(signer: Signer) -
         exercices=(PscExercice(profession="60", speciality="SM26"),),
     )
     vihf = Vihf.from_professional(SETTINGS, f.patient_ins(), pro, issuer=signer.subject)
-    facts = read_vihf(etree.tostring(vihf.to_element()))
+    facts = parse_vihf(etree.tostring(vihf.to_element()))
     assert facts["subject"] == "810001234567"
     assert facts["attributes"]["urn:oasis:names:tc:xacml:2.0:subject:role"] == [
         "60^1.2.250.1.71.1.2.7",
@@ -113,7 +113,7 @@ def test_vihf_from_psc_uses_the_activity_in_the_structure(signer: Signer) -> Non
     )
     pro = ProfessionalIdentity(national_id="810001234567", exercices=(elsewhere, here))
     vihf = Vihf.from_professional(SETTINGS, f.patient_ins(), pro, issuer=signer.subject)
-    attrs = read_vihf(etree.tostring(vihf.to_element()))["attributes"]
+    attrs = parse_vihf(etree.tostring(vihf.to_element()))["attributes"]
     assert attrs["urn:oasis:names:tc:xacml:2.0:subject:role"] == [
         "60^1.2.250.1.71.1.2.7",
         "SM26^1.2.250.1.71.4.2.5",
@@ -126,7 +126,7 @@ def test_vihf_from_psc_uses_the_activity_in_the_structure(signer: Signer) -> Non
         Vihf.from_professional(SETTINGS, f.patient_ins(), stranger, issuer=signer.subject)
     # No exercice at all: the role comes from SubjectRole, the sector from the settings.
     bare = ProfessionalIdentity(national_id="810001234567", roles=("10^1.2.250.1.71.1.2.7",))
-    attrs = read_vihf(
+    attrs = parse_vihf(
         etree.tostring(
             Vihf.from_professional(
                 SETTINGS, f.patient_ins(), bare, issuer=signer.subject
@@ -138,7 +138,7 @@ def test_vihf_from_psc_uses_the_activity_in_the_structure(signer: Signer) -> Non
 
 
 def test_xades_signature_verifies_and_lists_the_documents(signer: Signer) -> None:
-    from signxml import XMLVerifier
+    from signxml import XMLVerifier  # type: ignore[attr-defined]
 
     data = f.cda()
     xml = sign_submission_set(

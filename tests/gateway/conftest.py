@@ -124,9 +124,9 @@ def mdm(
         obx11 = result_status
     msh9 = f"ORU^R01^{structure or 'ORU_R01'}" if oru else f"MDM^{event}^{structure or 'MDM_T02'}"
     if pid3 is None:  # the CDA's recordTarget ids, as the guide wants
-        from segurlink.cda import read_header
+        from segurlink.cda import parse_header
 
-        patient = read_header(document).patient
+        patient = parse_header(document).patient
         reps = [f"{i.extension}^^^&{i.root}&ISO^PI" for i in patient.ids if i.root == f.IPP_ROOT]
         if patient.ins is not None:
             ins = patient.ins
@@ -153,10 +153,10 @@ def mdm(
         "OBR|1|||80788-3^Projet personnalisé^LN",
     ]
     if not oru:
-        from segurlink.cda import read_header
+        from segurlink.cda import parse_header
 
         if txa12 is None or txa13 is None:
-            header = read_header(document)
+            header = parse_header(document)
             parent_doc = header.parent_document
             unique = txa12 if txa12 is not None else _ei(header.id.xds_unique_id)
         else:
@@ -391,6 +391,6 @@ def gateway(gateway_settings: Settings, producer: Producer, tmp_path: Path) -> I
 
 
 def document_id(document: bytes) -> str:
-    from segurlink.cda import read_header
+    from segurlink.cda import parse_header
 
-    return read_header(document).id.xds_unique_id
+    return parse_header(document).id.xds_unique_id

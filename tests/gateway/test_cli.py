@@ -62,6 +62,9 @@ def served(config: Path, producer: Producer) -> Iterator[tuple[subprocess.Popen[
     if process.poll() is None:
         process.kill()
         process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def test_serve_then_send_then_stop(

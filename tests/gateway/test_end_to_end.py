@@ -11,7 +11,7 @@ import logging
 import time
 import zipfile
 from email import policy
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from segurlink_mocks.mssante import (
@@ -22,7 +22,7 @@ from segurlink_mocks.mssante import (
     MssMock,
 )
 
-from segurlink.cda import build_document, read_header
+from segurlink.cda import build_document, parse_header
 from segurlink.dmp import APPROVED, DELETED, DEPRECATED
 from segurlink.errors import OutboxError
 from segurlink.gateway import Gateway
@@ -33,6 +33,7 @@ from tests.gateway.conftest import (
     DMP_ONLY,
     ROW_PATIENT_ONLY,
     ROW_PS_ONLY,
+    SENDER_ID,
     ZOE_ADDRESS,
     ZOE_INS,
     Producer,
@@ -66,7 +67,7 @@ def stored(dmp_mock: Any, ins: str = ZOE_INS) -> list[dict[str, Any]]:
 
 
 def uid(document: bytes) -> str:
-    return read_header(document).id.xds_unique_id
+    return parse_header(document).id.xds_unique_id
 
 
 def settle(producer: Producer, count: int, event: str | None = None) -> list[Any]:
@@ -100,7 +101,9 @@ def mails(mss_mock: MssMock, address: str) -> list[email.message.EmailMessage]:
 def xdm_action(message: email.message.Message) -> str:
     for part in message.walk():
         if part.get_filename() == "IHE_XDM.ZIP":
-            archive = zipfile.ZipFile(io.BytesIO(part.get_payload(decode=True)))
+            content = part.get_payload(decode=True)
+            assert isinstance(content, bytes)
+            archive = zipfile.ZipFile(io.BytesIO(content))
             metadata = archive.read("IHE_XDM/SUBSET01/METADATA.XML").decode()
             if '<rim:Slot name="action">' in metadata:
                 return metadata.split('<rim:Slot name="action">')[1].split("<rim:Value>")[1][0]
@@ -232,6 +235,9 @@ def test_dmp_only_without_receipts(
     (entry,) = stored(dmp_mock)
     assert entry["confidentiality"] == ["N", "MASQUE_PS", "INVISIBLE_REPRESENTANTS_LEGAUX"]
     assert producer.zams() == []  # ACK_RECEPTION N: no Z01
+    # the VIHF of the deposit names the PRT sender (PRT-5.1), as the guide's mapping says
+    subjects = [r.details.get("subject") for r in dmp_mock.requests if r.details.get("mode")]
+    assert subjects and set(subjects) == {SENDER_ID}
 
 
 def test_the_oru_r01(
@@ -518,6 +524,21 @@ def test_a_zam_is_sent_again_until_the_producer_accepts_it(
     assert job.state.value == "done" and job.attempts == 3
 
 
+def test_a_zam_the_producer_refuses_is_not_sent_again(
+    gateway: Gateway, producer: Producer, dmp_mock: Any
+) -> None:
+    producer.answers = ["AE"]  # the producer says the ZAM itself is wrong: no retry
+    text = mdm(f.cda(seed=617), control_id="ZAMAE", flags=DMP_ONLY, participants=[sender_prt()])
+    assert read_ack(send(gateway.port, text)).code == "AA"
+    (zam,) = settle(producer, 1)
+    assert zam_view(zam)[:3] == ("Z01", "ZAMAE", "Y")
+    wait_for(lambda: gateway.store.jobs("dead", kind="gateway.zam"), what="the dead ZAM job")
+    (job,) = gateway.store.jobs(kind="gateway.zam")
+    assert job.attempts == 1 and job.last_error is not None
+    assert "refused the ZAM^Z01: AE" in job.last_error.message
+    assert len(stored(dmp_mock)) == 1  # the deposit stands
+
+
 # -- the reverse direction: a mail in the APP mailbox becomes an MDM ---------------------------
 
 
@@ -530,7 +551,7 @@ def test_a_received_mail_becomes_an_mdm_to_the_dui(
     producer: Producer,
     mss_mock: MssMock,
     mss_settings: Any,
-    action: str | None,
+    action: Literal["replace", "delete"] | None,
     event: str,
     orc: str,
     obx11: str,
@@ -546,7 +567,7 @@ def test_a_received_mail_becomes_an_mdm_to_the_dui(
             documents=(document,),
             text="Pour le dossier",
             action=action,
-        )  # type: ignore[arg-type]
+        )
     )
     mss_mock.deliver(APP_MAILBOX, outgoing.data)
     (mdm_in,) = wait_for(lambda: producer.of_type("MDM^"), what="the MDM")

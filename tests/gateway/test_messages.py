@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from segurlink.cda import build_document, read_header
+from segurlink.cda import build_document, parse_header
 from segurlink.errors import Hl7Error
 from segurlink.gateway import (
     Action,
@@ -21,7 +21,7 @@ from segurlink.gateway import (
     build_inbound_mdm,
     document_ack,
     parse_document_message,
-    read_extract,
+    parse_extract,
 )
 from segurlink.gateway.jobs import SMTP_ERRORS, smtp_error, zam_control_id
 from segurlink.gateway.messages import PROFILE_CREATOR, PROFILE_LPS
@@ -33,7 +33,7 @@ from segurlink.gateway.models import (
     REQUIRED_FLAGS,
 )
 from segurlink.hl7 import parse_ack
-from segurlink.hl7 import read_header as hl7_header
+from segurlink.hl7 import parse_header as hl7_header
 from segurlink.hl7.models import AckCode
 from tests.dmp import factory as f
 from tests.gateway.conftest import field_text, hl7_fields, mdm, oru
@@ -256,7 +256,7 @@ def test_zam_control_ids_are_stable_and_short() -> None:
 
 def test_the_inbound_mdm_follows_guide_r2() -> None:
     document = build_document(f.replacement(f.make_document(seed=21), seed=22))
-    header = read_header(document)
+    header = parse_header(document)
     data = build_inbound_mdm(
         action=Action.REPLACE,
         document=document,
@@ -371,7 +371,7 @@ def test_the_repr_hides_health_data() -> None:
 
 
 def test_read_extract_assumes_an_msh() -> None:
-    message = read_extract(
+    message = parse_extract(
         "OBX|1|ED|x^y^LN||^text^XML^Base64^PGEvPg==||||||F\nPRT||UC||SB^x^participation|1"
     )
     assert message.documents[0].content == b"<a/>" and message.sender is not None

@@ -3,6 +3,8 @@ Z01, and the ``[gateway]`` settings."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import pytest
 
 from segurlink.config import Settings
@@ -11,7 +13,7 @@ from segurlink.gateway import Action, BusinessAck, BusinessAckKind, GatewaySetti
 from segurlink.gateway.jobs import _dmp_error, business_ack_job
 from segurlink.gateway.receipts import business_acks, inbound_jobs
 from segurlink.mssante import ApplicationError, Receipt, ReceiptKind
-from segurlink.mssante.messages import read_message
+from segurlink.mssante.messages import parse_message
 
 REFERENCE = {
     "control_id": "M1",
@@ -23,7 +25,7 @@ REFERENCE = {
 }
 
 
-def dsn(action: str, **kwargs: str) -> Receipt:
+def dsn(action: str, **kwargs: Any) -> Receipt:
     return Receipt(ReceiptKind.DSN, "<m@x>", recipient="Dr@x.mssante.fr", action=action, **kwargs)
 
 
@@ -148,11 +150,12 @@ def test_received_documents_become_inbound_jobs(mss_settings: Settings) -> None:
     from tests.dmp import factory as f
 
     client = MssClient.from_settings(mss_settings)
-    for action, expected in (
+    cases: tuple[tuple[Literal["replace", "delete"] | None, Action], ...] = (
         (None, Action.INITIAL),
         ("replace", Action.REPLACE),
         ("delete", Action.DELETE),
-    ):
+    )
+    for action, expected in cases:
         document = f.cda(seed=31)
         if action == "replace":
             from segurlink.cda import build_document
@@ -166,17 +169,22 @@ def test_received_documents_become_inbound_jobs(mss_settings: Settings) -> None:
                 text="Bonjour",
                 action=action,
             )
-        )  # type: ignore[arg-type]
-        message = read_message(outgoing.data, uid=7)
+        )
+        message = parse_message(outgoing.data, uid=7)
         (job,) = inbound_jobs(message, structure="010000016")
         assert job.kind == "gateway.inbound" and job.payload["action"] == expected.value
         assert job.key == f"{outgoing.message_id}/1" and job.blobs == {"cda": document}
         assert job.payload["sender"] == "dr@hopital-test.mssante.fr"
         assert job.payload["body"].startswith("Bonjour")
     plain = client.compose(
-        Draft(sender="dr@hopital-test.mssante.fr", to=("a@segurlink-test.mssante.fr",), text="hi")
+        Draft(
+            sender="dr@hopital-test.mssante.fr",
+            to=("a@segurlink-test.mssante.fr",),
+            subject="Bonjour",
+            text="hi",
+        )
     )
-    assert inbound_jobs(read_message(plain.data), structure="010000016") == []
+    assert inbound_jobs(parse_message(plain.data), structure="010000016") == []
 
 
 # -- settings -------------------------------------------------------------------------------------

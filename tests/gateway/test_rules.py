@@ -323,6 +323,44 @@ def test_other_combinations_are_refused_207_906(flags: dict[str, str]) -> None:
     assert rejection.error.segment == "OBX" and "matrix" in rejection.error.message
 
 
+def test_every_flag_combination_gets_the_guides_answer() -> None:
+    """All 256 combinations through the whole check: accepted when the guide's table
+    allows it (or the message only goes to the DMP, outside the MSSanté table), else
+    ``AE`` with ERR 207 / 906 at the flag that asks for the refused route."""
+
+    def sequence(code: str) -> int:
+        return FLAGS.index(code) + 2  # the flags' OBX follow the document's, in order
+
+    outcomes: dict[str, int] = {}
+    for values in itertools.product("NY", repeat=8):
+        flags = dict(zip(FLAGS, values, strict=True))
+        mail = "Y" in (flags["DESTMSSANTEPS"], flags["DESTMSSANTEPAT"])
+        participants = [sender_prt(), recipient_prt(PER_MAILBOX)]
+        if flags["DESTMSSANTEPAT"] == "Y":
+            participants.append(patient_prt())
+        result = verdict(mdm(DOCUMENT, flags=flags, participants=participants))
+        if not mail and flags["DESTDMP"] == "N":
+            expected: tuple[Any, ...] | None = ("AE", "207", sequence("DESTDMP"), 5, None, "906")
+        elif mail and not _guide_allows(tuple(v == "Y" for v in values)):
+            at = "DESTMSSANTEPS" if flags["DESTMSSANTEPS"] == "Y" else "DESTMSSANTEPAT"
+            expected = ("AE", "207", sequence(at), 5, None, "906")
+        elif flags["DESTDMP"] == "Y" and flags["CONNEXION_SECRETE"] == "Y":
+            expected = ("AE", "207", sequence("CONNEXION_SECRETE"), 5, None, "906")
+        else:
+            expected = None
+        if expected is None:
+            assert isinstance(result, Accepted), (flags, result)
+            outcome = "accepted"
+        else:
+            assert isinstance(result, Rejection), flags
+            assert err(result) == expected, flags
+            outcome = "refused"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    # rows 1 and 2: 8 each (CS, MCC, DESTDMP any) but the 2 with CS=Y and DESTDMP=Y;
+    # row 3: 8 (MASQUE_PS, INV_REP, MCC any); DMP only: 2^5 without the 16 with CS=Y
+    assert outcomes == {"accepted": 6 + 6 + 8 + 16, "refused": 256 - 36}
+
+
 def test_nothing_to_do_is_refused() -> None:
     assert err(refused(mdm(DOCUMENT, flags=dict.fromkeys(FLAGS, "N")))) == (
         "AE",

@@ -8,11 +8,11 @@ import datetime as dt
 
 import pytest
 
-from segurlink.gateway import Rejection, check, matrix_row, read_extract
+from segurlink.gateway import Rejection, check, matrix_row, parse_extract
 from segurlink.gateway.messages import document_ack, parse_document_message
 from segurlink.gateway.models import REQUIRED_FLAGS
 from segurlink.gateway.rules import Policy
-from segurlink.hl7 import parse_ack, read_header
+from segurlink.hl7 import parse_ack, parse_header
 from segurlink.hl7.models import AckCode
 from tests.conftest import shared_path
 from tests.gateway.conftest import FINESS, field_text, hl7_fields
@@ -24,7 +24,7 @@ CDA_TEXT = "Document médical au format CDA".encode()
 
 
 def extract(name: str):  # type: ignore[no-untyped-def]
-    return read_extract(shared_path(FOLDER, name).read_text(encoding="utf-8"))
+    return parse_extract(shared_path(FOLDER, name).read_text(encoding="utf-8"))
 
 
 def flags(message) -> dict[str, bool]:  # type: ignore[no-untyped-def]
@@ -160,7 +160,7 @@ def test_the_guides_acks_are_read(
     ack = parse_ack(data)
     assert (ack.code.value, ack.acknowledged_id) == (code, "12345")
     assert [(e.code, e.segment, e.field, e.application_code) for e in ack.errors] == errors
-    assert read_header(data).version == version  # type: ignore[union-attr]
+    assert parse_header(data).version == version  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -175,7 +175,7 @@ def test_segurlinks_ack_carries_the_guides_fields(request_name: str, ack_name: s
     guide = hl7_fields(shared_path(FOLDER, ack_name).read_bytes())
     ours = hl7_fields(
         document_ack(
-            read_header(request),
+            parse_header(request),
             Rejection.refuse("203", "Unsupported version", "MSH", 12),
             control_id="12347",
             now=dt.datetime(2023, 10, 3, 8, 31),

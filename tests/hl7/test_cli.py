@@ -30,7 +30,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_parse_prints_the_identity_as_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "hl7", "parse", str(shared_path(SAMPLES, "SGL_admission.er7")))
     assert code == 0, err
-    lines = dict(line.split(None, 1) if " " in line else (line, "") for line in out.splitlines())
+    lines = dict(line.split(None, 1) if " " in line else (line, "") for line in out.splitlines())  # type: ignore[misc]
     assert out.splitlines()[0].startswith("message      ADT^A01 control id 3975 from GAM/CHU-X")
     assert f"INS          {SAMPLE_INS}  OID 1.2.250.1.213.1.4.10  since 2010-12-07" in out
     assert "birth name   PAT-TROIS" in out
@@ -252,4 +252,4 @@ def test_mock_serve_then_hl7_listen_qualifies_and_forwards(
             listener.kill()
             listener.wait()
         mocks.send_signal(signal.SIGTERM)
-        mocks.wait(timeout=20)
+        mocks.communicate(timeout=20)  # waits and closes the pipe

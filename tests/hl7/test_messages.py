@@ -19,8 +19,8 @@ from segurlink.hl7 import (
     build_identity_update,
     escape_value,
     parse_ack,
+    parse_header,
     parse_message,
-    read_header,
 )
 from segurlink.identity import IdentityStatus, IdentityTraits, Ins
 from tests.hl7.conftest import ADT_SAMPLES, SAMPLE_INS, TEST_OID, adt, sample
@@ -285,9 +285,9 @@ def test_repr_hides_health_data() -> None:
 
 
 def test_read_header_of_a_message_broken_after_msh() -> None:
-    header = read_header(adt(birth_date="1975-12-31").encode())
+    header = parse_header(adt(birth_date="1975-12-31").encode())
     assert header is not None and (header.control_id, header.event) == ("MSG0001", "A31")
-    assert read_header(b"garbage") is None
+    assert parse_header(b"garbage") is None
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -515,7 +515,7 @@ def test_v23_err_1_is_read() -> None:
 
 # -- escaping and repetitions (hypothesis) ---------------------------------------------------
 
-names = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+names = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)  # type: ignore[arg-type]
 
 
 @given(names)

@@ -340,7 +340,7 @@ ACK = frame_message(b"MSH|^~\\&|R||||2024||ACK|1|P|2.5\rMSA|AA|MSG0001\r")
 
 
 def test_client_times_out_when_no_ack_comes(raw_server) -> None:  # type: ignore[no-untyped-def]
-    server = raw_server(lambda conn, n: (read_one_frame(conn), time.sleep(3)))
+    server = raw_server(lambda conn, n: (read_one_frame(conn), time.sleep(3)))  # type: ignore[func-returns-value]
     client = MllpClient("127.0.0.1", server.port, ack_timeout=0.3)
     # The server closes after 3 s: a client without its own deadline would see that close.
     with pytest.raises(TransportTimeout, match=r"no ACK within 0\.3 s"):

@@ -21,9 +21,11 @@ from segurlink.errors import (
 )
 from segurlink.identity import IdentityTraits, Ins
 from segurlink.insi import (
+    ALL_FIRST_NAMES,
     CrCode,
     InsFound,
     InsiClient,
+    InsiSettings,
     InsNotFound,
     MultipleIdentities,
     VitaleQuery,
@@ -47,14 +49,14 @@ def make_client(
     software: SoftwareIdentity | None = None,
     timeouts: Timeouts | None = None,
 ) -> InsiClient:
-    insi = settings.insi()
+    insi = InsiSettings.from_settings(settings)
     if tls is not None:
         insi = dataclasses.replace(insi, tls=tls)
-    return InsiClient(
-        insi,
-        software or settings.require_software(),
-        timeouts=timeouts or settings.timeouts,
-    )
+    if software is not None:
+        insi = dataclasses.replace(insi, software=software)
+    if timeouts is not None:
+        insi = dataclasses.replace(insi, timeouts=timeouts)
+    return InsiClient(insi)
 
 
 # -- the test persons ----------------------------------------------------------------------
@@ -95,7 +97,21 @@ def test_not_found_for_every_first_name_is_reported(client: InsiClient) -> None:
     )
     assert isinstance(outcome.result, InsNotFound)
     assert outcome.result.label == "Aucune identite trouvee"
-    assert [a.code for a in outcome.attempts] == [CrCode.NOT_FOUND] * 3
+    # specs/insi.md: each first name alone, then the whole list in one Prenom (4 calls).
+    assert [a.code for a in outcome.attempts] == [CrCode.NOT_FOUND] * 4
+    assert [a.first_name_rank for a in outcome.attempts] == [1, 2, 3, ALL_FIRST_NAMES]
+
+
+def test_houilles_takes_four_calls_on_the_mock(client: InsiClient, insi_mock: Any) -> None:
+    before = len(insi_mock.requests)
+    client.search(
+        traits(
+            birth_name="Houilles", first_names="Pierre Paul Jacques", sex="M",
+            birth_date="1993-01-27",
+        )
+    )
+    answered = insi_mock.requests[before:]
+    assert [r.details.get("cr") for r in answered] == ["01"] * 4
 
 
 def test_multiple_without_birth_place(client: InsiClient) -> None:
@@ -212,9 +228,10 @@ def test_an_email_emitter_is_answered_like_the_real_platform(
     segurlink_mock_settings: Settings, insi_mock: Any
 ) -> None:
     # [insi] emitter = an e-mail address: the real qualification platform answers CR 00.
-    insi = dataclasses.replace(segurlink_mock_settings.insi(), emitter="medecin@yopmail.com")
-    software = segurlink_mock_settings.require_software()
-    with InsiClient(insi, software, timeouts=segurlink_mock_settings.timeouts) as c:
+    insi = dataclasses.replace(
+        InsiSettings.from_settings(segurlink_mock_settings), emitter="medecin@yopmail.com"
+    )
+    with InsiClient(insi) as c:
         outcome = c.search(traits(**PERSON))
     assert outcome.identity is not None
     assert outcome.identity.ins.value == "275126322074974"

@@ -78,7 +78,7 @@ def test_search_request_has_headers_and_body_in_contract_order(messages: InsiMes
     assert (idam.text, idam.get("R")) == ("IDAM-42", "4")
     assert lps.findtext("l:LPS/l:Instance", namespaces=ns) == SOFTWARE.instance
     assert lps.findtext("l:LPS/l:Nom", namespaces=ns) == "urn:lps:MonDUI:4.2"
-    _schema("ctxlps.xsd").assertValid(etree.ElementTree(etree.fromstring(etree.tostring(lps))))
+    _schema("ctxlps.xsd").assertValid(etree.ElementTree(etree.fromstring(etree.tostring(lps))))  # type: ignore[arg-type]
     bam = header.find("{urn:siram:bam:ctxbam}ContexteBAM")
     assert bam.get("Version") == "01_02"
     couverture = bam.find("{urn:siram:bam:ctxbam}COUVERTURE")

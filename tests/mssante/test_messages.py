@@ -24,9 +24,9 @@ from segurlink.mssante import (
     Draft,
     ReceiptKind,
     compose,
-    read_message,
-    read_receipts,
-    read_xdm,
+    parse_message,
+    parse_receipts,
+    parse_xdm,
 )
 from tests.conftest import shared_path
 from tests.dmp.factory import DOMINIQUE, ZOE, cda, make_document, record, replacement
@@ -132,18 +132,25 @@ def test_one_patient_per_message_and_subject_rule() -> None:
         build(Draft(sender=SENDER, documents=(cda(),)))
     with pytest.raises(InputError, match="e-mail address"):
         build(Draft(sender=SENDER, to=("nobody",), documents=(cda(),)))
+    # Without documents the caller writes the subject; none (or blanks) is refused before
+    # anything is sent (operators answer 550 5.6.0 after the upload).
+    for subject in ("", "   "):
+        with pytest.raises(InputError, match="needs a subject"):
+            build(Draft(sender=SENDER, to=(DOCTOR,), text="Bonjour", subject=subject))
+    plain = build(Draft(sender=SENDER, to=(DOCTOR,), text="Bonjour", subject=" Admission "))
+    assert headers(plain.data)["Subject"] == "Admission"
 
 
 def test_replacement_and_deletion_set_the_xdm_action_slot() -> None:
     v1 = make_document()
     v2 = build_document(replacement(v1, seed=2))
     message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(v2,), action="replace"))
-    assert read_xdm(message.xdm).documents[0].entry.action == "C"
-    assert "annule et remplace" in read_message(message.data).text
+    assert parse_xdm(message.xdm).documents[0].entry.action == "C"
+    assert "annule et remplace" in parse_message(message.data).text
     with pytest.raises(InputError, match="RPLC"):
         build(Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(),), action="replace"))
     deleted = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(),), action="delete"))
-    assert read_xdm(deleted.xdm).documents[0].entry.action == "D"
+    assert parse_xdm(deleted.xdm).documents[0].entry.action == "D"
 
 
 # -- the XDM read back -------------------------------------------------------------------------
@@ -152,7 +159,7 @@ def test_replacement_and_deletion_set_the_xdm_action_slot() -> None:
 def test_xdm_read_back_field_by_field() -> None:
     document = cda()
     message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(document,)))
-    received = read_message(message.data)
+    received = parse_message(message.data)
     package = received.xdm
     assert package is not None and package.subset == "IHE_XDM/SUBSET01"
     assert package.patient_id == "275126322074974^^^&1.2.250.1.213.1.4.8&ISO^NH"
@@ -203,11 +210,11 @@ def test_metadata_xml_is_valid_against_the_official_ebrim_schemas() -> None:
 
 
 def test_the_dmp_metadata_output_has_no_xdm_slot() -> None:
-    from segurlink.cda import read_header
+    from segurlink.cda import parse_header
     from segurlink.dmp.metadata import document_entry_element, document_entry_from_header
 
     document = cda()
-    element = document_entry_element(document_entry_from_header(read_header(document), document))
+    element = document_entry_element(document_entry_from_header(parse_header(document), document))
     names = [s.get("name") for s in element.iter(f"{{{RIM}}}Slot")]
     assert "URI" not in names and "action" not in names
 
@@ -235,7 +242,7 @@ def test_reader_follows_metadata_into_another_subset_folder() -> None:
         b"<rim:Value>DOC0001.XML</rim:Value>", b"<rim:Value>SS000001/DOC0001.XML</rim:Value>"
     )
     entries["IHE_XDM/SS000001/DOC0001.XML"] = document
-    package = read_xdm(_zip(entries))
+    package = parse_xdm(_zip(entries))
     assert package.subset == "IHE_XDM/SS000001"
     assert package.documents[0].content == document
 
@@ -254,26 +261,26 @@ def test_zip_slip_names_are_refused(name: str, problem: str) -> None:
     entries = _valid_entries()
     entries[name] = b"x"
     with pytest.raises(XdmError, match=problem):
-        read_xdm(_zip(entries))
+        parse_xdm(_zip(entries))
 
 
 def test_zip_bomb_is_refused_before_extraction() -> None:
     entries = _valid_entries()
     entries["IHE_XDM/SUBSET01/BOMB.XML"] = b"\0" * (20 * 1024 * 1024)
     with pytest.raises(XdmError, match="zip bomb"):
-        read_xdm(_zip(entries))
+        parse_xdm(_zip(entries))
 
 
 def test_declared_size_over_the_limit_is_refused() -> None:
     from segurlink.mssante import XdmLimits
 
     with pytest.raises(XdmError, match="limit"):
-        read_xdm(
+        parse_xdm(
             _zip(_valid_entries(), compression=zipfile.ZIP_STORED),
             limits=XdmLimits(max_entry_size=1000),
         )
     with pytest.raises(XdmError, match="entries"):
-        read_xdm(_zip(_valid_entries()), limits=XdmLimits(max_entries=2))
+        parse_xdm(_zip(_valid_entries()), limits=XdmLimits(max_entries=2))
 
 
 def test_xxe_in_metadata_is_refused() -> None:
@@ -282,34 +289,34 @@ def test_xxe_in_metadata_is_refused() -> None:
         b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
     )
     with pytest.raises(XmlSecurityError):
-        read_xdm(_zip(entries))
+        parse_xdm(_zip(entries))
 
 
 def test_document_differing_from_its_metadata_is_refused() -> None:
     entries = _valid_entries()
     entries["IHE_XDM/SUBSET01/DOC0001.XML"] += b" "
     with pytest.raises(XdmError, match="bytes, METADATA says"):
-        read_xdm(_zip(entries))
+        parse_xdm(_zip(entries))
     entries = _valid_entries()
     document = bytearray(entries["IHE_XDM/SUBSET01/DOC0001.XML"])
     document[-3] = ord("X") if document[-3] != ord("X") else ord("Y")
     entries["IHE_XDM/SUBSET01/DOC0001.XML"] = bytes(document)
     with pytest.raises(XdmError, match="SHA-1"):
-        read_xdm(_zip(entries))
+        parse_xdm(_zip(entries))
 
 
 def test_missing_metadata_and_not_a_zip_are_refused() -> None:
     entries = _valid_entries()
     del entries["IHE_XDM/SUBSET01/METADATA.XML"]
     with pytest.raises(XdmError, match="METADATA"):
-        read_xdm(_zip(entries))
+        parse_xdm(_zip(entries))
     with pytest.raises(XdmError, match="zip"):
-        read_xdm(b"PK not really")
+        parse_xdm(b"PK not really")
 
 
 def test_a_refused_archive_can_be_kept_packed() -> None:
     message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(),)))
-    kept = read_message(message.data, skip_xdm="refused for the test")
+    kept = parse_message(message.data, skip_xdm="refused for the test")
     assert kept.xdm is None and kept.xdm_error == "refused for the test"
     assert "IHE_XDM.ZIP" in [a.filename for a in kept.attachments]
 
@@ -319,7 +326,7 @@ def test_a_refused_archive_can_be_kept_packed() -> None:
 
 def test_ans_negative_mdn_902_is_parsed() -> None:
     data = shared_path("mssante-samples", "mdn_negative_902.eml.txt").read_bytes()
-    (receipt,) = read_receipts(data, known=lambda mid: mid == "<199509192301.23456>")
+    (receipt,) = parse_receipts(data, known=lambda mid: mid == "<199509192301.23456>")
     assert receipt.kind is ReceiptKind.MDN
     assert receipt.original_message_id == "<199509192301.23456>"
     assert receipt.known
@@ -332,7 +339,7 @@ def test_ans_negative_mdn_902_is_parsed() -> None:
 
 def test_ans_standard_error_mail_902_is_parsed() -> None:
     data = shared_path("mssante-samples", "standard_error_email_902.eml.txt").read_bytes()
-    (receipt,) = read_receipts(data)
+    (receipt,) = parse_receipts(data)
     assert receipt.kind is ReceiptKind.ERROR_MAIL
     assert receipt.error is not None
     assert (receipt.error.code, receipt.error.label) == (902, "Identifiant de patient inconnu")
@@ -359,7 +366,7 @@ def test_positive_mdn_and_dsn() -> None:
         b"Original-Message-ID: <sent@me>\r\n"
         b"Disposition: automatic-action/MDN-sent-automatically; processed\r\n\r\n--b--\r\n"
     )
-    (receipt,) = read_receipts(mdn)
+    (receipt,) = parse_receipts(mdn)
     assert receipt.ok and receipt.error is None and receipt.original_message_id == "<sent@me>"
     dsn = (
         b"From: MAILER-DAEMON@x\r\nTo: me@x\r\nMIME-Version: 1.0\r\n"
@@ -370,8 +377,8 @@ def test_positive_mdn_and_dsn() -> None:
         b"Final-Recipient: rfc822; b@x\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\n"
         b"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <sent@me>\r\n\r\n--b--\r\n"
     )
-    failed, delivered = read_receipts(dsn)
+    failed, delivered = parse_receipts(dsn)
     assert (failed.recipient, failed.status, failed.ok) == ("a@x", "5.1.1", False)
     assert (delivered.recipient, delivered.ok) == ("b@x", True)
     assert failed.original_message_id == "<sent@me>"
-    assert read_receipts(b"From: a@b\r\nSubject: hello\r\n\r\nbody\r\n") == ()
+    assert parse_receipts(b"From: a@b\r\nSubject: hello\r\n\r\nbody\r\n") == ()

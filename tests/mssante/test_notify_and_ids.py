@@ -21,7 +21,7 @@ UNKNOWN = "nobody@segurlink-test.mssante.fr"
 
 
 def _dsns(mock: MssMock) -> list[email.message.Message]:
-    found = []
+    found: list[email.message.Message] = []
     for raw in mock.mailbox(APP_MAILBOX):
         message = email.message_from_bytes(raw, policy=policy.default)
         if message.get_param("report-type") == "delivery-status":

@@ -112,7 +112,7 @@ def connect(backend: str, location: str) -> Iterator[Callable[..., Any]]:
 
             connection: Any = psycopg.connect(location, autocommit=autocommit)
         else:
-            connection = sqlite3.connect(location, isolation_level=None if autocommit else "")
+            connection = sqlite3.connect(location, isolation_level=None if autocommit else "")  # type: ignore[arg-type]
         opened.append(connection)
         return connection
 

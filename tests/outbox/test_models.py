@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from segurlink.cda import build_document, read_header
+from segurlink.cda import build_document, parse_header
 from segurlink.config import Settings
 from segurlink.errors import ConfigurationError, InputError
 from segurlink.outbox import (
@@ -113,7 +113,7 @@ def test_a_deposit_job_is_keyed_by_the_document_and_chained_by_its_set() -> None
     document = f.make_document(seed=501)
     data = build_document(document)
     job = deposit_job(data, hidden_from=["INVISIBLE_PATIENT", "MASQUE_PS", "MASQUE_PS"])
-    header = read_header(data)
+    header = parse_header(data)
     assert (job.kind, job.structure, job.key) == (
         "dmp.deposit",
         "010000016",
@@ -123,7 +123,7 @@ def test_a_deposit_job_is_keyed_by_the_document_and_chained_by_its_set() -> None
     assert job.payload == {"hidden_from": ["INVISIBLE_PATIENT", "MASQUE_PS"], "content_type": None}
     assert job.blobs == {"cda": data}
     replacement = build_document(f.replacement(document, seed=502))
-    again = replace_job(replacement, content_type=f.Code("SA17", "1.2.250.1.71.4.2.4", "EHPAD"))
+    again = replace_job(replacement, content_type=f.Code("SA17", "1.2.250.1.71.4.2.4", "EHPAD"))  # type: ignore[attr-defined]
     assert again.kind == "dmp.replace" and again.ordering_key == job.ordering_key
     assert again.payload["content_type"] == ["SA17", "1.2.250.1.71.4.2.4", "EHPAD"]
 
@@ -133,7 +133,7 @@ def test_deposit_builders_refuse_what_the_dmp_would_refuse() -> None:
         deposit_job("<xml/>")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="unknown DMP audience"):
         deposit_job(f.cda(seed=503), hidden_from=["EVERYONE"])
-    other = f.Organization.from_finess("020000022", "AUTRE EHPAD")
+    other = f.Organization.from_finess("020000022", "AUTRE EHPAD")  # type: ignore[attr-defined]
     with pytest.raises(InputError, match="authored for structure 020000022"):
         deposit_job(f.cda(seed=504, organization=other), structure="010000016")
     assert deposit_job(f.cda(seed=504, organization=other)).structure == "020000022"
@@ -142,7 +142,7 @@ def test_deposit_builders_refuse_what_the_dmp_would_refuse() -> None:
 def test_a_cda_without_ins_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     import segurlink.cda
 
-    real = segurlink.cda.read_header
+    real = segurlink.cda.parse_header
 
     def without_ins(document: bytes) -> Any:
         header = real(document)
@@ -150,7 +150,7 @@ def test_a_cda_without_ins_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
         return dataclasses.replace(header, patient=dataclasses.replace(header.patient, ins=None))
 
-    monkeypatch.setattr(segurlink.cda, "read_header", without_ins)
+    monkeypatch.setattr(segurlink.cda, "parse_header", without_ins)
     with pytest.raises(InputError, match="no INS"):
         deposit_job(f.cda(seed=505))
 

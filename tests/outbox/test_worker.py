@@ -30,9 +30,9 @@ def worker(store: SqlStore, settings: Settings, clock: FakeClock, **kwargs: Any)
 
 
 def _uid(document: bytes) -> str:
-    from segurlink.cda import read_header
+    from segurlink.cda import parse_header
 
-    return read_header(document).id.xds_unique_id
+    return parse_header(document).id.xds_unique_id
 
 
 def _stored(dmp_mock: Any, person: tuple[str, ...] = f.ZOE) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from segurlink.errors import FhirError, MalformedResponse, OidcError
 from segurlink.ror import (
     CapacityUpdate,
     ExportProgress,
+    Include,
     Near,
     PublicationStatus,
     RorClient,
@@ -39,7 +40,7 @@ def _operations(mock: RorMock) -> list[str]:
 
 def test_organisation_by_finess_with_its_legal_entity(client: RorClient, ror_mock: RorMock) -> None:
     marks = ror_mock.landmarks
-    results = client.organizations(finess=marks["eg_finess"], include_parents=True)
+    results = client.organizations(finess=marks["eg_finess"], include={Include.PARENTS})
     org = results.first()
     assert org is not None
     assert org.finess == marks["eg_finess"]
@@ -61,7 +62,7 @@ def test_services_under_a_legal_entity_with_hierarchy(
     services = list(
         client.services(
             organization_finess=marks["ej_finess"], organization_hierarchy=True,
-            include_parents=True,
+            include={Include.ORGANIZATION, Include.LOCATIONS, Include.PARENTS},
         )
     )
     assert services
@@ -131,9 +132,9 @@ def test_min_capacity_is_a_sum_over_the_matching_indicators(
 
 
 def _available_beds(resource: dict[str, Any]) -> int:
-    from segurlink.ror import decode_location
+    from segurlink.ror import parse_location
 
-    return decode_location(resource).available_beds() or 0
+    return parse_location(resource).available_beds() or 0
 
 
 def test_delta_since_a_date(client: RorClient) -> None:
@@ -348,7 +349,7 @@ def test_organisations_by_id_nat_struct_and_type(client: RorClient, ror_mock: Ro
 
 
 def test_revinclude_links_practitioner_roles_to_their_service(client: RorClient) -> None:
-    services = list(client.services(include_roles=True, region="24", count=30, max_pages=1))
+    services = list(client.services(include={Include.ORGANIZATION, Include.LOCATIONS, Include.ROLES}, region="24", count=30, max_pages=1))
     with_roles = [s for s in services if s.roles]
     assert with_roles and len(with_roles) < len(services)
     for service in with_roles:
@@ -376,7 +377,7 @@ def test_resource_breaking_the_r4_model_is_a_validation_error(
 
 
 def test_revinclude_links_services_to_their_location(client: RorClient) -> None:
-    locations = list(client.locations(commune="45234", include_services=True, count=20,
+    locations = list(client.locations(commune="45234", include={Include.SERVICES}, count=20,
                                       max_pages=1))
     assert locations and all(loc.services for loc in locations)
     for location in locations:

@@ -11,6 +11,7 @@ from segurlink.ror import (
     CAPACITY_EXTENSION,
     CapacityUpdate,
     HealthcareService,
+    Include,
     Near,
     PublicationStatus,
     capacity_patch,
@@ -18,7 +19,7 @@ from segurlink.ror import (
     location_query,
     organization_query,
     outcome_issues,
-    read_bundle,
+    parse_bundle,
     service_query,
     to_fhir_model,
 )
@@ -26,7 +27,7 @@ from segurlink.ror import (
 
 def test_organization_query_by_finess_with_delta_and_parents() -> None:
     q = organization_query(
-        finess="450000088", updated_since=dt.date(2025, 1, 2), include_parents=True, count=50
+        finess="450000088", updated_since=dt.date(2025, 1, 2), include={Include.PARENTS}, count=50
     )
     assert q.resource_type == "Organization"
     assert q.params == (
@@ -43,7 +44,7 @@ def test_service_query_hierarchy_age_and_distance() -> None:
         organization_hierarchy=True,
         age=80,
         near=Near(47.9, 1.9, 25),
-        include_roles=True,
+        include={Include.ORGANIZATION, Include.LOCATIONS, Include.ROLES},
     )
     params = dict(q.params)
     assert params["organization.identifier:above"] == "https://finess.esante.gouv.fr|450000088"
@@ -140,7 +141,7 @@ def _bundle() -> dict[str, object]:
 
 
 def test_read_bundle_resolves_includes_into_linked_objects() -> None:
-    page = read_bundle(_bundle(), "HealthcareService")
+    page = parse_bundle(_bundle(), "HealthcareService")
     assert page.total == 7
     assert page.next_url is not None and "_getpages=x" in page.next_url
     [service] = page.matches
@@ -156,7 +157,7 @@ def test_read_bundle_resolves_includes_into_linked_objects() -> None:
 
 def test_read_bundle_refuses_other_resources() -> None:
     with pytest.raises(MalformedResponse):
-        read_bundle({"resourceType": "OperationOutcome"}, "Location")
+        parse_bundle({"resourceType": "OperationOutcome"}, "Location")
 
 
 def test_capacity_patch_replace_targets_the_indicator_and_is_valid_fhir() -> None:

@@ -1,206 +1,163 @@
-"""The threaded TLS WSGI server every segurlink mock is built on.
+"""The HTTPS server every segurlink mock runs on: lifecycle and TLS, apart from behaviour.
 
-:class:`MockServer` runs a werkzeug threaded server in a daemon thread (127.0.0.1, port 0
-by default), over mutual TLS with the test PKI. A service mock subclasses it and writes
-:meth:`MockServer.handle`; the base class gives it:
+:class:`MockServer` is to a mock what aiosmtpd's ``Controller`` is to its handler: it is
+given a *handler* (the service's behaviour: routes, error formats, its own faults) and
+runs it on a werkzeug threaded server in a daemon thread (127.0.0.1, port 0 by default),
+over mutual TLS with the test PKI. It owns, in one place for every mock:
 
-* the TLS client certificate of the peer, parsed (:class:`PeerCertificate`);
-* fault injection: ``inject("latency:2.5")``, ``inject("reset", count=None)``... The
-  generic faults are served here (:data:`GENERIC_FAULTS`); service faults (e.g. INSi's
-  ``unavailable``) are passed to ``handle`` in ``exchange.fault``;
+* start / stop / context manager; :meth:`MockServer.stop` returns quickly even with
+  requests sleeping in a fault, and closes the idle keep-alive connections;
+* the TLS handshake in each connection's own thread (a silent client blocks nobody);
+* HTTP/1.1 keep-alive: answers carry their length and the connection stays open, so a
+  pooled client pays one TLS handshake per connection, not one per request;
+* dispatch by the handler's routing map, and the pending faults (:mod:`.faults`),
+  applied around the route handler;
 * a request log of metadata (never bodies: they carry health data);
-* a JSON control endpoint on the same port, so a mock started by
-  ``segurlink mock serve`` can be driven from another process (a client certificate from
-  the test CA is required there too)::
-
-      GET    /_mock/faults                     pending faults
-      POST   /_mock/faults   {"fault": "technical", "count": 1}   (count null: until cleared)
-      DELETE /_mock/faults                     clear faults
-      GET    /_mock/requests[?limit=20]        {"count": n, "requests": [...]} newest last
-      DELETE /_mock/requests                   clear the log
-      POST   /_mock/reset                      faults, log and data back to the start state
-
-Generic faults: ``latency:<seconds>`` (wait, then answer normally), ``reset`` (TCP reset,
-no answer), ``http500_html`` (an HTML error page from a "front" server), ``truncated``
-(the normal answer cut in the middle, status 200, Content-Length of the cut body),
-``non_soap_200`` (status 200, ``text/plain``) and ``trickle:<seconds>`` (the normal
-answer sent in 20 pieces, ``<seconds>`` apart: each read of the client gets bytes before
-its socket timeout, so only an overall deadline stops the call). When several faults are
-pending, the oldest one applies to the next request.
-
-A request body over 16 MiB (:data:`MAX_REQUEST_BODY`) is answered 413 by
-:meth:`MockServer.payload_too_large`, which each mock writes in its service's own error
-format (SOAP fault, OAuth error, OperationOutcome), never a framework error page.
+* the control endpoint under ``/_mock/`` (:mod:`.control`);
+* the 413 answer for a body over :data:`MAX_REQUEST_BODY` (in the service's format);
+* handler errors: an exception in a handler answers a plain 500 and is kept, and
+  :meth:`MockServer.check_handler_errors` raises it in the test (the fixtures call it at
+  teardown), as pytest-httpserver does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
 import logging
+import selectors
 import socket
 import ssl
 import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict
 
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import (
+    ClientDisconnected,
+    HTTPException,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+)
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
+
+from .control import CONTROL_PREFIX, ControlEndpoint
+from .exchange import DropConnection, Exchange, PeerCertificate, RequestRecord
+from .faults import FaultCatalog, FaultQueue
+from .routing import Route, Routes
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
     from ..pki import TestPki
 
-__all__ = [
-    "GENERIC_FAULTS",
-    "MAX_REQUEST_BODY",
-    "Exchange",
-    "MockServer",
-    "PeerCertificate",
-    "RequestRecord",
-]
+__all__ = ["MAX_REQUEST_BODY", "MockHandler", "MockServer", "ServerOptions"]
 
 logger = logging.getLogger("segurlink_mocks")
 
-#: Faults every mock serves itself (``latency`` and ``trickle`` take ``:<seconds>``).
-GENERIC_FAULTS: frozenset[str] = frozenset(
-    {"latency", "reset", "http500_html", "truncated", "non_soap_200", "trickle"}
-)
-_TIMED_FAULTS = frozenset({"latency", "trickle"})
-_TRICKLE_PIECES = 20
-
-_CONTROL_PREFIX = "/_mock/"
 #: The largest request body a mock reads (bytes); beyond, the answer is a 413.
 MAX_REQUEST_BODY = 16 * 1024 * 1024
-_HANDLER_TIMEOUT = 30.0  # seconds a silent client may hold a handler thread
+_IDLE_TIMEOUT = 30.0  # seconds a silent client (or an idle keep-alive one) holds a thread
+_UNREAD_BODY = "segurlink_mocks.unread_body"
+_DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of a refused body read before closing anyway
+_DRAIN_SECONDS = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class PeerCertificate:
-    """The subject (and issuer CN) of the TLS client certificate of a request."""
+class MockHandler(Protocol):
+    """The behaviour a :class:`MockServer` serves (a :class:`~.service.MockService`)."""
 
-    cn: str
-    ou: str
-    o: str
-    issuer_cn: str
-    serial: str
+    @property
+    def name(self) -> str: ...
 
-    @classmethod
-    def from_der(cls, der: bytes) -> PeerCertificate:
-        from cryptography import x509
-        from cryptography.x509.oid import NameOID
+    @property
+    def fault_catalog(self) -> FaultCatalog: ...
 
-        cert = x509.load_der_x509_certificate(der)
+    def routes(self) -> Sequence[Route]: ...
 
-        def first(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
-            values = name.get_attributes_for_oid(oid)
-            return str(values[0].value) if values else ""
+    def control_routes(self) -> Sequence[Route]: ...
 
-        return cls(
-            cn=first(cert.subject, NameOID.COMMON_NAME),
-            ou=first(cert.subject, NameOID.ORGANIZATIONAL_UNIT_NAME),
-            o=first(cert.subject, NameOID.ORGANIZATION_NAME),
-            issuer_cn=first(cert.issuer, NameOID.COMMON_NAME),
-            serial=format(cert.serial_number, "x"),
-        )
+    def respond(
+        self, route: Route, request: Request, exchange: Exchange, arguments: Mapping[str, Any]
+    ) -> Response: ...
+
+    def not_found(self, request: Request) -> Response: ...
+
+    def method_not_allowed(self, request: Request, allowed: Sequence[str]) -> Response: ...
+
+    def payload_too_large(self, request: Request, limit: int) -> Response: ...
+
+    def reset(self) -> None: ...
 
 
-@dataclass(slots=True)
-class Exchange:
-    """One request being served: what ``handle`` knows besides the request itself.
+class ServerOptions(TypedDict, total=False):
+    """How a :class:`MockServer` listens (a mock's constructor passes them on)."""
 
-    ``fault`` is the service-specific fault to apply (``None`` for a normal answer);
-    ``details`` are metadata for the request log (operation, codes; no health data).
-    """
-
-    client: PeerCertificate | None
-    fault: str | None = None
-    details: dict[str, str] = field(default_factory=dict)
-    generation: int = 0  # the mock's reset count when the request arrived
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """Metadata of one served request (no body: bodies carry health data)."""
-
-    time: str
-    method: str
-    path: str
-    status: int  # 0 when the connection was reset without an answer
-    duration_ms: int
-    client_cn: str
-    client_ou: str
-    fault: str | None
-    details: dict[str, str]
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class _ResetConnection(ConnectionError):
-    """Raised by the app to make the handler reset the TCP connection (no answer)."""
-
-
-@dataclass(slots=True)
-class _PendingFault:
-    fault: str
-    remaining: int | None  # None: until cleared
+    host: str  # default 127.0.0.1
+    port: int  # default 0: any free port
+    require_client_cert: bool  # default True: mutual TLS
+    log_size: int  # default 200 request records
+    keep_alive: bool  # default True: HTTP/1.1 persistent connections
 
 
 class MockServer:
-    """Base of the mocks: a threaded HTTPS (mutual TLS) WSGI server in a daemon thread.
+    """A threaded HTTPS (mutual TLS) server for one mock handler, in a daemon thread.
 
-    >>> with MyMock(pki) as mock:                     # doctest: +SKIP
-    ...     requests.post(mock.url + "/lps", ...)
+    >>> with MockServer(handler, pki) as server:          # doctest: +SKIP
+    ...     requests.get(server.url + "/", ...)
     """
-
-    #: Short name used in thread names and logs.
-    name: ClassVar[str] = "mock"
-    #: Faults the subclass serves itself in ``handle`` (besides :data:`GENERIC_FAULTS`).
-    service_faults: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
+        handler: MockHandler,
         pki: TestPki,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
         require_client_cert: bool = True,
         log_size: int = 200,
+        keep_alive: bool = True,
     ) -> None:
+        self.handler = handler
         self.pki = pki
         self.host = host
+        self.keep_alive = keep_alive
+        self.faults = FaultQueue()
         self._requested_port = port
         self._require_client_cert = require_client_cert
         self._lock = threading.Lock()
-        self._faults: list[_PendingFault] = []
         self._log: deque[RequestRecord] = deque(maxlen=log_size)
         self._request_count = 0
         self._handshake_failures = 0
-        # Set on stop() and on reset(): wakes requests sleeping in a latency fault, which
-        # then drop their connection. reset() swaps in a fresh event.
+        self._handler_errors: list[Exception] = []
+        # Set on stop() and on reset(): wakes requests sleeping in a fault, which then drop
+        # their connection. reset() swaps in a fresh event.
         self._stopping = threading.Event()
         self._generation = 0  # reset count: requests of an earlier test are not logged
-        self._server: _TlsWsgiServer | None = None
+        self._routes = Routes(())
+        self._control: ControlEndpoint | None = None
+        self._httpd: _TlsWsgiServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def name(self) -> str:
+        return self.handler.name
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Bind, then serve in a daemon thread; returns ``self``."""
-        if self._server is not None:
+        """Bind, then serve in a daemon thread."""
+        if self._httpd is not None:
             raise RuntimeError(f"{self.name} mock already started")
+        self._routes = Routes(self.handler.routes())
+        self._control = ControlEndpoint(self, self.handler.control_routes())
         context = self.pki.server_ssl_context(require_client_cert=self._require_client_cert)
         self._stopping = threading.Event()
-        self._server = _TlsWsgiServer(self.host, self._requested_port, self._wsgi, context, self)
+        self._httpd = _TlsWsgiServer(self.host, self._requested_port, self._wsgi, context, self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
+            target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
             name=f"segurlink-mock-{self.name}",
             daemon=True,
@@ -210,32 +167,33 @@ class MockServer:
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop serving: wake sleeping handlers, shut the loop down, close, join."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        """Stop serving: wake sleeping requests, close idle connections, join the thread."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None or thread is None:
             return
-        self._stopping.set()  # latency faults wait on this event, not in time.sleep
-        server.shutdown()
-        server.server_close()
+        self._stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+        httpd.close_connections()
         thread.join(timeout)
-        self._server = None
+        self._httpd = None
         self._thread = None
 
     def __enter__(self) -> Self:
-        return self.start() if self._server is None else self
+        return self.start() if self._httpd is None else self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._httpd is not None
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._httpd is None:
             raise RuntimeError(f"{self.name} mock is not started")
-        return int(self._server.server_address[1])
+        return int(self._httpd.server_address[1])
 
     @property
     def url(self) -> str:
@@ -249,62 +207,17 @@ class MockServer:
             host = f"[{host}]"
         return f"https://{host}:{self.port}"
 
-    # -- faults --------------------------------------------------------------------------
+    # -- state ---------------------------------------------------------------------------
 
-    @property
-    def known_faults(self) -> frozenset[str]:
-        return GENERIC_FAULTS | self.service_faults
-
-    def inject(self, fault: str, count: int | None = 1) -> None:
-        """Apply ``fault`` to the next ``count`` requests (``None``: until cleared).
-
-        ``fault`` is one of :attr:`known_faults`; ``latency`` takes seconds:
-        ``"latency:1.5"``. Raises :class:`ValueError` for an unknown fault.
-        """
-        self._check_fault(fault)
-        if count is not None and count < 1:
-            raise ValueError(f"count must be >= 1 or None, not {count}")
+    def reset(self) -> None:
+        """No fault, empty log, no handler error; requests in flight are dropped."""
         with self._lock:
-            self._faults.append(_PendingFault(fault, count))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    @property
-    def faults(self) -> list[tuple[str, int | None]]:
-        """Pending faults, oldest first: ``(fault, remaining)``."""
-        with self._lock:
-            return [(f.fault, f.remaining) for f in self._faults]
-
-    def _check_fault(self, fault: str) -> None:
-        name, _, arg = fault.partition(":")
-        if name not in self.known_faults:
-            raise ValueError(
-                f"unknown fault {fault!r}; known: {', '.join(sorted(self.known_faults))}"
-            )
-        if name in _TIMED_FAULTS:
-            try:
-                seconds = float(arg)
-            except ValueError:
-                raise ValueError(f"{name} needs seconds: '{name}:2.5'") from None
-            if not 0 <= seconds <= 3600:
-                raise ValueError(f"{name} must be between 0 and 3600 seconds")
-        elif arg:
-            raise ValueError(f"fault {name!r} takes no argument")
-
-    def _take_fault(self) -> str | None:
-        with self._lock:
-            if not self._faults:
-                return None
-            pending = self._faults[0]
-            if pending.remaining is not None:
-                pending.remaining -= 1
-                if pending.remaining <= 0:
-                    self._faults.pop(0)
-            return pending.fault
-
-    # -- request log ---------------------------------------------------------------------
+            self._generation += 1
+            previous, self._stopping = self._stopping, threading.Event()
+            self._handler_errors.clear()
+        previous.set()
+        self.faults.clear()
+        self.clear_requests()
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -330,68 +243,74 @@ class MockServer:
             self._request_count = 0
             self._handshake_failures = 0
 
-    def reset(self) -> None:
-        """Back to the start state between tests: no fault, empty log (subclasses: data).
+    def record(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        started: float,
+        *,
+        peer: PeerCertificate | None = None,
+        fault: str | None = None,
+        details: Mapping[str, str] | None = None,
+        generation: int | None = None,
+    ) -> None:
+        """Add one exchange to the request log (``started``: its ``time.monotonic()``).
 
-        Requests still in flight from before (e.g. sleeping in a latency fault whose client
-        gave up) are dropped and never reach the new log.
+        A request of an earlier generation (before the last :meth:`reset`) is not logged.
         """
-        with self._lock:
-            self._generation += 1
-            previous, self._stopping = self._stopping, threading.Event()
-        previous.set()
-        self.clear_faults()
-        self.clear_requests()
-
-    def _is_current(self, exchange: Exchange) -> bool:
-        """False for a request that arrived before the last :meth:`reset`."""
-        return exchange.generation == self._generation
-
-    def _record(self, record: RequestRecord, generation: int | None = None) -> None:
+        entry = RequestRecord(
+            time=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            method=method,
+            path=path,
+            status=status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            client_cn=peer.cn if peer else "",
+            client_ou=peer.ou if peer else "",
+            fault=fault,
+            details=dict(details or {}),
+        )
         with self._lock:
             if generation is not None and generation != self._generation:
                 return
-            self._log.append(record)
+            self._log.append(entry)
             self._request_count += 1
 
     def _note_handshake_failure(self) -> None:
         with self._lock:
             self._handshake_failures += 1
 
-    # -- service -------------------------------------------------------------------------
+    # -- handler errors ------------------------------------------------------------------
 
-    def handle(self, request: Request, exchange: Exchange) -> Response:
-        """Answer one service request (subclasses). ``exchange.fault`` is a service fault."""
-        raise NotImplementedError
+    @property
+    def handler_errors(self) -> list[Exception]:
+        """Exceptions raised inside the handler since the last reset, oldest first."""
+        with self._lock:
+            return list(self._handler_errors)
 
-    def payload_too_large(self, request: Request, limit: int) -> Response:
-        """The 413 answer to a request whose body is over ``limit`` bytes.
+    def capture_error(self, error: Exception, generation: int | None = None) -> None:
+        """Keep ``error`` for :meth:`check_handler_errors` (a late request's is dropped)."""
+        with self._lock:
+            if generation is None or generation == self._generation:
+                self._handler_errors.append(error)
+        # The type only: an exception's text may quote what the client sent.
+        logger.warning("%s mock: handler error %s", self.name, type(error).__name__)
 
-        Subclasses answer in their service's error format; this default is plain text.
-        """
-        return Response(
-            f"Request body larger than {limit} bytes\n",
-            status=413,
-            content_type="text/plain; charset=utf-8",
-        )
+    @contextlib.contextmanager
+    def capturing(self) -> Iterator[None]:
+        """Capture (then re-raise) an exception of the block: for non-HTTP handlers."""
+        try:
+            yield
+        except Exception as exc:
+            self.capture_error(exc)
+            raise
 
-    @staticmethod
-    def _over_the_limit(request: Request) -> bool:
-        declared = request.content_length
-        if declared is not None:
-            return declared > MAX_REQUEST_BODY
-        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-            # werkzeug cuts a chunked body at max_content_length without a word: read it
-            # (cached for the handler) and look for the byte past the limit.
-            return len(request.get_data(cache=True)) > MAX_REQUEST_BODY
-        return False
-
-    def _too_large(self, request: Request, exchange: Exchange) -> Response:
-        exchange.details["error"] = "payload-too-large"
-        response = self.payload_too_large(request, MAX_REQUEST_BODY)
-        response.status_code = 413
-        response.headers["Connection"] = "close"  # the unread rest of the body is dropped
-        return response
+    def check_handler_errors(self) -> None:
+        """Raise the first exception a handler raised (and forget it), if any."""
+        with self._lock:
+            error = self._handler_errors.pop(0) if self._handler_errors else None
+        if error is not None:
+            raise error
 
     # -- WSGI ----------------------------------------------------------------------------
 
@@ -400,137 +319,95 @@ class MockServer:
         # One byte over the limit is read from a chunked body to know it is too large.
         request.max_content_length = MAX_REQUEST_BODY + 1
         peer = _peer_certificate(environ)
-        if request.path.startswith(_CONTROL_PREFIX):
-            return self._control(request, peer)(environ, start_response)
+        with self._lock:
+            generation, stopping = self._generation, self._stopping
+        if request.path.startswith(CONTROL_PREFIX) and self._control is not None:
+            try:
+                response = self._control.respond(request, peer)
+            except Exception as exc:  # noqa: BLE001 - kept, raised in the test
+                self.capture_error(exc, generation)
+                response = _handler_error()
+            return response(environ, start_response)
         started = time.monotonic()
-        generation = self._generation
-        fault = self._take_fault()
-        exchange = Exchange(client=peer, fault=fault, generation=generation)
+        exchange = Exchange(
+            client=peer,
+            stopping=stopping,
+            current=lambda: generation == self._generation,
+        )
         status = 0
         try:
-            if self._over_the_limit(request):
-                response = self._too_large(request, exchange)
-            else:
-                try:
-                    response = self._respond(request, exchange, fault)
-                except RequestEntityTooLarge:
-                    response = self._too_large(request, exchange)
+            try:
+                response = self._serve(request, exchange)
+            except DropConnection:
+                raise
+            except Exception as exc:  # noqa: BLE001 - kept, raised in the test
+                self.capture_error(exc, generation)
+                response = _handler_error()
             status = response.status_code
             return response(environ, start_response)
         finally:
-            self._record(
-                RequestRecord(
-                    time=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                    method=request.method,
-                    path=request.path,
-                    status=status,
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                    client_cn=peer.cn if peer else "",
-                    client_ou=peer.ou if peer else "",
-                    fault=fault,
-                    details=dict(exchange.details),
-                ),
-                generation,
+            self.record(
+                request.method,
+                request.path,
+                status,
+                started,
+                peer=peer,
+                fault=exchange.applied,
+                details=exchange.details,
+                generation=generation,
             )
 
-    def _respond(self, request: Request, exchange: Exchange, fault: str | None) -> Response:
-        name, _, arg = (fault or "").partition(":")
-        if name == "latency":
-            exchange.fault = None
-            if self._stopping.wait(float(arg)):
-                raise _ResetConnection("mock stopping or reset")
-        elif name == "reset":
-            raise _ResetConnection("injected reset")
-        elif name == "http500_html":
-            return Response(_HTML_500, status=500, content_type="text/html; charset=iso-8859-1")
-        elif name == "non_soap_200":
-            return Response(
-                "Service en maintenance. Merci de réessayer plus tard.\n",
-                status=200,
-                content_type="text/plain; charset=utf-8",
-            )
-        elif name == "trickle":
-            exchange.fault = None
-            return self._trickled(self.handle(request, exchange), float(arg))
-        elif name == "truncated":
-            exchange.fault = None
-            full = self.handle(request, exchange)
-            body = full.get_data()
-            cut = Response(body[: max(1, len(body) // 2)], status=200)
-            cut.headers["Content-Type"] = full.headers.get("Content-Type", "text/xml")
-            return cut
-        return self.handle(request, exchange)
+    def _serve(self, request: Request, exchange: Exchange) -> Response:
+        """The answer to one service request: route, then the pending fault around it."""
+        if self._body_too_large(request):
+            return self._too_large(request, exchange)
+        try:
+            route, arguments = self._routes.match(request)
+        except MethodNotAllowed as exc:
+            return self.handler.method_not_allowed(request, list(exc.valid_methods or ()))
+        except HTTPException:
+            return self.handler.not_found(request)
+        exchange.route = route.name
+        fault = self.faults.take(None, route.name) if route.takes_faults else None
 
-    def _trickled(self, full: Response, interval: float) -> Response:
-        """``full`` with its body sent in pieces, ``interval`` seconds apart."""
-        body = full.get_data()
-        size = max(1, -(-len(body) // _TRICKLE_PIECES))
-        pieces = [body[i : i + size] for i in range(0, len(body), size)]
-        stopping = self._stopping
+        def serve() -> Response:
+            return self.handler.respond(route, request, exchange, arguments)
 
-        def slowly() -> Iterable[bytes]:
-            for piece in pieces:
-                if stopping.wait(interval):
-                    return
-                yield piece
+        if fault is None:
+            return serve()
+        exchange.applied = fault.spec
+        return fault.apply(serve, exchange)
 
-        out = Response(slowly(), status=full.status_code)
-        out.headers["Content-Type"] = full.headers.get("Content-Type", "text/xml")
-        out.headers["Content-Length"] = str(len(body))
-        return out
+    @staticmethod
+    def _body_too_large(request: Request) -> bool:
+        declared = request.content_length
+        if declared is not None and declared > MAX_REQUEST_BODY:
+            return True
+        # Read the whole body now, whatever the route does with it: the next request on
+        # this kept-alive connection starts right after it. werkzeug cuts a chunked body
+        # at max_content_length without a word: one byte past the limit means too large.
+        try:
+            return len(request.get_data(cache=True)) > MAX_REQUEST_BODY
+        except RequestEntityTooLarge:
+            return True
+        except (ClientDisconnected, OSError) as exc:  # the client left mid-body
+            raise DropConnection("request body cut short") from exc
 
-    # -- control endpoint ----------------------------------------------------------------
-
-    def _control(self, request: Request, peer: PeerCertificate | None) -> Response:
-        if peer is None:
-            return _json({"error": "a TLS client certificate from the test CA is required"}, 403)
-        route = request.path[len(_CONTROL_PREFIX) :].rstrip("/")
-        method = request.method
-        if route == "faults":
-            if method == "GET":
-                return _json({"faults": self._faults_json()})
-            if method == "DELETE":
-                self.clear_faults()
-                return _json({"faults": []})
-            if method == "POST":
-                payload = request.get_json(silent=True)
-                if not isinstance(payload, dict) or not isinstance(payload.get("fault"), str):
-                    return _json({"error": 'expected JSON {"fault": "...", "count": 1}'}, 400)
-                count = payload.get("count", 1)
-                if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
-                    return _json({"error": "count must be an integer or null"}, 400)
-                try:
-                    self.inject(payload["fault"], count)
-                except ValueError as exc:
-                    return _json({"error": str(exc)}, 400)
-                return _json({"faults": self._faults_json()}, 201)
-        elif route == "requests":
-            if method == "GET":
-                limit = request.args.get("limit", default=50, type=int) or 50
-                records = self.requests[-max(1, min(limit, 1000)) :]
-                return _json(
-                    {
-                        "count": self.request_count,
-                        "handshake_failures": self.handshake_failures,
-                        "requests": [r.to_json() for r in records],
-                    }
-                )
-            if method == "DELETE":
-                self.clear_requests()
-                return _json({"count": 0, "requests": []})
-        elif route == "reset" and method == "POST":
-            self.reset()
-            return _json({"reset": True})
-        else:
-            return _json({"error": f"no control route {request.path}"}, 404)
-        return _json({"error": f"method {method} not allowed on {request.path}"}, 405)
-
-    def _faults_json(self) -> list[dict[str, Any]]:
-        return [{"fault": f, "remaining": n} for f, n in self.faults]
+    def _too_large(self, request: Request, exchange: Exchange) -> Response:
+        exchange.details["error"] = "payload-too-large"
+        response = self.handler.payload_too_large(request, MAX_REQUEST_BODY)
+        response.status_code = 413
+        response.headers["Connection"] = "close"
+        request.environ[_UNREAD_BODY] = True  # drained, then the connection closes
+        return response
 
 
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data), status=status, content_type="application/json")
+def _handler_error() -> Response:
+    return Response(
+        "mock handler error (raised in the test by check_handler_errors())\n",
+        status=500,
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def _peer_certificate(environ: WSGIEnvironment) -> PeerCertificate | None:
@@ -544,39 +421,27 @@ def _peer_certificate(environ: WSGIEnvironment) -> PeerCertificate | None:
     return PeerCertificate.from_der(der) if der else None
 
 
-_HTML_500 = (
-    "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
-    "<html><head>\n<title>500 Internal Server Error</title>\n</head><body>\n"
-    "<h1>Internal Server Error</h1>\n"
-    "<p>The server encountered an internal error or misconfiguration and was unable "
-    "to complete your request.</p>\n"
-    "<p>Please contact the server administrator to inform them of the time this error "
-    "occurred, and the actions you performed just before this error.</p>\n"
-    "<hr>\n<address>Apache Server at qualiflps-services-ps-tlsm.ameli.fr Port 443</address>\n"
-    "</body></html>\n"
-)
-
-
 class _Handler(WSGIRequestHandler):
-    """werkzeug's handler, with the TLS handshake done in the handler thread.
+    """werkzeug's request handler with the TLS handshake in the connection's thread and
+    HTTP/1.1 keep-alive.
 
-    werkzeug wraps the listening socket so that the handshake runs in ``accept()``, i.e. in
-    the serving loop: one client that connects and stays silent would block every other
-    client and :meth:`MockServer.stop`. Here the handshake runs per connection thread.
+    werkzeug handshakes in ``accept()``, i.e. in the serving loop (one silent client would
+    block every other one and ``stop()``), and closes every connection after one answer:
+    its ``run_wsgi`` cannot tell where a request body ends, so it drains the socket. The
+    mock reads each body whole before answering (:meth:`MockServer._body_too_large`), so
+    this ``run_wsgi`` keeps the connection whenever the answer's length is known.
     """
 
     server: _TlsWsgiServer
     protocol_version = "HTTP/1.1"
-    timeout = _HANDLER_TIMEOUT
+    timeout = _IDLE_TIMEOUT
 
     def handle(self) -> None:
         conn = self.connection
-        # werkzeug writes the status line, headers and body separately: without NODELAY,
-        # Nagle holds the body until the client's delayed ACK (~20 ms per keep-alive call).
-        try:
+        # Status line, headers and body are separate writes: without NODELAY, Nagle holds
+        # the body until the client's delayed ACK (~40 ms per call on a kept connection).
+        with contextlib.suppress(OSError):
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # pragma: no cover - not a TCP socket
-            pass
         if isinstance(conn, ssl.SSLSocket):
             try:
                 conn.do_handshake()
@@ -585,13 +450,91 @@ class _Handler(WSGIRequestHandler):
                 self.server.mock._note_handshake_failure()
                 logger.debug("%s mock: TLS handshake failed: %s", self.server.mock.name, exc)
                 return
-        super().handle()
+        self.server.track(conn)
+        try:
+            super().handle()
+        finally:
+            self.server.untrack(conn)
 
-    def connection_dropped(
-        self, error: BaseException, environ: WSGIEnvironment | None = None
-    ) -> None:
-        if isinstance(error, _ResetConnection):
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        started: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            started[:] = [status, headers]
+            return self._no_write
+
+        try:
+            body = self.server.app(environ, start_response)
+            try:
+                self._send(started[0], started[1], body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+        except DropConnection:
             self._reset()
+        except (ConnectionError, TimeoutError, ssl.SSLError):
+            self.close_connection = True
+
+    @staticmethod
+    def _no_write(data: bytes) -> None:
+        raise NotImplementedError("the mocks' WSGI apps return their body")
+
+    def _send(self, status: str, headers: list[tuple[str, str]], body: Iterable[bytes]) -> None:
+        code_text, _, reason = status.partition(" ")
+        code = int(code_text)
+        if not self.server.mock.keep_alive or self.request_version != "HTTP/1.1":
+            self.close_connection = True
+        self.send_response(code, reason)
+        names = set()
+        for key, value in headers:
+            self.send_header(key, value)  # "Connection: close" sets close_connection
+            names.add(key.lower())
+        length = next((int(v) for k, v in headers if k.lower() == "content-length"), None)
+        bodiless = self.command == "HEAD" or 100 <= code < 200 or code in (204, 304)
+        chunked = length is None and not bodiless and not self.close_connection
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        if self.close_connection and "connection" not in names:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        sent = 0
+        for data in body:
+            if not data or bodiless:
+                continue
+            if chunked:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                self.wfile.write(data)
+            sent += len(data)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        if length is not None and sent != length and not bodiless:
+            self.close_connection = True  # cut short (a trickle stopped): no next request
+        if self.environ.get(_UNREAD_BODY):
+            self._drain()
+
+    def _drain(self) -> None:
+        """Read what the client still sends of a refused body (a 413), so that it gets to
+        read the answer instead of a reset; bounded in size and time."""
+        conn = self.connection
+        deadline = time.monotonic() + _DRAIN_SECONDS
+        drained = 0
+        with selectors.DefaultSelector() as selector:
+            selector.register(conn, selectors.EVENT_READ)
+            while drained < _DRAIN_LIMIT and time.monotonic() < deadline:
+                buffered = isinstance(conn, ssl.SSLSocket) and conn.pending() > 0
+                if not buffered and not selector.select(timeout=0.05):
+                    return
+                data = self.rfile.read1(1024 * 1024)
+                if not data:
+                    return
+                drained += len(data)
 
     def _reset(self) -> None:
         # SO_LINGER(on, 0) then close: the kernel sends RST instead of FIN. The buffered
@@ -600,9 +543,7 @@ class _Handler(WSGIRequestHandler):
         try:
             self.rfile.close()
             self.wfile.close()
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
         except OSError:  # pragma: no cover - the peer went away first
             pass
@@ -618,7 +559,8 @@ class _Handler(WSGIRequestHandler):
 
 
 class _TlsWsgiServer(ThreadedWSGIServer):
-    """``werkzeug.serving.make_server(threaded=True)`` with a lazily handshaking TLS socket."""
+    """``werkzeug.serving.make_server(threaded=True)`` with a lazily handshaking TLS socket
+    and the list of its open connections (closed by ``stop()``)."""
 
     def __init__(
         self,
@@ -629,6 +571,8 @@ class _TlsWsgiServer(ThreadedWSGIServer):
         mock: MockServer,
     ) -> None:
         self.mock = mock
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         try:
             super().__init__(host, port, app, handler=_Handler)
         except SystemExit as exc:  # werkzeug exits the process when the port is taken
@@ -637,6 +581,24 @@ class _TlsWsgiServer(ThreadedWSGIServer):
             self.socket, server_side=True, do_handshake_on_connect=False
         )
         self.ssl_context = ssl_context
+
+    def track(self, conn: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.add(conn)
+
+    def untrack(self, conn: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.discard(conn)
+
+    def close_connections(self) -> None:
+        """Wake every connection thread blocked on a read (idle keep-alive connections)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            # The plain socket's shutdown: SSLSocket.shutdown would drop its SSL object
+            # under the feet of the thread reading it.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(conn, socket.SHUT_RDWR)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         level = logging.WARNING if type == "error" else logging.DEBUG

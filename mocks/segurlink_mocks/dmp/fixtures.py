@@ -4,7 +4,7 @@
   (it issues the RSA ``dmp-auth`` / ``dmp-sign`` / ``dmp-sign-other`` certificates in the
   test PKI on first use).
 * ``dmp_mock`` (function): that mock reset — no fault, empty request log, the default
-  patients, no document.
+  patients, no document; an exception inside the mock fails the test at teardown.
 * ``dmp_settings`` (function): :class:`segurlink.config.Settings` with ``[software]``,
   ``[structure]`` (FINESS 010000016), ``[tls] ca_bundle``, ``[timeouts]`` and the ``[dmp]``
   table of the contract pointing at the mock.
@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
+from .._core.fixtures import mock_fixtures
 
 if TYPE_CHECKING:
     from segurlink.config import Settings
@@ -24,20 +25,11 @@ if TYPE_CHECKING:
     from .server import DmpMock
 
 
-@pytest.fixture(scope="session")
-def dmp_mock_session(segurlink_pki: TestPki) -> Iterator[DmpMock]:
-    """The DMP mock of the session, not reset between tests."""
-    from .server import DmpMock
-
-    with DmpMock(segurlink_pki) as mock:
-        yield mock
-
-
-@pytest.fixture
-def dmp_mock(dmp_mock_session: DmpMock) -> DmpMock:
-    """The DMP mock back to its start state (patients, no document, no fault, empty log)."""
-    dmp_mock_session.reset()
-    return dmp_mock_session
+dmp_mock_session, dmp_mock = mock_fixtures(
+    "dmp_mock",
+    "segurlink_mocks.dmp.server:DmpMock",
+    doc="The DMP mock back to its start state (patients, no document, no fault, empty log).",
+)
 
 
 @pytest.fixture

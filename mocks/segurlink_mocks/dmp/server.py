@@ -26,18 +26,23 @@ indirect-mode rights; and, for a deposit, the metadata against the CDA it carrie
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 from urllib.parse import quote
 
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
-from .._core.server import Exchange, MockServer, _ResetConnection
+from .._core.exchange import Exchange
+from .._core.faults import HTTP_FAULTS, FaultCatalog
+from .._core.routing import Route
+from .._core.server import ServerOptions
+from .._core.service import MockService
 from .certificates import DMP_AUTH, DMP_SIGN, DMP_SIGN_OTHER, ensure_dmp_certificates
 from .mime import MimeError, Multipart, build_mtom, parse_multipart
 from .vihf import VIHF_LIFETIME, Vihf, VihfError, VihfFreshness, verify_vihf
@@ -231,7 +236,7 @@ class _Call:
 # -- the mock ------------------------------------------------------------------------------
 
 
-class DmpMock(MockServer):
+class DmpMock(MockService):
     """A stateful DMP: patients, registry entries, repository documents, faults.
 
     Service faults: ``registry_unavailable`` (RegistryResponse Failure
@@ -244,21 +249,23 @@ class DmpMock(MockServer):
     """
 
     name: ClassVar[str] = "dmp"
-    service_faults: ClassVar[frozenset[str]] = frozenset(
-        {"registry_unavailable", "truncated_multipart", "wrong_action", "timeout_after_commit"}
+    fault_catalog: ClassVar[FaultCatalog] = HTTP_FAULTS.with_service(
+        "registry_unavailable",
+        "truncated_multipart",
+        "wrong_action",
+        optional_seconds=("timeout_after_commit",),
     )
 
     def __init__(
         self,
         pki: TestPki,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         patients: Iterable[DmpPatient] = DEFAULT_PATIENTS,
         commit_delay: float = DEFAULT_COMMIT_DELAY,
         vihf_lifetime: float = VIHF_LIFETIME,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(pki, host=host, port=port)
+        super().__init__(pki, **options)
         from segurlink._audit import protect_third_party_loggers
 
         # The mock verifies signatures with signxml, which logs the signed XML (the VIHF
@@ -403,27 +410,16 @@ class DmpMock(MockServer):
             self._entries = []
         self.vihf_freshness.clear()
 
-    def _check_fault(self, fault: str) -> None:
-        name, _, arg = fault.partition(":")
-        if name == "timeout_after_commit":
-            if arg:
-                try:
-                    seconds = float(arg)
-                except ValueError:
-                    raise ValueError("timeout_after_commit takes seconds: ':2.5'") from None
-                if not 0 <= seconds <= 3600:
-                    raise ValueError("timeout_after_commit must be between 0 and 3600 s")
-            return
-        super()._check_fault(fault)
-
     # -- dispatch --------------------------------------------------------------------------
 
-    def handle(self, request: Request, exchange: Exchange) -> Response:
-        actions = ACTIONS.get(request.path.rstrip("/"))
-        if actions is None:
-            return Response("Not Found\n", status=404, content_type="text/plain")
-        if request.method != "POST":
-            return Response("Method Not Allowed\n", status=405, content_type="text/plain")
+    def routes(self) -> list[Route]:
+        """``/patients``, ``/habilitations``, ``/registry``, ``/repository``: SOAP POSTs."""
+        return [
+            Route(path, path.strip("/"), functools.partial(self._soap, actions), ("POST",))
+            for path, actions in ACTIONS.items()
+        ]
+
+    def _soap(self, actions: Mapping[str, str], request: Request, exchange: Exchange) -> Response:
         relates_to = ""
         response_action = "http://www.w3.org/2005/08/addressing/soap/fault"
         try:
@@ -457,7 +453,7 @@ class DmpMock(MockServer):
                     "wsa:ActionNotSupported",
                 )
             response_action = actions[action]
-            if exchange.fault == "registry_unavailable":
+            if exchange.has_fault("registry_unavailable"):
                 answer = self._unavailable(action)
             else:
                 client = exchange.client
@@ -561,8 +557,7 @@ class DmpMock(MockServer):
     def _respond_soap(
         self, answer: _Answer, action: str, relates_to: str, exchange: Exchange
     ) -> Response:
-        fault = exchange.fault or ""
-        if fault == "wrong_action":
+        if exchange.has_fault("wrong_action"):
             action = (
                 "urn:ihe:iti:2007:RegistryStoredQueryResponse"
                 if action != "urn:ihe:iti:2007:RegistryStoredQueryResponse"
@@ -570,13 +565,12 @@ class DmpMock(MockServer):
             )
         envelope = _envelope(answer.body, action, relates_to)
         exchange.details.setdefault("result", "ok")
-        if fault.startswith("timeout_after_commit"):
-            _, _, arg = fault.partition(":")
-            if self._stopping.wait(float(arg) if arg else self.commit_delay):
-                raise _ResetConnection("mock stopping or reset")
+        if exchange.fault is not None and exchange.has_fault("timeout_after_commit"):
+            seconds = exchange.fault.seconds
+            exchange.pause(self.commit_delay if seconds is None else seconds)  # reset() cuts it
         if answer.attachments:
             data, content_type = build_mtom(envelope, answer.attachments, action)
-            if fault == "truncated_multipart":
+            if exchange.has_fault("truncated_multipart"):
                 # Cut inside the last document part: no closing delimiter.
                 data = data[: len(data) - max(len(answer.attachments[-1][2]) // 2, 1) - 40]
             return Response(data, status=200, content_type=content_type)

@@ -3,17 +3,18 @@
 * ``insi_mock_session`` (session): one INSi mock server for the whole run.
 * ``insi_mock`` (function): that server, reset first (no fault, empty request log,
   initial persons, IDAMs and fault style; requests still sleeping from an earlier test
-  are dropped).
+  are dropped); an exception inside the mock fails the test at teardown.
 * ``segurlink_mock_settings`` (function): a :class:`segurlink.config.Settings` pointing at
   the INSi mock with the INSI-AUTO certificate and the software IDAM the mock knows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
+from .._core.fixtures import mock_fixtures
 
 if TYPE_CHECKING:
     from segurlink.config import Settings
@@ -22,20 +23,11 @@ if TYPE_CHECKING:
     from .server import InsiMock
 
 
-@pytest.fixture(scope="session")
-def insi_mock_session(segurlink_pki: TestPki) -> Iterator[InsiMock]:
-    """The INSi mock server of the session, not reset between tests."""
-    from .server import InsiMock
-
-    with InsiMock(segurlink_pki) as mock:
-        yield mock
-
-
-@pytest.fixture
-def insi_mock(insi_mock_session: InsiMock) -> InsiMock:
-    """The INSi mock, reset for this test (faults, log, persons, IDAMs, fault style)."""
-    insi_mock_session.reset()
-    return insi_mock_session
+insi_mock_session, insi_mock = mock_fixtures(
+    "insi_mock",
+    "segurlink_mocks.insi.server:InsiMock",
+    doc="The INSi mock, reset for this test (faults, log, persons, IDAMs, fault style).",
+)
 
 
 @pytest.fixture

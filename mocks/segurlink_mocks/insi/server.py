@@ -36,13 +36,17 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Unpack
 
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
+from .._core.exchange import Exchange
+from .._core.faults import HTTP_FAULTS, FaultCatalog
 from .._core.installation import DEFAULT_IDAM
-from .._core.server import Exchange, MockServer
+from .._core.routing import Route
+from .._core.server import ServerOptions
+from .._core.service import MockService
 
 if TYPE_CHECKING:
     from ..pki import TestPki
@@ -734,7 +738,7 @@ def _text(element: etree._Element | None) -> str | None:
 # -- the mock -----------------------------------------------------------------------------
 
 
-class InsiMock(MockServer):
+class InsiMock(MockService):
     """The INSi mock server; the service is at :attr:`endpoint` (``<url>/lps``).
 
     ``persons`` is the reference base (default :data:`DEFAULT_PERSONS`), a list tests may
@@ -749,8 +753,8 @@ class InsiMock(MockServer):
     """
 
     name: ClassVar[str] = "insi"
-    service_faults: ClassVar[frozenset[str]] = frozenset(
-        {"unavailable", "technical", "wrong_action"}
+    fault_catalog: ClassVar[FaultCatalog] = HTTP_FAULTS.with_service(
+        "unavailable", "technical", "wrong_action"
     )
     path: ClassVar[str] = "/lps"
 
@@ -758,14 +762,13 @@ class InsiMock(MockServer):
         self,
         pki: TestPki,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         known_idams: Iterable[str] = (DEFAULT_IDAM,),
         persons: Sequence[InsiPerson] | None = None,
         fault_style: FaultStyle = "alternate",
         schema_dir: Path | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(pki, host=host, port=port, require_client_cert=True)
+        super().__init__(pki, **options)  # mutual TLS: the certificate is the credential
         if fault_style not in ("2022", "2025", "alternate"):
             raise ValueError(f"fault_style must be 2022, 2025 or alternate, not {fault_style!r}")
         self.fault_style: FaultStyle = fault_style
@@ -775,6 +778,7 @@ class InsiMock(MockServer):
         self.known_idams: set[str] = set(self._initial_idams)
         self.persons: list[InsiPerson] = list(self._initial_persons)
         self._faults_served = 0
+        self._faults_served_lock = threading.Lock()
         self._schemas = _load_schemas(schema_dir)
         # lxml validators keep their error log on the object: one validation at a time.
         self._schema_lock = threading.Lock()
@@ -795,21 +799,15 @@ class InsiMock(MockServer):
         self.known_idams.clear()
         self.known_idams.update(self._initial_idams)
         self.fault_style = self._initial_fault_style
-        with self._lock:
+        with self._faults_served_lock:
             self._faults_served = 0
 
     # -- request handling ----------------------------------------------------------------
 
-    def handle(self, request: Request, exchange: Exchange) -> Response:
-        if request.path != self.path:
-            return Response("Not Found\n", status=404, content_type="text/plain")
-        if request.method != "POST":
-            return Response(
-                "Method Not Allowed\n",
-                status=405,
-                content_type="text/plain",
-                headers={"Allow": "POST"},
-            )
+    def routes(self) -> list[Route]:
+        return [Route(self.path, "lps", self._search, methods=("POST",))]
+
+    def _search(self, request: Request, exchange: Exchange) -> Response:
         if request.mimetype != "application/soap+xml":
             return _unsupported_media(request.content_type or "(none)")
         charset = request.mimetype_params.get("charset", "")
@@ -833,9 +831,9 @@ class InsiMock(MockServer):
         if message_id:
             exchange.details["message_id"] = message_id
         wsa_action = _wsa_action(root)
-        if exchange.fault == "unavailable":
+        if exchange.has_fault("unavailable"):
             return self._fault(_unavailable(), message_id, exchange)
-        if exchange.fault == "technical":
+        if exchange.has_fault("technical"):
             return self._fault(_technical(wsa_action or http_action), message_id, exchange)
         try:
             if root is None:
@@ -917,7 +915,7 @@ class InsiMock(MockServer):
         exchange.details["cr"] = cr
         response_action = action + "Response"
         header_action = None
-        if exchange.fault == "wrong_action":
+        if exchange.has_fault("wrong_action"):
             other = ACTION_CARTE_VITALE if action == ACTION_TRAITS else ACTION_TRAITS
             response_action = header_action = other + "Response"
         data = render_result(
@@ -1062,9 +1060,9 @@ class InsiMock(MockServer):
         return Response(body, status=413, content_type="application/soap+xml; charset=utf-8")
 
     def _fault(self, fault: _Fault, message_id: str, exchange: Exchange) -> Response:
-        with self._lock:
+        with self._faults_served_lock:
             served = self._faults_served
-            if self._is_current(exchange):  # a late request of an earlier test: no count
+            if exchange.is_current():  # a late request of an earlier test: no count
                 self._faults_served += 1
         if self.fault_style == "alternate":
             style: Literal["2022", "2025"] = "2022" if served % 2 == 0 else "2025"

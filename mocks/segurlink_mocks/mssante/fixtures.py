@@ -1,7 +1,8 @@
 """pytest fixtures of the MSSanté mock (enabled by the segurlink pytest plugin).
 
 * ``mss_mock_session`` (session): one :class:`~segurlink_mocks.mssante.MssMock` for the run.
-* ``mss_mock`` (function): that mock, reset (mailboxes, tokens, faults, log).
+* ``mss_mock`` (function): that mock, reset (mailboxes, tokens, faults, log); an
+  exception inside the mock (HTTP, SMTP or IMAP side) fails the test at teardown.
 * ``mss_settings`` (function): :class:`segurlink.config.Settings` with an ``[mssante]``
   table for the APP mailbox of the mock (``EXTERNAL`` with the structure's certificate),
   ``[software]`` and the test CA.
@@ -9,32 +10,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
+from .._core.fixtures import mock_fixtures
+
 if TYPE_CHECKING:
     from segurlink.config import Settings
 
-    from ..pki import TestPki
     from .server import MssMock
 
 
-@pytest.fixture(scope="session")
-def mss_mock_session(segurlink_pki: TestPki) -> Iterator[MssMock]:
-    """The MSSanté mock of the session, not reset between tests."""
-    from .server import MssMock
-
-    with MssMock(segurlink_pki) as mock:
-        yield mock
-
-
-@pytest.fixture
-def mss_mock(mss_mock_session: MssMock) -> MssMock:
-    """The MSSanté mock, back to its start state for this test."""
-    mss_mock_session.reset()
-    return mss_mock_session
+mss_mock_session, mss_mock = mock_fixtures(
+    "mss_mock",
+    "segurlink_mocks.mssante.server:MssMock",
+    doc="The MSSanté mock, back to its start state for this test.",
+)
 
 
 @pytest.fixture

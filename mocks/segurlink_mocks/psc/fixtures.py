@@ -1,7 +1,8 @@
 """pytest fixtures of the Pro Santé Connect mock (enabled by the segurlink pytest plugin).
 
 * ``psc_mock_session`` (session): one :class:`~segurlink_mocks.psc.PscMock` for the run.
-* ``psc_mock`` (function): that mock, reset (keys, clients, grants, faults, settings).
+* ``psc_mock`` (function): that mock, reset (keys, clients, grants, faults, settings); an
+  exception inside the mock fails the test at teardown.
 * ``psc_mock_login_page`` (function): the same mock showing its login page instead of
   auto-approving (for browser tests of a DUI front-end).
 * ``psc_settings`` (function): :class:`segurlink.config.Settings` with a ``[psc]`` table
@@ -10,10 +11,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
+from .._core.fixtures import mock_fixtures
 
 if TYPE_CHECKING:
     from segurlink.config import Settings
@@ -22,20 +24,11 @@ if TYPE_CHECKING:
     from .server import PscMock
 
 
-@pytest.fixture(scope="session")
-def psc_mock_session(segurlink_pki: TestPki) -> Iterator[PscMock]:
-    """The PSC mock of the session, not reset between tests."""
-    from .server import PscMock
-
-    with PscMock(segurlink_pki) as mock:
-        yield mock
-
-
-@pytest.fixture
-def psc_mock(psc_mock_session: PscMock) -> PscMock:
-    """The PSC mock, back to its start state for this test."""
-    psc_mock_session.reset()
-    return psc_mock_session
+psc_mock_session, psc_mock = mock_fixtures(
+    "psc_mock",
+    "segurlink_mocks.psc.server:PscMock",
+    doc="The PSC mock, back to its start state for this test.",
+)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ requires one: ``tls_client_auth`` and token exchange):
 It is an independent witness: it uses joserfc to sign and verify, never segurlink's PSC
 client code.
 
-Faults (besides the generic ones of :class:`~segurlink_mocks._server.MockServer`):
+Faults (besides the generic ones of :class:`~segurlink_mocks.MockService`):
 :meth:`PscMock.inject_id_token_fault` (:data:`ID_TOKEN_FAULTS`: expired, tampered, wrong
 nonce, unknown kid...) for the next token answers, and :meth:`PscMock.inject_endpoint_fault`
 (``http500``, ``http503``, ``latency:<s>``) for one endpoint. Control endpoint (client
@@ -55,7 +55,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Unpack
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from joserfc import jws, jwt
@@ -63,7 +63,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey, RSAKey
 from werkzeug.wrappers import Request, Response
 
-from .._core.server import Exchange, MockServer, PeerCertificate
+from .._core.exchange import Exchange
+from .._core.faults import HTTP_FAULTS, FaultCatalog, FaultKind, HtmlError, ServiceFault
+from .._core.routing import Route
+from .._core.server import ServerOptions
+from .._core.service import MockService
 
 if TYPE_CHECKING:
     from ..pki import TestPki
@@ -119,7 +123,16 @@ ENDPOINT_NAMES: frozenset[str] = frozenset(
         "revoke",
     }
 )
-_ENDPOINT_FAULTS = ("http500", "http503", "latency")
+_UNAVAILABLE_PAGE = "<html><body><h1>Service Unavailable</h1></body></html>"
+#: Faults of one endpoint (``inject_endpoint_fault``): a front's error page, or latency.
+ENDPOINT_FAULTS = HTTP_FAULTS.only("latency") | FaultCatalog(
+    [
+        FaultKind.constant(HtmlError(500, "http500", _UNAVAILABLE_PAGE)),
+        FaultKind.constant(HtmlError(503, "http503", _UNAVAILABLE_PAGE)),
+    ]
+)
+_ID_TOKEN_CATALOG = FaultCatalog([]).with_service(*sorted(ID_TOKEN_FAULTS))
+_ID_TOKEN = "id_token"  # noqa: S105 - the fault queue's target for id_token forgeries
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CIBA_GRANT = "urn:openid:params:grant-type:ciba"
@@ -584,13 +597,6 @@ class _PendingLogin:
     expires_at: float
 
 
-@dataclass(slots=True)
-class _EndpointFault:
-    endpoint: str
-    fault: str
-    remaining: int | None
-
-
 class _OAuthError(Exception):
     def __init__(self, status: int, error: str, description: str = "") -> None:
         super().__init__(error)
@@ -602,7 +608,7 @@ class _OAuthError(Exception):
 # -- the mock -----------------------------------------------------------------------------
 
 
-class PscMock(MockServer):
+class PscMock(MockService):
     """The Pro Santé Connect mock; :attr:`issuer` is the realm URL.
 
     ``access_token_lifetime`` / ``refresh_token_lifetime`` (seconds) are short by default
@@ -622,8 +628,6 @@ class PscMock(MockServer):
         self,
         pki: TestPki,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         auto_approve: bool = True,
         access_token_lifetime: int = 120,
         refresh_token_lifetime: int = 1800,
@@ -634,8 +638,11 @@ class PscMock(MockServer):
         userinfo_signed: bool = False,
         id_token_signing_algs: Sequence[str] = tuple(_ALGS),
         clients: Sequence[MockClient] | None = None,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(pki, host=host, port=port, require_client_cert=False)
+        # A client certificate is asked for, checked where PSC wants one (tls_client_auth).
+        options.setdefault("require_client_cert", False)
+        super().__init__(pki, **options)
         self._initial: dict[str, Any] = {
             "auto_approve": auto_approve,
             "access_token_lifetime": access_token_lifetime,
@@ -681,8 +688,6 @@ class PscMock(MockServer):
             self._ciba: dict[str, _Ciba] = {}
             self._pending_logins: dict[str, _PendingLogin] = {}
             self._assertion_jtis: set[str] = set()
-            self._id_token_faults: list[tuple[str, int | None]] = []
-            self._endpoint_faults: list[_EndpointFault] = []
             self.clock_offset = 0.0
             self.hits: dict[str, int] = {}
             self.last_authorization: dict[str, str] = {}
@@ -770,53 +775,21 @@ class PscMock(MockServer):
     # -- faults --------------------------------------------------------------------------
 
     def inject_id_token_fault(self, fault: str, count: int | None = 1) -> None:
-        """Forge the id_token of the next ``count`` token answers (``None``: until cleared)."""
-        if fault not in ID_TOKEN_FAULTS:
-            raise ValueError(f"unknown id_token fault {fault!r}; known: {sorted(ID_TOKEN_FAULTS)}")
-        with self._state:
-            self._id_token_faults.append((fault, count))
+        """Forge the id_token of the next ``count`` token answers (``None``: until cleared).
+
+        ``fault`` is one of :data:`ID_TOKEN_FAULTS`.
+        """
+        self.server.faults.push(_ID_TOKEN_CATALOG.parse(fault), count, target=_ID_TOKEN)
 
     def inject_endpoint_fault(self, endpoint: str, fault: str, count: int | None = 1) -> None:
         """Make ``endpoint`` answer ``http500``/``http503`` or wait (``latency:<seconds>``)."""
         if endpoint not in ENDPOINT_NAMES:
             raise ValueError(f"unknown endpoint {endpoint!r}; known: {sorted(ENDPOINT_NAMES)}")
-        name, _, arg = fault.partition(":")
-        if name not in _ENDPOINT_FAULTS or (name == "latency") != bool(arg):
-            raise ValueError("endpoint faults: http500, http503, latency:<seconds>")
-        if arg:
-            float(arg)
-        with self._state:
-            self._endpoint_faults.append(_EndpointFault(endpoint, fault, count))
-
-    def clear_faults(self) -> None:
-        super().clear_faults()
-        with self._state:
-            self._id_token_faults.clear()
-            self._endpoint_faults.clear()
+        self.server.faults.push(ENDPOINT_FAULTS.parse(fault), count, target=endpoint)
 
     def _take_id_token_fault(self) -> str | None:
-        with self._state:
-            if not self._id_token_faults:
-                return None
-            fault, remaining = self._id_token_faults[0]
-            if remaining is not None:
-                if remaining <= 1:
-                    self._id_token_faults.pop(0)
-                else:
-                    self._id_token_faults[0] = (fault, remaining - 1)
-            return fault
-
-    def _take_endpoint_fault(self, endpoint: str) -> str | None:
-        with self._state:
-            for pending in self._endpoint_faults:
-                if pending.endpoint != endpoint:
-                    continue
-                if pending.remaining is not None:
-                    pending.remaining -= 1
-                    if pending.remaining <= 0:
-                        self._endpoint_faults.remove(pending)
-                return pending.fault
-        return None
+        fault = self.server.faults.take(_ID_TOKEN)
+        return fault.name if isinstance(fault, ServiceFault) else None
 
     # -- settings for clients ------------------------------------------------------------
 
@@ -849,44 +822,34 @@ class PscMock(MockServer):
 
     # -- dispatch ------------------------------------------------------------------------
 
-    def handle(self, request: Request, exchange: Exchange) -> Response:
+    def routes(self) -> list[Route]:
         oidc = REALM_PATH + "/protocol/openid-connect"
-        routes = {
-            REALM_PATH + "/.well-known/wallet-openid-configuration": ("discovery", self._discovery),
-            REALM_PATH + "/.well-known/openid-configuration": ("discovery", self._discovery),
-            "/auth": ("authorize", self._authorize),
-            "/auth/approve": ("authorize", self._approve),
-            oidc + "/token": ("token", self._token),
-            oidc + "/userinfo": ("userinfo", self._userinfo),
-            oidc + "/certs": ("certs", self._certs),
-            oidc + "/token/introspect": ("introspect", self._introspect),
-            oidc + "/revoke": ("revoke", self._revoke),
-            oidc + "/logout": ("logout", self._logout),
-            oidc + "/ext/ciba/auth": ("ciba", self._ciba_auth),
-        }
-        route = routes.get(request.path)
-        if route is None:
-            return Response("Not Found\n", status=404, content_type="text/plain")
-        endpoint, handler = route
-        exchange.details["endpoint"] = endpoint
+        return [
+            Route(
+                REALM_PATH + "/.well-known/wallet-openid-configuration",
+                "discovery",
+                self._discovery,
+            ),
+            Route(REALM_PATH + "/.well-known/openid-configuration", "discovery", self._discovery),
+            Route("/auth", "authorize", self._authorize),
+            Route("/auth/approve", "authorize", self._approve),
+            Route(oidc + "/token", "token", self._token),
+            Route(oidc + "/userinfo", "userinfo", self._userinfo),
+            Route(oidc + "/certs", "certs", self._certs),
+            Route(oidc + "/token/introspect", "introspect", self._introspect),
+            Route(oidc + "/revoke", "revoke", self._revoke),
+            Route(oidc + "/logout", "logout", self._logout),
+            Route(oidc + "/ext/ciba/auth", "ciba", self._ciba_auth),
+        ]
+
+    def respond(
+        self, route: Route, request: Request, exchange: Exchange, arguments: Mapping[str, Any]
+    ) -> Response:
+        exchange.details["endpoint"] = route.name
         with self._state:
-            self.hits[endpoint] = self.hits.get(endpoint, 0) + 1
-        fault = self._take_endpoint_fault(endpoint)
-        if fault is not None:
-            exchange.details["psc_fault"] = fault
-            name, _, arg = fault.partition(":")
-            if name == "latency":
-                if self._stopping.wait(float(arg)):
-                    return Response("stopping", status=503)
-            else:
-                status = 503 if name == "http503" else 500
-                return Response(
-                    "<html><body><h1>Service Unavailable</h1></body></html>",
-                    status=status,
-                    content_type="text/html",
-                )
+            self.hits[route.name] = self.hits.get(route.name, 0) + 1
         try:
-            return handler(request, exchange)
+            return route.handler(request, exchange)
         except _OAuthError as exc:
             exchange.details["error"] = exc.error
             body: dict[str, str] = {"error": exc.error}
@@ -901,47 +864,52 @@ class PscMock(MockServer):
         body = {"error": "invalid_request", "error_description": f"body over {limit} bytes"}
         return _json(body, 413, {"Cache-Control": "no-store"})
 
-    def _control(self, request: Request, peer: PeerCertificate | None) -> Response:
-        if peer is None or not request.path.startswith("/_mock/psc/"):
-            return super()._control(request, peer)
-        route = request.path[len("/_mock/psc/") :].rstrip("/")
-        payload = request.get_json(silent=True)
-        data = payload if isinstance(payload, dict) else {}
-        try:
-            if route == "faults" and request.method == "DELETE":
-                self.clear_faults()
-                return _json({"cleared": True})
-            if route == "faults" and request.method == "POST":
-                count = data.get("count", 1)
-                if "id_token" in data:
-                    self.inject_id_token_fault(str(data["id_token"]), count)
-                else:
-                    self.inject_endpoint_fault(
-                        str(data.get("endpoint")), str(data.get("fault")), count
-                    )
-                return _json({"injected": True}, 201)
-            if route == "rotate-keys" and request.method == "POST":
-                return _json(
-                    {"kid": self.rotate_keys(keep_previous=data.get("keep_previous", True))}
-                )
-            if route == "login-as" and request.method == "POST":
-                self.login_as(str(data.get("national_id")), data.get("method", "ecps"))
-                return _json({"login_as": data.get("national_id")})
-            if route == "clients" and request.method == "POST":
-                client = _client_from_json(data)
-                self.register_client(client)
-                return _json({"registered": client.client_id}, 201)
-            if route == "login-page" and request.method == "GET":
-                return _json({"enabled": not self.auto_approve})
-            if route == "login-page" and request.method == "POST":
-                enabled = data.get("enabled")
-                if not isinstance(enabled, bool):
-                    raise ValueError('login-page takes {"enabled": true|false}')
-                self.auto_approve = not enabled
-                return _json({"enabled": enabled})
-        except (ValueError, TypeError) as exc:
-            return _json({"error": str(exc)}, 400)
-        return _json({"error": f"no control route {request.path}"}, 404)
+    # -- control endpoint (/_mock/psc/...) -----------------------------------------------
+
+    def control_routes(self) -> list[Route]:
+        return [
+            Route("/psc/faults", "psc-faults", self._control_inject, ("POST",)),
+            Route("/psc/faults", "psc-faults", self._control_clear_faults, ("DELETE",)),
+            Route("/psc/rotate-keys", "rotate-keys", self._control_rotate_keys, ("POST",)),
+            Route("/psc/login-as", "login-as", self._control_login_as, ("POST",)),
+            Route("/psc/clients", "clients", self._control_register_client, ("POST",)),
+            Route("/psc/login-page", "login-page", self._control_login_page, ("GET", "POST")),
+        ]
+
+    def _control_inject(self, request: Request) -> Response:
+        data = _json_object(request)
+        count = data.get("count", 1)
+        if "id_token" in data:
+            self.inject_id_token_fault(str(data["id_token"]), count)
+        else:
+            self.inject_endpoint_fault(str(data.get("endpoint")), str(data.get("fault")), count)
+        return _json({"injected": True}, 201)
+
+    def _control_clear_faults(self, request: Request) -> Response:
+        self.clear_faults()
+        return _json({"cleared": True})
+
+    def _control_rotate_keys(self, request: Request) -> Response:
+        keep = _json_object(request).get("keep_previous", True)
+        return _json({"kid": self.rotate_keys(keep_previous=keep)})
+
+    def _control_login_as(self, request: Request) -> Response:
+        data = _json_object(request)
+        self.login_as(str(data.get("national_id")), data.get("method", "ecps"))
+        return _json({"login_as": data.get("national_id")})
+
+    def _control_register_client(self, request: Request) -> Response:
+        client = _client_from_json(_json_object(request))
+        self.register_client(client)
+        return _json({"registered": client.client_id}, 201)
+
+    def _control_login_page(self, request: Request) -> Response:
+        if request.method == "POST":
+            enabled = _json_object(request).get("enabled")
+            if not isinstance(enabled, bool):
+                raise ValueError('login-page takes {"enabled": true|false}')
+            self.auto_approve = not enabled
+        return _json({"enabled": not self.auto_approve})
 
     # -- discovery and keys --------------------------------------------------------------
 
@@ -1655,6 +1623,11 @@ _PAGE_CSS = (
     "button.secondary{background:#fff;color:#000091}"
     "button:focus-visible,input:focus-visible{outline:3px solid #0a76f6;outline-offset:2px}"
 )
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    return payload if isinstance(payload, dict) else {}
 
 
 def _client_from_json(data: Mapping[str, Any]) -> MockClient:

@@ -3,18 +3,20 @@
 * ``ror_mock_session`` (session): one :class:`~segurlink_mocks.ror.RorMock` for the run
   (its dataset is generated once, ~0.5 s).
 * ``ror_mock`` (function): that server with no pending fault, an empty request log and
-  no issued token. The data is not regenerated: tests that PATCH capacities should use
-  their own indicator (e.g. a distinct temporality) or call ``ror_mock.reset()``.
+  no issued token; an exception inside the mock fails the test at teardown. The data is
+  not regenerated: tests that PATCH capacities should use their own indicator (e.g. a
+  distinct temporality) or call ``ror_mock.reset()``.
 * ``ror_settings`` (function): :class:`segurlink.config.Settings` whose ``[ror]`` table
   points at the mock (client id + secret), trusting the test CA.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+
+from .._core.fixtures import mock_fixtures
 
 if TYPE_CHECKING:
     from segurlink.config import Settings
@@ -23,22 +25,18 @@ if TYPE_CHECKING:
     from .server import RorMock
 
 
-@pytest.fixture(scope="session")
-def ror_mock_session(segurlink_pki: TestPki) -> Iterator[RorMock]:
-    """The ROR mock of the session, not reset between tests."""
-    from .server import RorMock
-
-    with RorMock(segurlink_pki) as mock:
-        yield mock
+def _without_faults_log_or_tokens(mock: RorMock) -> None:
+    # Not reset(): regenerating the offer for every test would cost ~0.5 s each.
+    mock.server.reset()
+    mock.expire_tokens()
 
 
-@pytest.fixture
-def ror_mock(ror_mock_session: RorMock) -> RorMock:
-    """The ROR mock without pending faults, request log or tokens (data kept)."""
-    ror_mock_session.clear_faults()
-    ror_mock_session.clear_requests()
-    ror_mock_session.expire_tokens()
-    return ror_mock_session
+ror_mock_session, ror_mock = mock_fixtures(
+    "ror_mock",
+    "segurlink_mocks.ror.server:RorMock",
+    prepare=_without_faults_log_or_tokens,
+    doc="The ROR mock without pending faults, request log or tokens (data kept).",
+)
 
 
 @pytest.fixture

@@ -43,14 +43,18 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from .._core.server import Exchange, MockServer
+from .._core.exchange import Exchange
+from .._core.faults import HTTP_FAULTS, FaultCatalog
+from .._core.routing import Route
+from .._core.server import ServerOptions
+from .._core.service import MockService
 from ..pki import TestPki
 from . import capacity
 from .data import CAPACITY, RorDataset, generate_dataset
@@ -113,7 +117,7 @@ class _ExportJob:
     created: str
 
 
-class RorMock(MockServer):
+class RorMock(MockService):
     """The ROR FHIR server emulator (see the module docstring).
 
     >>> with RorMock(TestPki.create(tmp)) as ror:               # doctest: +SKIP
@@ -121,8 +125,8 @@ class RorMock(MockServer):
     """
 
     name: ClassVar[str] = "ror"
-    service_faults: ClassVar[frozenset[str]] = frozenset(
-        {"http429", "http503", "http500", "expired_token"}
+    fault_catalog: ClassVar[FaultCatalog] = HTTP_FAULTS.with_service(
+        "http429", "http503", "http500", "expired_token"
     )
 
     def __init__(
@@ -135,10 +139,10 @@ class RorMock(MockServer):
         retry_after: int = 1,
         export_polls: int = 2,
         export_chunk: int = 1000,
-        **kwargs: Any,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        kwargs.setdefault("require_client_cert", False)
-        super().__init__(pki, **kwargs)
+        options.setdefault("require_client_cert", False)  # tokens, or mTLS when presented
+        super().__init__(pki, **options)
         self.seed = seed
         self.scale = scale
         self.token_lifetime = token_lifetime
@@ -146,7 +150,7 @@ class RorMock(MockServer):
         self.export_polls = export_polls
         self.export_chunk = export_chunk
         self._data_lock = threading.RLock()
-        self._local = threading.local()
+        self._lock = threading.Lock()  # tokens, stored searches, export jobs
         self.data = generate_dataset(seed, scale=scale)
         self._search = Search(self.data.resources)
         self._tokens: dict[str, tuple[str, float]] = {}
@@ -202,47 +206,64 @@ class RorMock(MockServer):
     def payload_too_large(self, request: Request, limit: int) -> Response:
         return _outcome(413, "too-long", f"Le corps de la requête dépasse {limit} octets")
 
-    # -- fault routing -------------------------------------------------------------------
-
-    def _wsgi(self, environ: Any, start_response: Any) -> Any:
-        self._local.path = environ.get("PATH_INFO", "")
-        return super()._wsgi(environ, start_response)
-
-    def _take_fault(self) -> str | None:
-        # Token requests never consume a fault: a fault aims at the FHIR call after it.
-        if getattr(self._local, "path", "") == TOKEN_PATH:
-            return None
-        return super()._take_fault()
-
     # -- dispatch ------------------------------------------------------------------------
 
-    def handle(self, request: Request, exchange: Exchange) -> Response:
-        path = request.path
+    def routes(self) -> list[Route]:
+        fhir, get = FHIR_PATH, ("GET",)
+        return [
+            # Token requests never consume a fault: a fault aims at the FHIR call after it.
+            Route(TOKEN_PATH, "token", self._token, takes_faults=False),
+            Route(SYNC_PATH + "/Location", "capacity-patch", self._capacity_patch, ("PATCH",)),
+            Route(fhir + "/metadata", "metadata", self._metadata, get),
+            Route(fhir, "page", self._page, get),
+            Route(fhir + "/$export", "export", self._export_kickoff, get),
+            Route(fhir + "/$export-poll-status", "export-poll", self._export_poll, get),
+            Route(
+                fhir + "/$export-output/<job_id>/<kind>/<part>",
+                "export-output",
+                self._export_output,
+                get,
+            ),
+            Route(fhir + "/<kind>", "search", self._new_search, get),
+            Route(fhir + "/<kind>/<resource_id>", "read", self._read, get),
+        ]
+
+    def respond(
+        self, route: Route, request: Request, exchange: Exchange, arguments: Mapping[str, Any]
+    ) -> Response:
+        exchange.details["operation"] = route.name
         try:
-            if path == TOKEN_PATH:
-                exchange.details["operation"] = "token"
-                return self._token(request, exchange)
-            if path.startswith(SYNC_PATH + "/"):
-                exchange.details["operation"] = "capacity-patch"
-                self._authorise(request, exchange, ror_headers=False)
-                return self._capacity_patch(request, exchange)
-            if path == FHIR_PATH + "/metadata":
-                return _fhir_json(self.capability_statement())
-            if path == FHIR_PATH or path.startswith(FHIR_PATH + "/"):
-                self._authorise(request, exchange, ror_headers=True)
-                return self._fhir(request, exchange)
-            raise BadRequest(f"No route for {path}", "not-found", 404)
+            if route.name not in ("token", "metadata"):
+                # The Ror-* headers go with the diffusion API, never with the PATCH.
+                self._authorise(request, exchange, ror_headers=route.name != "capacity-patch")
+            return route.handler(request, exchange, **arguments)
         except BadRequest as exc:
             exchange.details["error"] = exc.code
             return _outcome(exc.status, exc.code, str(exc))
+        except _RetryLater as exc:
+            exchange.details["error"] = str(exc.status)
+            response = _outcome(
+                exc.status,
+                "throttled" if exc.status == 429 else "transient",
+                "Trop de requêtes" if exc.status == 429 else "Service temporairement indisponible",
+            )
+            response.headers["Retry-After"] = str(self.retry_after)
+            return response
+
+    def not_found(self, request: Request) -> Response:
+        return _outcome(404, "not-found", f"No route for {request.path}")
+
+    def method_not_allowed(self, request: Request, allowed: Sequence[str]) -> Response:
+        response = _outcome(405, "not-supported", f"Method {request.method} not allowed here")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     def _authorise(self, request: Request, exchange: Exchange, *, ror_headers: bool) -> None:
-        fault = exchange.fault
-        if fault == "http429":
+        if exchange.has_fault("http429"):
             raise _RetryLater(429)
-        if fault == "http503":
+        if exchange.has_fault("http503"):
             raise _RetryLater(503)
-        if fault == "http500":
+        if exchange.has_fault("http500"):
             raise BadRequest("Erreur interne du serveur (simulée)", "exception", 500)
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
@@ -250,7 +271,7 @@ class RorMock(MockServer):
             known = self._tokens.get(token)
         if not token or known is None:
             raise BadRequest("Jeton d'accès absent ou inconnu", "login", 401)
-        if fault == "expired_token" or known[1] < time.monotonic():
+        if exchange.has_fault("expired_token") or known[1] < time.monotonic():
             raise BadRequest("Jeton d'accès expiré", "expired", 401)
         exchange.details["client"] = known[0]
         present = [h for h in ROR_HEADERS if request.headers.get(h)]
@@ -302,36 +323,21 @@ class RorMock(MockServer):
 
     # -- FHIR reads and searches ---------------------------------------------------------
 
-    def _fhir(self, request: Request, exchange: Exchange) -> Response:
-        rest = request.path[len(FHIR_PATH) :].strip("/")
-        if request.method != "GET":
-            raise BadRequest(f"Method {request.method} not allowed here", "not-supported", 405)
-        params = list(request.args.items(multi=True))
-        if rest == "" and request.args.get("_getpages"):
-            exchange.details["operation"] = "page"
-            return self._page(request)
-        if rest == "$export":
-            exchange.details["operation"] = "export"
-            return self._export_kickoff(request)
-        if rest == "$export-poll-status":
-            return self._export_poll(request)
-        if rest.startswith("$export-output/"):
-            return self._export_output(rest)
-        parts = rest.split("/")
-        if len(parts) == 1 and parts[0]:
-            exchange.details["operation"] = f"search {parts[0]}"
-            return self._new_search(request, parts[0], params)
-        if len(parts) == 2:
-            exchange.details["operation"] = f"read {parts[0]}"
-            if parts[0] not in SEARCH_PARAMS:
-                raise BadRequest(f"Unknown resource type '{parts[0]}'", "not-supported", 404)
-            found = self.resource(f"{parts[0]}/{parts[1]}")
-            if found is None:
-                raise BadRequest(f"Resource {parts[0]}/{parts[1]} is not known", "not-found", 404)
-            return _fhir_json(found)
-        raise BadRequest(f"Unknown path {request.path}", "not-found", 404)
+    def _metadata(self, request: Request, exchange: Exchange) -> Response:
+        return _fhir_json(self.capability_statement())
 
-    def _new_search(self, request: Request, kind: str, params: list[tuple[str, str]]) -> Response:
+    def _read(self, request: Request, exchange: Exchange, kind: str, resource_id: str) -> Response:
+        exchange.details["operation"] = f"read {kind}"
+        if kind not in SEARCH_PARAMS:
+            raise BadRequest(f"Unknown resource type '{kind}'", "not-supported", 404)
+        found = self.resource(f"{kind}/{resource_id}")
+        if found is None:
+            raise BadRequest(f"Resource {kind}/{resource_id} is not known", "not-found", 404)
+        return _fhir_json(found)
+
+    def _new_search(self, request: Request, exchange: Exchange, kind: str) -> Response:
+        exchange.details["operation"] = f"search {kind}"
+        params = list(request.args.items(multi=True))
         count = _count(request.args.get("_count"))
         summary = request.args.get("_summary")
         if summary not in (None, "count", "false"):
@@ -374,8 +380,10 @@ class RorMock(MockServer):
                 self._searches.popitem(last=False)
         return self._bundle(search_id, 0, count, request.url)
 
-    def _page(self, request: Request) -> Response:
+    def _page(self, request: Request, exchange: Exchange) -> Response:
         search_id = request.args.get("_getpages", "")
+        if not search_id:
+            raise BadRequest(f"Unknown path {request.path}", "not-found", 404)
         with self._lock:
             stored = self._searches.get(search_id)
         if stored is None:
@@ -494,10 +502,6 @@ class RorMock(MockServer):
     # -- capacity PATCH ------------------------------------------------------------------
 
     def _capacity_patch(self, request: Request, exchange: Exchange) -> Response:
-        if request.method != "PATCH" or request.path != SYNC_PATH + "/Location":
-            raise BadRequest(
-                "Only PATCH Location?identifier=... is served here", "not-supported", 405
-            )
         content_type = (request.mimetype or "").lower()
         if content_type != "application/fhir+json":
             raise BadRequest(
@@ -580,7 +584,7 @@ class RorMock(MockServer):
 
     # -- $export -------------------------------------------------------------------------
 
-    def _export_kickoff(self, request: Request) -> Response:
+    def _export_kickoff(self, request: Request, exchange: Exchange) -> Response:
         if request.headers.get("Prefer", "").lower() != "respond-async":
             raise BadRequest("$export requires the header Prefer: respond-async")
         output_format = request.args.get("_outputFormat", "application/fhir+json")
@@ -606,7 +610,7 @@ class RorMock(MockServer):
             headers={"Content-Location": f"{self.fhir_base}/$export-poll-status?_jobId={job_id}"},
         )
 
-    def _export_poll(self, request: Request) -> Response:
+    def _export_poll(self, request: Request, exchange: Exchange) -> Response:
         job_id = request.args.get("_jobId", "")
         with self._lock:
             job = self._exports.get(job_id)
@@ -647,19 +651,19 @@ class RorMock(MockServer):
             if job.since is None or date_range(r["meta"]["lastUpdated"])[0] >= job.since
         ]
 
-    def _export_output(self, rest: str) -> Response:
-        try:
-            _, job_id, kind, part_text = rest.split("/")
-            part = int(part_text)
-        except ValueError as exc:
-            raise BadRequest("Unknown export output", "not-found", 404) from exc
+    def _export_output(
+        self, request: Request, exchange: Exchange, job_id: str, kind: str, part: str
+    ) -> Response:
+        if not part.isdigit():
+            raise BadRequest("Unknown export output", "not-found", 404)
         with self._lock:
             job = self._exports.get(job_id)
         if job is None or kind not in job.types:
             raise BadRequest("Unknown export output", "not-found", 404)
         with self._data_lock:
             keys = self._export_keys(job, kind)
-            chunk = keys[(part - 1) * self.export_chunk : part * self.export_chunk]
+            number = int(part)
+            chunk = keys[(number - 1) * self.export_chunk : number * self.export_chunk]
             bundle = {
                 "resourceType": "Bundle",
                 "type": "collection",
@@ -735,19 +739,6 @@ class RorMock(MockServer):
                 }
             ],
         }
-
-    def _respond(self, request: Request, exchange: Exchange, fault: str | None) -> Response:
-        try:
-            return super()._respond(request, exchange, fault)
-        except _RetryLater as exc:
-            exchange.details["error"] = str(exc.status)
-            response = _outcome(
-                exc.status,
-                "throttled" if exc.status == 429 else "transient",
-                "Trop de requêtes" if exc.status == 429 else "Service temporairement indisponible",
-            )
-            response.headers["Retry-After"] = str(self.retry_after)
-            return response
 
 
 class _RetryLater(Exception):

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import CommandResult, load_settings
+from ..identity.ins import InsOid
 from ._args import existing_file, new_file, non_empty
 
 __all__ = ["register"]
 
-_INS_OID = "1.2.250.1.213.1.4.8"
+_INS_OID = InsOid.NIR.value
 
 
 def register(groups: Any, common: argparse.ArgumentParser) -> None:
@@ -217,7 +218,7 @@ def _embedded_pdf(document: bytes) -> bytes | None:
 def _deposit(args: argparse.Namespace) -> CommandResult:
     import hashlib
 
-    from ..cda import read_header
+    from ..cda import parse_header
     from ..errors import InputError, MalformedResponse
 
     derived_id = False
@@ -231,7 +232,7 @@ def _deposit(args: argparse.Namespace) -> CommandResult:
             )
         document = _read(args.document, f"the document {args.document}")
     try:
-        header = read_header(document)
+        header = parse_header(document)
     except MalformedResponse as exc:
         raise InputError(f"{args.document} is not a readable CDA: {exc.message}") from exc
     if header.patient.ins is None:

@@ -123,12 +123,12 @@ def _serve(args: argparse.Namespace) -> CommandResult:
 
 def _send(args: argparse.Namespace) -> CommandResult:
     from ..errors import InputError
-    from ..hl7 import MllpClient, parse_ack, read_header
+    from ..hl7 import MllpClient, parse_ack, parse_header
 
     data = _read(Path(args.file))
     # Files separate segments with LF; on the wire HL7 wants CR.
     data = data.replace(b"\r\n", b"\r").replace(b"\n", b"\r")
-    header = read_header(data)
+    header = parse_header(data)
     if header is None:
         raise InputError(f"{args.file} does not hold an HL7 v2 message (no readable MSH)")
     host, port_ = args.to

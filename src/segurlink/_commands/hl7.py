@@ -241,7 +241,7 @@ def _listen(args: argparse.Namespace) -> CommandResult:
                 "listening": f"{args.host}:{listener.port}",
                 "port": listener.port,
                 "forward": f"{forward_host}:{forward_port}",
-                "insi_endpoint": settings.insi().endpoint,
+                "insi_endpoint": insi.settings.endpoint,
             }
             print(
                 f"segurlink hl7 listening on {ready['listening']} (MLLP), forwarding to "

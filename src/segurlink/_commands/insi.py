@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..cli import CommandResult, load_settings
+from ..identity.ins import InsOid
 from ._args import non_empty
 
 __all__ = ["register"]
@@ -47,7 +48,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     verify.add_argument(
         "--ins", type=non_empty, required=True, help="15-char INS (matricule + key)"
     )
-    verify.add_argument("--oid", type=non_empty, default="1.2.250.1.213.1.4.8", help="INS OID")
+    verify.add_argument("--oid", type=non_empty, default=InsOid.NIR.value, help="INS OID")
     _add_traits_arguments(verify)
     verify.set_defaults(handler=_verify)
 

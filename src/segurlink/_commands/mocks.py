@@ -118,9 +118,9 @@ def run_demo(settings: Any) -> tuple[list[dict[str, Any]], list[str]]:
     from .insi import outcome_data, outcome_text
 
     steps: list[dict[str, Any]] = []
-    lines: list[str] = [f"INSi mock at {settings.insi().endpoint}", ""]
     found: dict[str, Any] = {}
     with InsiClient.from_settings(settings) as insi:
+        lines: list[str] = [f"INSi mock at {insi.settings.endpoint}", ""]
         for person in DEMO_SEARCHES:
             traits = IdentityTraits.from_input(**person)
             outcome = insi.search(traits)

@@ -37,7 +37,7 @@ def _near(text: str) -> Any:
     try:
         lat, lon, *rest = (float(p) for p in text.split(","))
         if len(rest) > 1:
-            raise ValueError("too many values")
+            raise InputError("too many values")
         return Near(lat, lon, rest[0] if rest else 10.0)
     except (ValueError, TypeError, InputError) as exc:
         raise argparse.ArgumentTypeError(f"expected LAT,LON[,KM]: {exc}") from None
@@ -250,6 +250,8 @@ def _run(
 
 
 def _search_organizations(args: argparse.Namespace) -> CommandResult:
+    from ..ror.messages import Include
+
     return _run(
         args,
         "organizations",
@@ -259,7 +261,7 @@ def _search_organizations(args: argparse.Namespace) -> CommandResult:
             "name": args.name,
             "name_match": args.name_match,
             "type": args.type,
-            "include_parents": args.parents,
+            "include": {Include.PARENTS} if args.parents else set(),
             **_paging(args),
         },
     )
@@ -267,7 +269,12 @@ def _search_organizations(args: argparse.Namespace) -> CommandResult:
 
 def _search_services(args: argparse.Namespace) -> CommandResult:
     from ..errors import InputError
-    from ..ror.messages import DISABILITY_CATEGORIES, HOME_CARE_CATEGORIES
+    from ..ror.messages import (
+        DEFAULT_SERVICE_INCLUDE,
+        DISABILITY_CATEGORIES,
+        HOME_CARE_CATEGORIES,
+        Include,
+    )
 
     if args.home_care and args.disability:
         raise InputError("--home-care and --disability exclude each other")
@@ -287,7 +294,8 @@ def _search_services(args: argparse.Namespace) -> CommandResult:
             "intervention_zone": args.intervention_zone,
             "psychiatric_sector": args.psychiatric_sector,
             "organization_type": organization_type,
-            "include_practitioners": args.practitioners,
+            "include": DEFAULT_SERVICE_INCLUDE
+            | ({Include.PRACTITIONERS} if args.practitioners else set()),
             "category": args.category,
             "type": args.type,
             "specialty": args.specialty,
@@ -380,6 +388,7 @@ def _price_row(service: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def _search_practitioners(args: argparse.Namespace) -> CommandResult:
     from ..errors import InputError
+    from ..ror.messages import Include
 
     if args.max_pages < 1:
         raise InputError(f"--max-pages must be at least 1, not {args.max_pages}")
@@ -390,9 +399,7 @@ def _search_practitioners(args: argparse.Namespace) -> CommandResult:
             services = client.services(
                 organization_finess=args.finess,
                 organization_hierarchy=True,
-                include_organization=False,
-                include_locations=False,
-                include_practitioners=True,
+                include={Include.PRACTITIONERS},
                 max_pages=args.max_pages,
             )
             roles = [(s.id, r) for s in services for r in s.roles]

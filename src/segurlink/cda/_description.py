@@ -17,7 +17,14 @@ from typing import Any
 
 from .._ascii import is_ascii_digits
 from ..errors import InputError
-from ..identity import IdDocumentKind, IdentityRecord, IdentityStatus, IdentityTraits, Ins
+from ..identity import (
+    IdDocumentKind,
+    IdentityRecord,
+    IdentityStatus,
+    IdentityTraits,
+    Ins,
+    InsOid,
+)
 from . import codes
 from .models import (
     Attachment,
@@ -189,7 +196,7 @@ def _patient(data: Mapping[str, Any]) -> Patient:
     ins = (
         Ins.parse(
             _text(data["ins"], "patient.ins"),
-            _text(data.get("ins_oid", "1.2.250.1.213.1.4.8"), "patient.ins_oid"),
+            _text(data.get("ins_oid", InsOid.NIR.value), "patient.ins_oid"),
         )
         if data.get("ins")
         else None

@@ -39,7 +39,7 @@ from typing import Any, ClassVar, Literal
 
 from lxml import etree
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InputError
 
 __all__ = [
     "CompiledSchematron",
@@ -564,7 +564,7 @@ class CompiledSchematron:
                 return self._fallback.run(document)
             try:
                 if document.node is None:
-                    raise ValueError(document.error)
+                    raise InputError(document.error)
                 svrl = executable.transform_to_string(xdm_node=document.node)
             except Exception as exc:  # noqa: BLE001
                 message = _saxon_error(str(exc))

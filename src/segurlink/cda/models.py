@@ -219,7 +219,7 @@ class Attachment:
 class ParentDocument:
     """The document a replacement (``RPLC``) replaces: its id and version.
 
-    ``set_id`` is what :func:`~segurlink.cda.read_header` found in a document that
+    ``set_id`` is what :func:`~segurlink.cda.parse_header` found in a document that
     carries one; the builder never writes it, because ``parentDocument`` holds only
     ``id`` and ``versionNumber`` in the CI-SIS (StrucMin rule CI-SISRelatedDocument),
     and a replacement keeps its parent's setId anyway.
@@ -375,7 +375,7 @@ class ParticipantFacts:
 
 @dataclass(frozen=True, slots=True)
 class CdaHeader:
-    """The facts of a CDA header, e.g. for XDS metadata (see :func:`read_header`).
+    """The facts of a CDA header, e.g. for XDS metadata (see :func:`parse_header`).
 
     Times are aware datetimes when the document gives a time zone, naive otherwise.
     """

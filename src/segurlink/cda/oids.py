@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from ..identity.ins import InsOid
+
 __all__ = [
     "ADMINISTRATIVE_GENDER",
     "CONFIDENTIALITY",
@@ -51,9 +53,7 @@ RPPS_ROOT = "1.2.250.1.71.4.2.1"
 #: Structure national identifier (idNat_Struct = "1" + FINESS).
 STRUCTURE_ROOT = "1.2.250.1.71.4.2.2"
 #: The INS OIDs (NIR, NIA, test NIR, demonstration NIR).
-INS_OIDS: frozenset[str] = frozenset(
-    {"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"}
-)
+INS_OIDS: frozenset[str] = frozenset(oid.value for oid in InsOid)
 
 # -- templateIds -----------------------------------------------------------------------------
 TEMPLATE_HL7_FRANCE = "2.16.840.1.113883.2.8.2.1"

@@ -27,6 +27,7 @@ from lxml import etree
 
 from .._ascii import is_ascii_digits
 from .._xml import parse_xml
+from ..config import Settings, resolve_path
 from ..errors import ConfigurationError, InputError, Issue, ValidationError
 from ..identity import Ins
 from . import codes
@@ -48,8 +49,8 @@ __all__ = [
     "ValidationReport",
     "Validator",
     "check_header",
+    "parse_header",
     "parse_ts",
-    "read_header",
     "validate",
 ]
 
@@ -114,7 +115,7 @@ class CdaSettings:
     )
 
     @classmethod
-    def from_settings(cls, settings: Any) -> CdaSettings:
+    def from_settings(cls, settings: Settings) -> CdaSettings:
         """From the ``[cda]`` table of :class:`segurlink.config.Settings` (``kit``,
         ``cache_dir``)."""
         section: Mapping[str, Any] = settings.section("cda")
@@ -132,8 +133,7 @@ class CdaSettings:
     @classmethod
     def _from_values(cls, kit: Any, cache_dir: Any, base: Path | None) -> CdaSettings:
         def path(value: Any) -> Path:
-            result = Path(str(value)).expanduser()
-            return base / result if base is not None and not result.is_absolute() else result
+            return resolve_path(value, base)
 
         if kit and not path(kit).is_dir():
             raise ConfigurationError(f"cda kit directory not found: {path(kit)}")
@@ -824,12 +824,12 @@ def _patient(root: etree._Element) -> PatientFacts:
     )
 
 
-def read_header(document: bytes | str | etree._Element) -> CdaHeader:
+def parse_header(document: bytes | str | etree._Element) -> CdaHeader:
     """The header facts of any CDA R2 document (level 1 or structured).
 
     Raises :class:`~segurlink.errors.InputError` when the document has no usable id.
 
-    >>> header = read_header(xml_bytes)                # doctest: +SKIP
+    >>> header = parse_header(xml_bytes)                # doctest: +SKIP
     >>> header.type_code.code, header.version          # doctest: +SKIP
     ('80788-3', 1)
     """
@@ -892,3 +892,7 @@ def read_header(document: bytes | str | etree._Element) -> CdaHeader:
         parent_document=parent,
         relation=related.get("typeCode") if related is not None else None,
     )
+
+
+#: The former name of :func:`parse_header` (parsers are named ``parse_*``).
+read_header = parse_header

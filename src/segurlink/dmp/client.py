@@ -10,28 +10,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TypeVar
 
 import requests
 from lxml import etree
 
-from .._audit import ExchangeLog, mask_xml
-from .._http import build_session, request_errors
+from .._audit import ExchangeLog
+from .._clock import Clock, Sleep, utc_datetime
+from .._flow import drive
+from .._retry import RetryPolicy
+from .._transport import Answer, HttpClient, HttpTransport, Shape
 from ..cda.models import CdaHeader, Code
-from ..config import Limits, Settings, Timeouts
+from ..config import Settings
 from ..errors import (
     ConfigurationError,
-    HttpStatusError,
     InputError,
     MalformedResponse,
     NotFound,
-    TlsError,
     TransportError,
-    XdsError,
 )
 from ..identity import IdentityRecord, Ins
+from ..psc.models import ProfessionalIdentity
 from . import messages as msg
+from .flows import Lookup, Prepare, Submit, Wait, deposit_recovery
 from .metadata import (
     DocumentEntryMetadata,
     SubmissionSetMetadata,
@@ -55,7 +58,6 @@ from .models import (
     SUBMISSION_SET_ARC,
     Audience,
     DepositResult,
-    DmpSettings,
     DocumentEntry,
     PatientStatus,
     RetrievedDocument,
@@ -63,12 +65,20 @@ from .models import (
     new_oid,
 )
 from .mtom import MtomPart, build_mtom, parse_mtom
+from .settings import DmpSettings
 from .vihf import Signer, Vihf, certificate_ou, sign_vihf
 from .xades import sign_submission_set
 
 __all__ = ["DmpClient"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: The deposit's retry schedule after a broken exchange the DMP does not have: short
+#: waits with full jitter (the caller's ``retries`` sets the attempts).
+DEPOSIT_RETRY_INITIAL = 0.5
+DEPOSIT_RETRY_MAXIMUM = 5.0
 
 
 def _ins_from_patient_id(patient_id: str) -> Ins:
@@ -80,7 +90,7 @@ def _ins_from_patient_id(patient_id: str) -> Ins:
         raise MalformedResponse("the entry's patientId is not an INS") from exc
 
 
-class DmpClient:
+class DmpClient(HttpClient):
     """Client of the DMP (indirect mode: the structure's certificates).
 
     >>> client = DmpClient.from_settings(Settings.from_toml("segurlink.toml"))  # doctest: +SKIP
@@ -99,41 +109,50 @@ class DmpClient:
         self,
         settings: DmpSettings,
         *,
-        timeouts: Timeouts | None = None,
         session: requests.Session | None = None,
         log: ExchangeLog | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
         signer: Signer | None = None,
-        professional: Any = None,
-        clock: Callable[[], dt.datetime] | None = None,
-        limits: Limits | None = None,
+        professional: ProfessionalIdentity | None = None,
     ) -> None:
         self.settings = settings
-        self.timeouts = timeouts or Timeouts()
         self._signer = signer or Signer.from_files(
             settings.signing_cert, settings.signing_key, settings.signing_key_password
         )
         self._check_structure_identity()
-        self._session = session or build_session(
-            settings.tls, self.timeouts, pool_maxsize=16, limits=limits
+        self._transport = HttpTransport.for_service(
+            self.service_name, "the DMP", settings, session=session, log=log, pool_maxsize=16
         )
-        self._log = log or ExchangeLog()
         self._professional = professional
-        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._clock = clock or time.time
+        self._sleep = sleep or time.sleep
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> DmpClient:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        log: ExchangeLog | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        signer: Signer | None = None,
+        professional: ProfessionalIdentity | None = None,
+    ) -> DmpClient:
         """A client for the ``[dmp]`` section of ``settings``."""
-        kwargs.setdefault("limits", settings.limits)
-        return cls(DmpSettings.from_settings(settings), timeouts=settings.timeouts, **kwargs)
+        return cls(
+            DmpSettings.from_settings(settings),
+            session=session,
+            log=log,
+            clock=clock,
+            sleep=sleep,
+            signer=signer,
+            professional=professional,
+        )
 
-    def close(self) -> None:
-        self._session.close()
-
-    def __enter__(self) -> DmpClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _now(self) -> dt.datetime:
+        return utc_datetime(self._clock)
 
     def __repr__(self) -> str:
         return f"DmpClient(endpoint={self.settings.endpoint!r}, mode={self.settings.mode!r})"
@@ -162,11 +181,11 @@ class DmpClient:
 
     # -- VIHF and transport --------------------------------------------------------------
 
-    def vihf(self, ins: Ins, *, professional: Any = None) -> etree._Element:
+    def vihf(self, ins: Ins, *, professional: ProfessionalIdentity | None = None) -> etree._Element:
         """A signed VIHF for a request about ``ins``."""
         professional = professional or self._professional
         issuer = self._signer.subject
-        now = self._clock()
+        now = self._now()
         if professional is not None:
             vihf = Vihf.from_professional(
                 self.settings, ins, professional, issuer=issuer, issue_instant=now
@@ -176,7 +195,12 @@ class DmpClient:
         return sign_vihf(vihf.to_element(), self._signer)
 
     def _request(
-        self, action: str, ins: Ins, body: etree._Element, *, professional: Any = None
+        self,
+        action: str,
+        ins: Ins,
+        body: etree._Element,
+        *,
+        professional: ProfessionalIdentity | None = None,
     ) -> msg.BuiltRequest:
         service = msg.ACTIONS[action][0]
         return msg.envelope(
@@ -186,59 +210,51 @@ class DmpClient:
             body,
         )
 
-    def _post(
-        self, operation: str, request: msg.BuiltRequest, parts: Sequence[MtomPart] = ()
-    ) -> tuple[bytes, str]:
-        url = self.settings.service_url(request.service)
+    def _send(
+        self,
+        request: msg.BuiltRequest,
+        read: Callable[[Answer], T],
+        parts: Sequence[MtomPart] = (),
+    ) -> T:
+        """Send ``request`` (with its MTOM ``parts``) and ``read`` the answer."""
         if parts:
             data, ctype = build_mtom(request.envelope, parts, action=request.action)
         else:
             data = request.envelope
             ctype = f'application/soap+xml; charset=UTF-8; action="{request.action}"'
-        with self._log.exchange(self.service_name, operation, url=url) as record:
-            record.message_id = request.message_id
-            self._log.body(record, "request", request.envelope)
-            with request_errors(url):
-                response = self._session.post(
-                    url, data=data, headers={"Content-Type": ctype}, timeout=self.timeouts.as_tuple
-                )
-                content = response.content
-            record.http_status = response.status_code
-            self._log.body(record, "response", content, response.headers.get("Content-Type", ""))
-            rtype = response.headers.get("Content-Type", "")
-            is_soap = "xml" in rtype.lower() or rtype.lower().startswith("multipart/related")
-            if response.status_code not in (200, 500) or not is_soap:
-                if response.status_code == 200:
-                    raise MalformedResponse(
-                        f"the DMP answered 200 with {rtype or 'no content type'}, not SOAP",
-                        url=url,
-                    )
-                raise HttpStatusError(
-                    f"the DMP answered HTTP {response.status_code} ({rtype or 'no content type'})",
-                    status=response.status_code,
-                    url=url,
-                    body_excerpt=mask_xml(content, max_bytes=300),
-                )
-            record.outcome = "ok"
-            return content, rtype
+        return self._transport.call(
+            msg.TRANSACTIONS[request.action],
+            "POST",
+            self.settings.service_url(request.service),
+            read,
+            content=data,
+            headers={"Content-Type": ctype},
+            shape=Shape.MTOM,
+            message_id=request.message_id,
+            log_content=request.envelope,
+        )
 
     def _call(
         self,
-        operation: str,
         action: str,
         ins: Ins,
         body: etree._Element,
-        reader: Callable[[bytes], Any],
+        read: Callable[[bytes], T],
         *,
-        professional: Any = None,
+        professional: ProfessionalIdentity | None = None,
         parts: Sequence[MtomPart] = (),
-    ) -> Any:
+    ) -> T:
+        """One transaction about ``ins``: ``read`` gets the answer's SOAP envelope."""
+
+        def envelope(answer: Answer) -> T:
+            answer.record.outcome = "ok"
+            content = answer.content
+            if answer.media_type.startswith("multipart/"):
+                content = parse_mtom(content, answer.content_type).root
+            return read(content)
+
         request = self._request(action, ins, body, professional=professional)
-        content, rtype = self._post(operation, request, parts)
-        root = (
-            parse_mtom(content, rtype).root if rtype.lower().startswith("multipart/") else content
-        )
-        return reader(root)
+        return self._send(request, envelope, parts)
 
     # -- TD0.2 ---------------------------------------------------------------------------
 
@@ -248,12 +264,9 @@ class DmpClient:
             ins,
             self.settings.software,
             sender_oid=self.settings.source_oid,
-            creation_time=self._clock(),
+            creation_time=self._now(),
         )
-        result: PatientStatus = self._call(
-            "TD0.2", msg.TD02, ins, body, lambda b: msg.read_patient_check(b)
-        )
-        return result
+        return self._call(msg.TD02, ins, body, msg.parse_patient_check)
 
     # -- TD3.1 ---------------------------------------------------------------------------
 
@@ -266,9 +279,7 @@ class DmpClient:
     ) -> tuple[DocumentEntry, ...]:
         """TD3.1 FindDocuments: the patient's entries with the given statuses."""
         body = msg.find_documents_body(patient_id_value(ins.value, ins.oid), statuses)
-        entries: tuple[DocumentEntry, ...] = self._call(
-            "TD3.1", msg.ITI18, ins, body, lambda b: msg.read_query_response(b)
-        )
+        entries = self._call(msg.ITI18, ins, body, msg.parse_query_response)
         return entries if include_signatures else tuple(e for e in entries if not e.is_signature)
 
     def get(
@@ -285,10 +296,7 @@ class DmpClient:
             unique_ids=[unique_id] if unique_id else [],
             entry_uuids=[entry_uuid] if entry_uuid else [],
         )
-        entries: tuple[DocumentEntry, ...] = self._call(
-            "TD3.1", msg.ITI18, ins, body, lambda b: msg.read_query_response(b)
-        )
-        return current_version(entries)
+        return current_version(self._call(msg.ITI18, ins, body, msg.parse_query_response))
 
     # -- TD3.2 ---------------------------------------------------------------------------
 
@@ -298,8 +306,12 @@ class DmpClient:
         """TD3.2: the document's bytes (MTOM answer)."""
         repository = repository_id or self.settings.repository_id
         request = self._request(msg.ITI43, ins, msg.retrieve_body(repository, [unique_id]))
-        content, rtype = self._post("TD3.2", request)
-        documents = msg.read_retrieve_response(parse_mtom(content, rtype))
+        documents = self._send(
+            request,
+            lambda answer: msg.parse_retrieve_response(
+                parse_mtom(answer.content, answer.content_type)
+            ),
+        )
         for document in documents:
             if document.unique_id == unique_id:
                 return document
@@ -336,7 +348,7 @@ class DmpClient:
                 else f"the CDA replaces {parent} (relatedDocument RPLC): give the entryUUID "
                 "of that entry (DmpClient.deposit finds it)"
             )
-        now = self._clock()
+        now = self._now()
         doc = document_entry_from_header(
             header,
             document,
@@ -381,7 +393,7 @@ class DmpClient:
         *,
         hidden_from: Iterable[Audience | str] = (),
         identity: IdentityRecord | None = None,
-        professional: Any = None,
+        professional: ProfessionalIdentity | None = None,
         replaces: str | None = None,
         retries: int = 1,
         content_type: Code | None = None,
@@ -397,8 +409,10 @@ class DmpClient:
 
         If the exchange breaks after sending (timeout, reset, truncated answer, HTTP 5xx),
         the document uniqueId is looked up with ITI-18 before retrying: when the DMP has it,
-        the result says ``already_deposited`` and nothing is sent again. Depositing again a
-        document the DMP already has (same uniqueId and bytes) says the same.
+        the result says ``already_deposited`` and nothing is sent again
+        (:func:`~segurlink.dmp.flows.deposit_recovery`; ``retries`` more attempts at most,
+        after a short jittered wait). Depositing again a document the DMP already has
+        (same uniqueId and bytes) says the same.
         """
         header = _read_local_cda(document)
         ins = self._check_document(header, identity)
@@ -427,57 +441,64 @@ class DmpClient:
                     f"replaces ({parent_uid}: {parent.entry_uuid})"
                 )
             replaces = parent.entry_uuid
-        attempts = 0
-        while True:
-            attempts += 1
-            ins, ss, docs, body, parts = self.prepare_deposit(
-                document,
-                hidden_from=hidden_from,
-                identity=identity,
-                replaces=replaces,
-                content_type=content_type,
-                class_code=class_code,
-            )
-            unique_id = docs[0].unique_id
-            try:
-                self._call(
-                    "TD2.1",
-                    msg.ITI41,
-                    ins,
-                    body,
-                    lambda b: msg.read_registry_response(
-                        b, expected_action=msg.ACTIONS[msg.ITI41][1]
-                    ),
-                    professional=professional,
-                    parts=parts,
-                )
-            except XdsError as exc:
-                if any(e.code == "XDSDocumentUniqueIdError" for e in exc.errors):
-                    existing = self.get(ins, unique_id=unique_id)
-                    if existing is not None and existing.hash in ("", docs[0].hash):
-                        return DepositResult(
-                            unique_id, ss.unique_id, True, replaces, attempts, existing
-                        )
-                raise
-            except TlsError:
-                raise
-            except TransportError as exc:
-                if isinstance(exc, HttpStatusError) and exc.status < 500:
-                    raise
-                logger.warning(
-                    "DMP deposit interrupted (%s); looking the document up", type(exc).__name__
-                )
-                existing = self.get(ins, unique_id=unique_id)
-                if existing is not None:
-                    return DepositResult(
-                        unique_id, ss.unique_id, True, replaces, attempts, existing
-                    )
-                if attempts > retries:
-                    raise
-                continue
-            return DepositResult(unique_id, ss.unique_id, False, replaces, attempts)
+        unique_id = header.id.xds_unique_id
+        prepared: list[tuple[Ins, etree._Element, list[MtomPart]]] = []
 
-    def replace(self, document: bytes, **kwargs: Any) -> DepositResult:
+        def perform(step: Prepare | Submit | Lookup | Wait) -> object:
+            if isinstance(step, Prepare):
+                doc_ins, ss, _docs, body, parts = self.prepare_deposit(
+                    document,
+                    hidden_from=hidden_from,
+                    identity=identity,
+                    replaces=replaces,
+                    content_type=content_type,
+                    class_code=class_code,
+                )
+                prepared[:] = [(doc_ins, body, parts)]
+                return ss.unique_id
+            if isinstance(step, Submit):
+                doc_ins, body, parts = prepared[0]
+                try:
+                    return self._call(
+                        msg.ITI41,
+                        doc_ins,
+                        body,
+                        lambda b: msg.parse_registry_response(
+                            b, expected_action=msg.ACTIONS[msg.ITI41][1]
+                        ),
+                        professional=professional,
+                        parts=parts,
+                    )
+                except TransportError as exc:
+                    logger.info("DMP deposit interrupted (%s)", type(exc).__name__)
+                    raise
+            if isinstance(step, Lookup):
+                return self.get(ins, unique_id=step.unique_id)
+            self._sleep(step.seconds)
+            return None
+
+        policy = RetryPolicy(
+            initial=DEPOSIT_RETRY_INITIAL,
+            maximum=DEPOSIT_RETRY_MAXIMUM,
+            max_attempts=max(retries, 0) + 1,
+        )
+        return drive(
+            deposit_recovery(unique_id, _sha1(document), replaces=replaces, policy=policy),
+            perform,
+        )
+
+    def replace(
+        self,
+        document: bytes,
+        *,
+        hidden_from: Iterable[Audience | str] = (),
+        identity: IdentityRecord | None = None,
+        professional: ProfessionalIdentity | None = None,
+        replaces: str | None = None,
+        retries: int = 1,
+        content_type: Code | None = None,
+        class_code: Code | None = None,
+    ) -> DepositResult:
         """Deposit a new version, refusing a CDA that is not one (no ``relatedDocument``).
 
         :meth:`deposit` does the replacement itself for any CDA that declares it; this
@@ -485,7 +506,16 @@ class DmpClient:
         """
         if _replaced_unique_id(_read_local_cda(document)) is None:
             raise InputError("a replacement CDA needs relatedDocument typeCode='RPLC'")
-        return self.deposit(document, **kwargs)
+        return self.deposit(
+            document,
+            hidden_from=hidden_from,
+            identity=identity,
+            professional=professional,
+            replaces=replaces,
+            retries=retries,
+            content_type=content_type,
+            class_code=class_code,
+        )
 
     # -- TD3.3 ---------------------------------------------------------------------------
 
@@ -501,21 +531,20 @@ class DmpClient:
         return SubmissionSetMetadata(
             unique_id=new_oid(self.settings.source_oid, SUBMISSION_SET_ARC),
             source_id=self.settings.source_oid,
-            submission_time=self._clock().astimezone(dt.UTC).strftime("%Y%m%d%H%M%S"),
+            submission_time=self._now().strftime("%Y%m%d%H%M%S"),
             patient_id=entry.patient_id,
             authors=(author,),
             content_type=self.settings.content_type,
             title=entry.title,
         )
 
-    def _update(self, operation: str, entry: DocumentEntry, body: etree._Element) -> None:
+    def _update(self, entry: DocumentEntry, body: etree._Element) -> None:
         ins = _ins_from_patient_id(entry.patient_id)
         self._call(
-            operation,
             msg.ITI57,
             ins,
             body,
-            lambda b: msg.read_registry_response(b, expected_action=msg.ACTIONS[msg.ITI57][1]),
+            lambda b: msg.parse_registry_response(b, expected_action=msg.ACTIONS[msg.ITI57][1]),
         )
 
     def current(self, entry: DocumentEntry) -> DocumentEntry:
@@ -544,7 +573,6 @@ class DmpClient:
             )
         ss = self._admin_submission_set(current)
         self._update(
-            "TD3.3",
             current,
             msg.update_status_body(ss, current.entry_uuid, current.status, new_status),
         )
@@ -577,7 +605,7 @@ class DmpClient:
         base = [c for c in current.confidentiality if c in ("N", "R", "V")] or ["N"]
         codes = base + [a.value for a in Audience if a in hidden_from]
         ss = self._admin_submission_set(current)
-        self._update("TD3.3", current, msg.visibility_update_body(ss, current, codes))
+        self._update(current, msg.visibility_update_body(ss, current, codes))
 
     def hide(self, entry: DocumentEntry, audience: Audience = Audience.PROFESSIONALS) -> None:
         """Hide an entry from professionals, the patient or legal representatives."""
@@ -641,12 +669,12 @@ def _state_sentence(entry: DocumentEntry) -> str:
 
 def _read_local_cda(document: bytes) -> CdaHeader:
     """The header of a CDA the caller gives: unreadable bytes are an :class:`InputError`."""
-    from ..cda import read_header
+    from ..cda import parse_header
 
     if not isinstance(document, bytes | bytearray):
         raise InputError(f"the document to deposit must be bytes, not {type(document).__name__}")
     try:
-        return read_header(bytes(document))
+        return parse_header(bytes(document))
     except MalformedResponse as exc:  # not well-formed, DOCTYPE refused, empty...
         raise InputError(f"the document to deposit is not a readable CDA: {exc.message}") from exc
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from lxml import etree
 
 from .._ascii import is_ascii_digits
-from .._soap import SOAP12_NS, WSA_NS, Envelope, read_envelope
+from .._soap import SOAP12_NS, WSA_NS, Envelope, parse_envelope
 from .._xml import parse_xml
 from ..config import SoftwareIdentity
-from ..errors import MalformedResponse, SoapFault, XdsError, XdsIssue
+from ..errors import InputError, MalformedResponse, SoapFault, XdsError, XdsIssue
 from ..identity import Ins
 from .metadata import (
     DE_CLASS,
@@ -57,12 +57,12 @@ __all__ = [
     "envelope",
     "find_documents_body",
     "get_documents_body",
+    "parse_patient_check",
+    "parse_query_response",
+    "parse_registry_response",
+    "parse_retrieve_response",
     "patient_check_body",
     "provide_and_register_body",
-    "read_patient_check",
-    "read_query_response",
-    "read_registry_response",
-    "read_retrieve_response",
     "retrieve_body",
     "update_status_body",
     "visibility_update_body",
@@ -100,6 +100,16 @@ ITI41 = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 ITI18 = "urn:ihe:iti:2007:RegistryStoredQuery"
 ITI43 = "urn:ihe:iti:2007:RetrieveDocumentSet"
 ITI57 = "urn:ihe:iti:2010:UpdateDocumentSet"
+
+#: The DMP transaction (TD) each SOAP action carries, as the DMP's guide names them: the
+#: operation names of the exchange log. ITI-18 serves TD3.1; ITI-57 the TD3.3 updates.
+TRANSACTIONS: dict[str, str] = {
+    TD02: "TD0.2",
+    ITI41: "TD2.1",
+    ITI18: "TD3.1",
+    ITI43: "TD3.2",
+    ITI57: "TD3.3",
+}
 
 FIND_DOCUMENTS = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"
 GET_DOCUMENTS = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4"
@@ -218,7 +228,7 @@ def patient_check_body(
 
 
 def _checked(data: bytes, expected_action: str, what: str) -> Envelope:
-    env = read_envelope(data, what=what)
+    env = parse_envelope(data, what=what)
     if env.fault is not None:
         fault = env.fault
         detail = ""
@@ -240,7 +250,7 @@ def _checked(data: bytes, expected_action: str, what: str) -> Envelope:
     return env
 
 
-def read_patient_check(data: bytes, *, expected_action: str = ACTIONS[TD02][1]) -> PatientStatus:
+def parse_patient_check(data: bytes, *, expected_action: str = ACTIONS[TD02][1]) -> PatientStatus:
     """Interpret a ``PRPA_IN201308UV02`` answer."""
     env = _checked(data, expected_action, "TD0.2 answer")
     body = env.body
@@ -330,7 +340,7 @@ def _raise_failure(status: str, holder: etree._Element, what: str) -> None:
     raise XdsError(f"{what} failed: {first.code} {first.context}".strip(), issues)
 
 
-def read_registry_response(data: bytes, *, expected_action: str) -> tuple[XdsIssue, ...]:
+def parse_registry_response(data: bytes, *, expected_action: str) -> tuple[XdsIssue, ...]:
     """Read a ``RegistryResponse`` (ITI-41, ITI-57); raise :class:`XdsError` on Failure.
 
     Returns the warnings of a successful answer.
@@ -389,7 +399,7 @@ def get_documents_body(
 ) -> etree._Element:
     """GetDocuments stored query, by document uniqueIds or entryUUIDs."""
     if bool(unique_ids) == bool(entry_uuids):
-        raise ValueError("give unique_ids or entry_uuids")
+        raise InputError("give unique_ids or entry_uuids")
     slot = (
         ("$XDSDocumentEntryUniqueId", _quoted_list(unique_ids))
         if unique_ids
@@ -451,7 +461,7 @@ def _entry(eo: etree._Element) -> DocumentEntry:
     )
 
 
-def read_query_response(
+def parse_query_response(
     data: bytes, *, expected_action: str = ACTIONS[ITI18][1]
 ) -> tuple[DocumentEntry, ...]:
     """The DocumentEntries of an ``AdhocQueryResponse``; :class:`XdsError` on Failure."""
@@ -467,7 +477,7 @@ def read_query_response(
     return tuple(_entry(eo) for eo in objects.findall(f"{{{RIM_NS}}}ExtrinsicObject"))
 
 
-def read_object_refs(data: bytes, *, expected_action: str = ACTIONS[ITI18][1]) -> tuple[str, ...]:
+def parse_object_refs(data: bytes, *, expected_action: str = ACTIONS[ITI18][1]) -> tuple[str, ...]:
     """The ids of an ``ObjectRef`` query answer."""
     env = _checked(data, expected_action, "ITI-18 answer")
     body = env.body
@@ -489,7 +499,7 @@ def retrieve_body(repository_id: str, unique_ids: Sequence[str]) -> etree._Eleme
     return root
 
 
-def read_retrieve_response(
+def parse_retrieve_response(
     message: MtomMessage, *, expected_action: str = ACTIONS[ITI43][1]
 ) -> tuple[RetrievedDocument, ...]:
     """The documents of a ``RetrieveDocumentSetResponse`` (MTOM parts resolved)."""
@@ -541,7 +551,7 @@ def visibility_update_body(
     """A new version of ``entry`` (same ``lid``, slot ``PreviousVersion``) whose
     confidentiality codes are ``confidentiality`` (TD3.3a/b masking)."""
     if not entry.raw or not entry.lid:
-        raise ValueError("the entry must come from a LeafClass query (raw metadata and lid)")
+        raise InputError("the entry must come from a LeafClass query (raw metadata and lid)")
     eo = parse_xml(entry.raw, what="stored DocumentEntry")
     new_id = "Document01"
     for attr in ("status", "isOpaque", "home"):

@@ -26,8 +26,10 @@ from .._xml import parse_xml
 from ..config import Secret
 from ..errors import ConfigurationError, InputError, XmlSecurityError
 from ..identity import Ins
+from ..psc.models import ProfessionalIdentity
 from .metadata import patient_id_value
-from .models import DmpSettings, ResponsiblePerson
+from .models import ResponsiblePerson
+from .settings import DmpSettings
 
 __all__ = [
     "DSIG_NS",
@@ -37,7 +39,7 @@ __all__ = [
     "Vihf",
     "VihfRole",
     "certificate_ou",
-    "read_vihf",
+    "parse_vihf",
     "sign_vihf",
     "verify_vihf",
 ]
@@ -121,7 +123,13 @@ class Vihf:
 
     @classmethod
     def from_professional(
-        cls, settings: DmpSettings, ins: Ins, professional: Any, *, issuer: str, **kwargs: Any
+        cls,
+        settings: DmpSettings,
+        ins: Ins,
+        professional: ProfessionalIdentity,
+        *,
+        issuer: str,
+        **kwargs: Any,
     ) -> Vihf:
         """A VIHF for a professional logged in with Pro Santé Connect (indirect mode).
 
@@ -134,7 +142,7 @@ class Vihf:
         would not accept this structure's certificate for them.
         """
         roles: list[VihfRole] = []
-        exercices = tuple(getattr(professional, "exercices", ()) or ())
+        exercices = professional.exercices
         ex, activity = _chosen_activity(exercices, settings.structure_id)
         sector = str(getattr(activity, "sector", "") or "")
         if re.fullmatch(r"SA[0-9]{2}", sector) and "sector" not in kwargs:
@@ -145,19 +153,12 @@ class Vihf:
             if ex.speciality:
                 roles.append(VihfRole(ex.speciality, SPECIALITY_SYSTEM))
         if not roles:
-            for role in getattr(professional, "roles", ())[:4]:
+            for role in professional.roles[:4]:
                 code, _, system = str(role).partition("^")
                 roles.append(VihfRole(code, system or PROFESSION_SYSTEM))
         if not roles:
             raise InputError("the professional has no profession to put in the VIHF role")
-        name = " ".join(
-            p
-            for p in (
-                getattr(professional, "given_name", ""),
-                getattr(professional, "family_name", ""),
-            )
-            if p
-        )
+        name = " ".join(p for p in (professional.given_name, professional.family_name) if p)
         return cls._from_settings(
             settings, ins, issuer, professional.national_id, name, roles, **kwargs
         )
@@ -434,7 +435,7 @@ def verify_vihf(
     return signed
 
 
-def read_vihf(data: bytes | etree._Element) -> dict[str, Any]:
+def parse_vihf(data: bytes | etree._Element) -> dict[str, Any]:
     """The facts of a VIHF: issuer, subject, authn context, attributes (values as lists).
 
     Coded attribute values (``Role``, ``PurposeOfUse``) are ``code^codeSystem`` strings.
@@ -465,3 +466,7 @@ def read_vihf(data: bytes | etree._Element) -> dict[str, Any]:
         "signature_after_issuer": sig is not None and children.index(sig) == 1,
         "attributes": attributes,
     }
+
+
+#: The former name of :func:`parse_vihf` (parsers are named ``parse_*``).
+read_vihf = parse_vihf

@@ -7,7 +7,7 @@ APP mailbox go to the DUI as MDMs (guide "Transmission au LPS d'un document CDA 
 d'un courriel MSSanté").
 
 * :mod:`~segurlink.gateway.messages` (pure): :func:`parse_document_message`,
-  :func:`read_extract`, :func:`document_ack`, :func:`build_business_ack`,
+  :func:`parse_extract`, :func:`document_ack`, :func:`build_business_ack`,
   :func:`build_inbound_mdm`;
 * :mod:`~segurlink.gateway.rules` (pure): :func:`check` (the guide's rules, the MSSanté
   matrix :data:`~segurlink.gateway.rules.MSSANTE_MATRIX`) and the routing;
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         build_inbound_mdm,
         document_ack,
         parse_document_message,
-        read_extract,
+        parse_extract,
     )
     from .models import (
         Action,
@@ -74,7 +74,7 @@ __all__ = [
     "inbound_jobs",
     "matrix_row",
     "parse_document_message",
-    "read_extract",
+    "parse_extract",
 ]
 
 _EXPORTS = {
@@ -85,7 +85,7 @@ _EXPORTS = {
             "build_inbound_mdm",
             "document_ack",
             "parse_document_message",
-            "read_extract",
+            "parse_extract",
         ),
         ".messages",
     ),

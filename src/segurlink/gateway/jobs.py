@@ -318,7 +318,7 @@ def _dmp_error(exc: Exception, action: Action) -> tuple[str, str, str]:
 
 
 def _deliver_dmp(ctx: GatewayContext, clients: _DmpClients, job: Job) -> Mapping[str, Any]:
-    from ..cda import read_header
+    from ..cda import parse_header
     from ..cda.models import Code
     from ..dmp import DELETED
     from ..outbox.classify import classify
@@ -329,7 +329,7 @@ def _deliver_dmp(ctx: GatewayContext, clients: _DmpClients, job: Job) -> Mapping
     professional = _professional(p.get("sender") or [], ctx.sender_profession)
     try:
         if action is Action.DELETE:
-            header = read_header(document)
+            header = parse_header(document)
             ins = header.patient.ins
             if ins is None:
                 raise InputError("the CDA carries no INS")
@@ -491,12 +491,12 @@ def _deliver_zam(ctx: GatewayContext, client: MllpClient, job: Job) -> Mapping[s
 def _deliver_inbound(ctx: GatewayContext, client: MllpClient, job: Job) -> Mapping[str, Any]:
     import datetime as dt
 
-    from ..cda import read_header
+    from ..cda import parse_header
     from .messages import build_inbound_mdm
 
     p = job.payload
     document = job.blob("cda")
-    header = read_header(document)
+    header = parse_header(document)
     control_id = zam_control_id(job.key)
     type_code = header.type_code
     message = build_inbound_mdm(

@@ -67,7 +67,7 @@ __all__ = [
     "document_ack",
     "ei_of",
     "parse_document_message",
-    "read_extract",
+    "parse_extract",
 ]
 
 #: MSH-21 of the messages of guide R1 (creator → platform, and the ZAM back).
@@ -126,7 +126,7 @@ def parse_document_message(data: bytes | str) -> DocumentMessage:
     return _document_message(header, tree, joined)
 
 
-def read_extract(text: str) -> DocumentMessage:
+def parse_extract(text: str) -> DocumentMessage:
     """Read an extract of a message (OBX/PRT/NTE groups, as the guides print them): an MSH
     is assumed when there is none, and a segment written on the line of the previous one
     (``…mssante.fr PRT||UC||…``) is split off. For tests and diagnostics."""

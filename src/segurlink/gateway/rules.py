@@ -418,10 +418,10 @@ def _check_destinations(
 def _check_cda(
     message: DocumentMessage, document: bytes, sequence: int, policy: Policy
 ) -> CdaHeader:
-    from ..cda import read_header
+    from ..cda import parse_header
 
     try:
-        header = read_header(document)
+        header = parse_header(document)
     except (MalformedResponse, SegurlinkError) as exc:
         raise _refuse(
             "102",

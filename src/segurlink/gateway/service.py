@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 from ..errors import ConfigurationError, Hl7Error, SegurlinkError, TransportError
-from ..hl7.messages import read_header
+from ..hl7.messages import parse_header
 from ..hl7.models import AckCode, MessageHeader
 from .jobs import GatewayContext, gateway_kinds, message_jobs
 from .messages import document_ack, parse_document_message
@@ -100,8 +100,13 @@ class Gateway:
                 options["password"] = self.outbox.password
             store = open_store(self.outbox.store, **options)
         self.store: Store = store
-        mss = settings.section("mssante")
-        self.mail_sender = str(mss.get("address") or "")
+        # The APP mailbox mails are sent from; its settings are checked now, not at the
+        # first mail (no [mssante]: the gateway does not mail, and answers AR when asked to).
+        self.mail_sender = ""
+        if settings.section("mssante"):
+            from ..mssante import MssSettings
+
+            self.mail_sender = MssSettings.from_settings(settings).address
         if validate is None:
             validate = _validator(settings)
         self.policy = Policy(
@@ -271,7 +276,7 @@ class Gateway:
             else:
                 verdict_ = verdict
         except Hl7Error as exc:
-            header = read_header(data)
+            header = parse_header(data)
             verdict_ = Rejection.refuse(
                 exc.code, exc.message, exc.segment, exc.field, component=exc.component
             )

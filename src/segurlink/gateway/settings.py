@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from ..config import Settings
 from ..errors import ConfigurationError
@@ -76,7 +76,8 @@ class GatewaySettings:
                 raise ConfigurationError(f"gateway.{name} must be a number of seconds > 0")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> GatewaySettings:
+    def from_settings(cls, settings: Settings) -> Self:
+        """Typed settings from ``[gateway]`` (unknown keys and bad values refused)."""
         section: Mapping[str, Any] = settings.section("gateway")
         unknown = sorted(set(section) - _KEYS)
         if unknown:

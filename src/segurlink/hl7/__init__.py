@@ -23,9 +23,10 @@ if TYPE_CHECKING:
         build_identity_update,
         escape_value,
         parse_ack,
+        parse_header,
         parse_message,
-        read_header,
     )
+    from .messages import read_header as read_header
     from .mllp import MllpClient, MllpListener, frame_message
     from .models import (
         AckCode,
@@ -61,8 +62,8 @@ __all__ = [
     "escape_value",
     "frame_message",
     "parse_ack",
+    "parse_header",
     "parse_message",
-    "read_header",
     "status_after_insi",
     "traits_for_insi",
 ]
@@ -78,6 +79,7 @@ _EXPORTS = {
             "escape_value",
             "parse_ack",
             "parse_message",
+            "parse_header",
             "read_header",
         ),
         ".messages",

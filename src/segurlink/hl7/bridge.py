@@ -47,8 +47,8 @@ from .messages import (
     build_ack,
     build_identity_update,
     parse_ack,
+    parse_header,
     parse_message,
-    read_header,
 )
 from .models import AckCode, AckError, IdentityUpdate, MessageHeader, PamMessage
 from .qualification import Refusal, decide, traits_for_insi
@@ -346,7 +346,7 @@ class Hl7InsiBridge:
         )
 
     def _unreadable(self, data: bytes, exc: Hl7Error) -> _Answer:
-        header = read_header(data)
+        header = parse_header(data)
         code = AckCode.AR if header is None or exc.code in _REJECT_CODES else AckCode.AE
         error = AckError(exc.code, exc.message, exc.segment, exc.field, exc.component)
         return self._answer(header, Refusal(code, (error,)))

@@ -54,9 +54,9 @@ __all__ = [
     "field_value",
     "hl7_datetime",
     "parse_ack",
+    "parse_header",
     "parse_message",
     "parse_tree",
-    "read_header",
     "unescape_value",
 ]
 
@@ -146,7 +146,7 @@ def parse_message(data: bytes | str) -> PamMessage:
     )
 
 
-def read_header(data: bytes | str) -> MessageHeader | None:
+def parse_header(data: bytes | str) -> MessageHeader | None:
     """The MSH of a message that may be broken elsewhere, or None when MSH is unreadable.
 
     Used to acknowledge a message that :func:`parse_message` refused.
@@ -912,3 +912,7 @@ def _err_segment(ack: Any, error: AckError, error_system: str, application_syste
             esc_(error.message),
         ],
     )
+
+
+#: The former name of :func:`parse_header` (parsers are named ``parse_*``).
+read_header = parse_header

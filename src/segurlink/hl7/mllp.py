@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Final, Self
 
-from ..errors import MllpError, SegurlinkError, TransportError, TransportTimeout
+from ..errors import InputError, MllpError, SegurlinkError, TransportError, TransportTimeout
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -65,7 +65,7 @@ class FrameReader:
 
     def __init__(self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         if max_message_bytes < 1:
-            raise ValueError("max_message_bytes must be positive")
+            raise InputError("max_message_bytes must be positive")
         self.max_message_bytes = max_message_bytes
         self._buffer = bytearray()
         self._in_frame = False
@@ -145,7 +145,7 @@ class MllpListener:
         poll_interval: float = 0.1,
     ) -> None:
         if max_connections < 1:
-            raise ValueError("max_connections must be positive")
+            raise InputError("max_connections must be positive")
         for name, value in (
             ("idle_timeout", idle_timeout),
             ("frame_timeout", frame_timeout),
@@ -153,7 +153,7 @@ class MllpListener:
             ("poll_interval", poll_interval),
         ):
             if not 0 < value <= 3600:
-                raise ValueError(f"{name} must be positive and finite")
+                raise InputError(f"{name} must be positive and finite")
         self.handler = handler
         self.host = host
         self.requested_port = port
@@ -371,7 +371,7 @@ class MllpClient:
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         if not (0 < connect_timeout <= 600 and 0 < ack_timeout <= 3600):
-            raise ValueError("MLLP timeouts must be positive and finite")
+            raise InputError("MLLP timeouts must be positive and finite")
         self.host = host
         self.port = port
         self.connect_timeout = connect_timeout

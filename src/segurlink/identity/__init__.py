@@ -13,16 +13,21 @@ Ins('27***********74', oid='1.2.250.1.213.1.4.8')
 
 from __future__ import annotations
 
-from .ins import Ins, InsOid
-from .nir import check_nir, nir_key, split_nir
-from .rniv import IdDocumentKind, IdentityRecord, IdentityStatus
-from .traits import (
-    IdentityTraits,
-    Sex,
-    normalize_birth_name,
-    normalize_first_name,
-    normalize_first_names,
-)
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .ins import Ins, InsOid
+    from .nir import check_nir, nir_key, split_nir
+    from .rniv import IdDocumentKind, IdentityRecord, IdentityStatus
+    from .traits import (
+        IdentityTraits,
+        Sex,
+        normalize_birth_name,
+        normalize_first_name,
+        normalize_first_names,
+    )
 
 __all__ = [
     "IdDocumentKind",
@@ -39,3 +44,40 @@ __all__ = [
     "normalize_first_names",
     "split_nir",
 ]
+
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "Ins",
+            "InsOid",
+        ),
+        ".ins",
+    ),
+    **dict.fromkeys(
+        (
+            "check_nir",
+            "nir_key",
+            "split_nir",
+        ),
+        ".nir",
+    ),
+    **dict.fromkeys(
+        (
+            "IdDocumentKind",
+            "IdentityRecord",
+            "IdentityStatus",
+        ),
+        ".rniv",
+    ),
+    **dict.fromkeys(
+        (
+            "IdentityTraits",
+            "Sex",
+            "normalize_birth_name",
+            "normalize_first_name",
+            "normalize_first_names",
+        ),
+        ".traits",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)

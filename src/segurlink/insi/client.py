@@ -3,43 +3,46 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import requests
 
-from .._audit import ExchangeLog, mask_xml
-from .._http import build_session, request_errors
-from ..config import InsiSettings, Limits, Settings, SoftwareIdentity, Timeouts, TlsConfig
-from ..errors import ConfigurationError, HttpStatusError, InsiFault, MalformedResponse
+from .._audit import ExchangeLog
+from .._clock import Clock, utc_datetime
+from .._flow import drive
+from .._transport import Answer, HttpClient, HttpTransport, Shape
+from ..config import Settings, TlsConfig
+from ..errors import ConfigurationError, HttpStatusError, InputError, InsiFault
 from ..identity import IdentityTraits, Ins
+from .flows import search_strategy
 from .messages import BuiltRequest, InsiMessages, parse_answer
 from .models import (
-    CrCode,
     InsiResult,
     Mismatch,
-    SearchAttempt,
     SearchOutcome,
     TraitsQuery,
     Verification,
     VitaleQuery,
 )
+from .settings import InsiSettings
 
 __all__ = ["InsiClient"]
 
 logger = logging.getLogger(__name__)
 
 
-class InsiClient:
+class InsiClient(HttpClient):
     """Client of the INSi teleservice, certificate (mutual TLS) mode.
 
     >>> client = InsiClient.from_settings(Settings.from_toml("segurlink.toml"))  # doctest: +SKIP
     >>> outcome = client.search(traits)  # doctest: +SKIP
     >>> outcome.identity.ins if outcome.found else outcome.result.label  # doctest: +SKIP
 
-    The session is injected (built by :func:`segurlink._http.build_session` by default), so
-    mutual TLS, the CA bundle and pooling live on it. Every call has the configured finite
-    timeouts. The client is thread-safe: it holds no per-call state.
+    ``session`` is injected or built from the settings (mutual TLS, the CA bundle,
+    pooling, deadlines); a session the caller gives stays the caller's (:meth:`close`
+    leaves it open). Every call has the configured finite timeouts. The client is
+    thread-safe: it holds no per-call state.
     """
 
     service_name = "insi"
@@ -47,14 +50,12 @@ class InsiClient:
     def __init__(
         self,
         settings: InsiSettings,
-        software: SoftwareIdentity,
         *,
-        timeouts: Timeouts | None = None,
         session: requests.Session | None = None,
         log: ExchangeLog | None = None,
-        wsdl: Path | None = None,
-        limits: Limits | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        software = settings.require_software()
         if settings.mode != "certificate":
             raise ConfigurationError(
                 "INSi card / Pro Santé Connect mode is not available yet; use mode='certificate'"
@@ -65,11 +66,12 @@ class InsiClient:
                 "set insi.cert/insi.key or insi.pkcs12"
             )
         self.settings = settings
-        self.timeouts = timeouts or Timeouts()
-        self._session = session or build_session(settings.tls, self.timeouts, limits=limits)
-        self._log = log or ExchangeLog()
+        self._clock = clock or time.time
         emitter = settings.emitter or certificate_ou(settings.tls)
-        self.messages = InsiMessages(software, emitter=emitter, wsdl=wsdl)
+        self.messages = InsiMessages(software, emitter=emitter, wsdl=settings.wsdl)
+        self._transport = HttpTransport.for_service(
+            self.service_name, "INSi", settings, session=session, log=log
+        )
 
     @classmethod
     def from_settings(
@@ -78,25 +80,10 @@ class InsiClient:
         *,
         session: requests.Session | None = None,
         log: ExchangeLog | None = None,
+        clock: Clock | None = None,
     ) -> InsiClient:
         """A client for the ``[insi]`` section of ``settings``."""
-        return cls(
-            settings.insi(),
-            settings.require_software(),
-            timeouts=settings.timeouts,
-            session=session,
-            log=log,
-            limits=settings.limits,
-        )
-
-    def close(self) -> None:
-        self._session.close()
-
-    def __enter__(self) -> InsiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return cls(InsiSettings.from_settings(settings), session=session, log=log, clock=clock)
 
     def __repr__(self) -> str:
         return f"InsiClient(endpoint={self.settings.endpoint!r})"
@@ -105,42 +92,24 @@ class InsiClient:
 
     def search_once(self, query: TraitsQuery) -> tuple[InsiResult, str]:
         """One ``rechercherInsAvecTraitsIdentite`` call; returns the result and message id."""
-        request = self.messages.search_by_traits(query)
-        return self._call("rechercherInsAvecTraitsIdentite", request), request.message_id
+        request = self.messages.search_by_traits(query, now=utc_datetime(self._clock))
+        return self._call(request), request.message_id
 
     def search_with_vitale(self, query: VitaleQuery) -> InsiResult:
         """One ``rechercherInsAvecCarteVitale`` call with the data read on the card."""
-        request = self.messages.search_by_vitale(query)
-        return self._call("rechercherInsAvecCarteVitale", request)
+        return self._call(self.messages.search_by_vitale(query, now=utc_datetime(self._clock)))
 
     # -- strategies ----------------------------------------------------------------------
 
     def search(self, traits: IdentityTraits, *, send_birth_place: bool = False) -> SearchOutcome:
-        """Search the INS the way certified clients do.
+        """Search the INS the way certified clients do (:func:`~segurlink.insi.search_strategy`).
 
-        Each birth first name is sent in turn (one per call) until CR 00. On CR 02 the
-        birth place is added if it was not sent. CR 01 is reported as is: an existing
-        person may not be found, and segurlink does not guess.
+        Each birth first name is sent in turn (one per call) until CR 00, then — when
+        there are several and none was found — the whole list in one ``Prenom``. On CR
+        02 the birth place is added if it was not sent. CR 01 is reported as is: an
+        existing person may not be found, and segurlink does not guess.
         """
-        attempts: list[SearchAttempt] = []
-        results: list[InsiResult] = []
-        for rank, first_name in enumerate(_unique(traits.first_names), start=1):
-            query = TraitsQuery.from_traits(traits, first_name, with_birth_place=send_birth_place)
-            result, message_id = self.search_once(query)
-            attempts.append(
-                SearchAttempt(rank, query.birth_place is not None, result.code, message_id)
-            )
-            results.append(result)
-            if result.code is CrCode.MULTIPLE and query.birth_place is None and traits.birth_place:
-                query = TraitsQuery.from_traits(traits, first_name, with_birth_place=True)
-                result, message_id = self.search_once(query)
-                attempts.append(SearchAttempt(rank, True, result.code, message_id))
-                results.append(result)
-            if result.code is CrCode.FOUND:
-                return SearchOutcome(result, tuple(attempts))
-        multiple = [r for r in results if r.code is CrCode.MULTIPLE]
-        final = multiple[-1] if multiple else results[-1]
-        return SearchOutcome(final, tuple(attempts))
+        return drive(search_strategy(traits, send_birth_place=send_birth_place), self.search_once)
 
     def verify(
         self, ins: Ins, traits: IdentityTraits, *, send_birth_place: bool = False
@@ -163,47 +132,33 @@ class InsiClient:
 
     # -- transport -----------------------------------------------------------------------
 
-    def _call(self, operation: str, request: BuiltRequest) -> InsiResult:
-        url = self.settings.endpoint
-        with self._log.exchange(self.service_name, operation, url=url) as record:
-            record.message_id = request.message_id
-            self._log.body(record, "request", request.body)
-            with request_errors(url):
-                response = self._session.post(
-                    url,
-                    data=request.body,
-                    headers={"Content-Type": request.content_type},
-                    timeout=self.timeouts.as_tuple,
-                )
-                content = response.content
-            record.http_status = response.status_code
-            self._log.body(record, "response", content)
-            ctype = response.headers.get("Content-Type", "")
-            is_xml = "xml" in ctype.lower()
-            if response.status_code not in (200, 500) or not is_xml:
-                if response.status_code == 200:
-                    raise MalformedResponse(
-                        f"INSi answered 200 with {ctype or 'no content type'}, not SOAP", url=url
-                    )
-                raise HttpStatusError(
-                    f"INSi answered HTTP {response.status_code} ({ctype or 'no content type'})",
-                    status=response.status_code,
-                    url=url,
-                    body_excerpt=mask_xml(content, max_bytes=300),
-                )
+    def _call(self, request: BuiltRequest) -> InsiResult:
+        def read(answer: Answer) -> InsiResult:
             try:
-                result = parse_answer(content, expected_action=request.action)
+                result = parse_answer(answer.content, expected_action=request.action)
             except InsiFault as fault:
-                record.outcome = f"{fault.subcode}/{fault.detail_code}"
+                answer.record.outcome = f"{fault.subcode}/{fault.detail_code}"
                 raise
-            if response.status_code != 200:
+            if answer.status != 200:
                 raise HttpStatusError(
-                    f"INSi answered HTTP {response.status_code} with a result",
-                    status=response.status_code,
-                    url=url,
+                    f"INSi answered HTTP {answer.status} with a result",
+                    status=answer.status,
+                    url=answer.url,
                 )
-            record.outcome = result.code.value
+            answer.record.outcome = result.code.value
             return result
+
+        return self._transport.call(
+            request.operation,
+            "POST",
+            self.settings.endpoint,
+            read,
+            content=request.body,
+            headers={"Content-Type": request.content_type},
+            shape=Shape.SOAP,
+            message_id=request.message_id,
+            log_content=request.body,
+        )
 
 
 def compare_identity(
@@ -248,7 +203,7 @@ def certificate_ou(tls: TlsConfig) -> str:
             password = tls.password.reveal().encode() if tls.password else None
             bundle = pkcs12.load_pkcs12(tls.pkcs12.read_bytes(), password)
             if bundle.cert is None:
-                raise ValueError("no certificate in the PKCS#12 file")
+                raise InputError("no certificate in the PKCS#12 file")
             cert = bundle.cert.certificate
         else:
             raise ConfigurationError("no client certificate configured")
@@ -258,10 +213,3 @@ def certificate_ou(tls: TlsConfig) -> str:
     if not ous:
         raise ConfigurationError("the client certificate has no OU; set insi.emitter explicitly")
     return str(ous[0].value)
-
-
-def _unique(values: Sequence[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for value in values:
-        seen.setdefault(value, None)
-    return list(seen)

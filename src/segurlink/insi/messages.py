@@ -17,7 +17,7 @@ from typing import Any, Final
 from lxml import etree
 
 from .._resources import schemas_dir
-from .._soap import SOAP12_NS, WSA_NS, Envelope, load_wsdl, read_envelope
+from .._soap import SOAP12_NS, WSA_NS, Envelope, load_wsdl, parse_envelope
 from .._xml import local_name
 from ..config import SoftwareIdentity
 from ..errors import InsiFault, InvalidTraits, MalformedResponse, SegurlinkError
@@ -60,11 +60,12 @@ def default_wsdl() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class BuiltRequest:
-    """A request ready to send: its SOAP action, message id and bytes."""
+    """A request ready to send: its operation, SOAP action, message id and bytes."""
 
     action: str
     message_id: str
     body: bytes
+    operation: str = OP_SEARCH_TRAITS
 
     @property
     def content_type(self) -> str:
@@ -174,6 +175,7 @@ class InsiMessages:
         action_el = etree.SubElement(header, f"{{{WSA_NS}}}Action")
         action_el.text = action
         return BuiltRequest(
+            operation=operation,
             action=action,
             message_id=message_id,
             body=etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"),
@@ -198,7 +200,7 @@ def parse_answer(data: bytes, *, expected_action: str | None = None) -> InsiResu
     >>> parse_answer(body).code
     <CrCode.NOT_FOUND: '01'>
     """
-    envelope = read_envelope(data, what="INSi answer")
+    envelope = parse_envelope(data, what="INSi answer")
     if envelope.fault is not None:
         raise fault_error(envelope)
     if expected_action is not None:

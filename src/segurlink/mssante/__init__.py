@@ -11,39 +11,51 @@ Pure parts: :mod:`~segurlink.mssante.messages` (compose, read messages and recei
 
 from __future__ import annotations
 
-from .client import MemorySentStore, MssClient, sasl_oauthbearer, sasl_xoauth2
-from .messages import (
-    SUBJECT_PREFIX,
-    compose,
-    normalize_message_id,
-    patient_address,
-    read_message,
-    read_receipts,
-    readable_pdf_name,
-    subject_for,
-)
-from .models import (
-    APPLICATION_ERRORS,
-    PATIENT_DOMAIN,
-    AccessTokenSource,
-    ApplicationError,
-    Attachment,
-    DeliveryStatus,
-    Draft,
-    MailboxKind,
-    OutgoingMessage,
-    Receipt,
-    ReceiptKind,
-    ReceivedMessage,
-    RecipientRefusal,
-    SendResult,
-    SentMessageStore,
-    XdmDocument,
-    XdmEntry,
-    XdmPackage,
-)
-from .settings import DEFAULT_MAX_MESSAGE_SIZE, MssSettings
-from .xdm import XDM_FILENAME, XdmLimits, build_xdm, document_file_name, read_xdm
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .client import MemorySentStore, MssClient, sasl_oauthbearer, sasl_xoauth2
+    from .messages import (
+        SUBJECT_PREFIX,
+        compose,
+        normalize_message_id,
+        parse_message,
+        parse_receipts,
+        patient_address,
+        readable_pdf_name,
+        subject_for,
+    )
+    from .messages import (
+        read_message as read_message,
+    )
+    from .messages import (
+        read_receipts as read_receipts,
+    )
+    from .models import (
+        APPLICATION_ERRORS,
+        PATIENT_DOMAIN,
+        AccessTokenSource,
+        ApplicationError,
+        Attachment,
+        DeliveryStatus,
+        Draft,
+        MailboxKind,
+        OutgoingMessage,
+        Receipt,
+        ReceiptKind,
+        ReceivedMessage,
+        RecipientRefusal,
+        SendResult,
+        SentMessageStore,
+        XdmDocument,
+        XdmEntry,
+        XdmPackage,
+    )
+    from .settings import DEFAULT_MAX_MESSAGE_SIZE, MssSettings
+    from .xdm import XDM_FILENAME, XdmLimits, build_xdm, document_file_name, parse_xdm
+    from .xdm import read_xdm as read_xdm
 
 __all__ = [
     "APPLICATION_ERRORS",
@@ -75,12 +87,81 @@ __all__ = [
     "compose",
     "document_file_name",
     "normalize_message_id",
+    "parse_message",
+    "parse_receipts",
+    "parse_xdm",
     "patient_address",
-    "read_message",
-    "read_receipts",
-    "read_xdm",
     "readable_pdf_name",
     "sasl_oauthbearer",
     "sasl_xoauth2",
     "subject_for",
 ]
+
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "MemorySentStore",
+            "MssClient",
+            "sasl_oauthbearer",
+            "sasl_xoauth2",
+        ),
+        ".client",
+    ),
+    **dict.fromkeys(
+        (
+            "SUBJECT_PREFIX",
+            "compose",
+            "normalize_message_id",
+            "parse_message",
+            "parse_receipts",
+            "patient_address",
+            "read_message",
+            "read_receipts",
+            "readable_pdf_name",
+            "subject_for",
+        ),
+        ".messages",
+    ),
+    **dict.fromkeys(
+        (
+            "APPLICATION_ERRORS",
+            "PATIENT_DOMAIN",
+            "AccessTokenSource",
+            "ApplicationError",
+            "Attachment",
+            "DeliveryStatus",
+            "Draft",
+            "MailboxKind",
+            "OutgoingMessage",
+            "Receipt",
+            "ReceiptKind",
+            "ReceivedMessage",
+            "RecipientRefusal",
+            "SendResult",
+            "SentMessageStore",
+            "XdmDocument",
+            "XdmEntry",
+            "XdmPackage",
+        ),
+        ".models",
+    ),
+    **dict.fromkeys(
+        (
+            "DEFAULT_MAX_MESSAGE_SIZE",
+            "MssSettings",
+        ),
+        ".settings",
+    ),
+    **dict.fromkeys(
+        (
+            "XDM_FILENAME",
+            "XdmLimits",
+            "build_xdm",
+            "document_file_name",
+            "parse_xdm",
+            "read_xdm",
+        ),
+        ".xdm",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)

@@ -15,17 +15,18 @@ structure's certificate (APP mailboxes). Every failure is a segurlink error.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import imaplib
 import json
 import logging
 import re
 import smtplib
 import ssl
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Self
+from typing import Self
 
+from .._clock import Clock, utc_datetime
 from ..config import Settings
 from ..errors import (
     ConfigurationError,
@@ -144,7 +145,7 @@ class MssClient:
         *,
         tokens: AccessTokenSource | None = None,
         store: SentMessageStore | None = None,
-        clock: Callable[[], dt.datetime] | None = None,
+        clock: Clock | None = None,
         uuid_factory: Callable[[], uuid.UUID] = uuid.uuid4,
     ) -> None:
         if settings.auth != "EXTERNAL" and tokens is None:
@@ -154,13 +155,28 @@ class MssClient:
         self.settings = settings
         self.tokens = tokens
         self.store: SentMessageStore = store if store is not None else MemorySentStore()
-        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._clock = clock or time.time
         self._uuid = uuid_factory
         self._context: ssl.SSLContext | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> Self:
-        return cls(MssSettings.from_settings(settings), **kwargs)
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        tokens: AccessTokenSource | None = None,
+        store: SentMessageStore | None = None,
+        clock: Clock | None = None,
+        uuid_factory: Callable[[], uuid.UUID] = uuid.uuid4,
+    ) -> Self:
+        """A client for the ``[mssante]`` table of ``settings``."""
+        return cls(
+            MssSettings.from_settings(settings),
+            tokens=tokens,
+            store=store,
+            clock=clock,
+            uuid_factory=uuid_factory,
+        )
 
     def __enter__(self) -> Self:
         return self
@@ -178,7 +194,7 @@ class MssClient:
         software = self.settings.software
         return messages.compose(
             draft,
-            now=self._clock(),
+            now=utc_datetime(self._clock),
             uuid_factory=self._uuid,
             product_reference=self.settings.product_reference,
             application=software.name if software else "segurlink",
@@ -453,12 +469,12 @@ class MssClient:
 
     def _read(self, data: bytes, uid: int) -> ReceivedMessage:
         try:
-            return messages.read_message(data, uid=uid, known=self.store.knows)
+            return messages.parse_message(data, uid=uid, known=self.store.knows)
         except (XdmError, XmlSecurityError) as exc:
             logger.warning(
                 "message uid %d: its XDM archive is refused (%s)", uid, type(exc).__name__
             )
-            return messages.read_message(
+            return messages.parse_message(
                 data, uid=uid, known=self.store.knows, skip_xdm=str(exc.message)
             )
 

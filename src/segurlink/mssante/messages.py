@@ -1,8 +1,8 @@
 """Pure building and reading of MSSanté messages (RFC 5322 + IHE XDM).
 
 No sockets here: :func:`compose` turns a :class:`~segurlink.mssante.Draft` into the bytes
-to send (deterministic given the clock and the uuid factory); :func:`read_message` and
-:func:`read_receipts` read what comes back (messages, MDNs, DSNs, KO mails).
+to send (deterministic given the clock and the uuid factory); :func:`parse_message` and
+:func:`parse_receipts` read what comes back (messages, MDNs, DSNs, KO mails).
 
 >>> subject_for("CR d'imagerie", "CORSE", "FIGATELLIX", "19881012")
 "XDM/1.0/DDM+CR d'imagerie CORSE FIGATELLIX 12/10/1988"
@@ -36,15 +36,15 @@ from .models import (
     ReceivedMessage,
 )
 from .models import Attachment as MailAttachment
-from .xdm import ACTION_CODES, ACTION_SLOT, XDM_FILENAME, build_xdm, document_file_name, read_xdm
+from .xdm import ACTION_CODES, ACTION_SLOT, XDM_FILENAME, build_xdm, document_file_name, parse_xdm
 
 __all__ = [
     "SUBJECT_PREFIX",
     "compose",
     "normalize_message_id",
+    "parse_message",
+    "parse_receipts",
     "patient_address",
-    "read_message",
-    "read_receipts",
     "readable_pdf_name",
     "subject_for",
 ]
@@ -146,7 +146,7 @@ def _level1_pdf(document: bytes) -> bytes | None:
 
 
 def _headers_of(documents: Sequence[bytes]) -> list[CdaHeader]:
-    from ..cda.validate import Validator, read_header
+    from ..cda.validate import Validator, parse_header
 
     headers: list[CdaHeader] = []
     validator = Validator()
@@ -158,7 +158,7 @@ def _headers_of(documents: Sequence[bytes]) -> list[CdaHeader]:
                 + "; ".join(i.message for i in report.errors[:5]),
                 report.errors,
             )
-        headers.append(read_header(document))
+        headers.append(parse_header(document))
     return headers
 
 
@@ -328,7 +328,11 @@ def compose(
             patient.birth_date,
         )
     else:
-        subject = draft.subject
+        subject = draft.subject.strip()
+        if not subject:
+            # Operators refuse a message without a Subject (550 5.6.0) after the whole
+            # upload: say it before connecting.
+            raise InputError("a message without CI-SIS documents needs a subject")
 
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
@@ -562,7 +566,7 @@ def _error_mail(msg: Message, code: int) -> Receipt:
     )
 
 
-def read_receipts(
+def parse_receipts(
     data: bytes, *, known: Callable[[str], bool] | None = None
 ) -> tuple[Receipt, ...]:
     """The acknowledgements a message carries: MDN (RFC 8098), DSN (RFC 3464) or the KO
@@ -602,7 +606,7 @@ def _addresses(msg: Message, *names: str) -> tuple[str, ...]:
     return tuple(a for _, a in email.utils.getaddresses(values) if a)
 
 
-def read_message(
+def parse_message(
     data: bytes,
     *,
     uid: int = 0,
@@ -613,7 +617,7 @@ def read_message(
     """A received message: sender, threading, text, unpacked XDM, other attachments.
 
     The ``IHE_XDM.ZIP`` is read with every safety check of
-    :func:`segurlink.mssante.xdm.read_xdm` (a refused archive raises
+    :func:`segurlink.mssante.xdm.parse_xdm` (a refused archive raises
     :class:`~segurlink.errors.XdmError`). ``skip_xdm`` (the reason) leaves the archive
     packed, as a plain attachment, and records the reason in ``xdm_error``.
     """
@@ -635,13 +639,13 @@ def read_message(
             continue
         name = filename or "attachment"
         if name.upper() == XDM_FILENAME and package is None and not skip_xdm:
-            package = read_xdm(content, limits=xdm_limits)
+            package = parse_xdm(content, limits=xdm_limits)
         else:
             attachments.append(MailAttachment(name, content, part.get_content_type()))
     references = tuple(
         normalize_message_id(r) for r in _header(msg, "References").split() if r.strip()
     )
-    receipts = read_receipts(data, known=known)
+    receipts = parse_receipts(data, known=known)
     sender = _addresses(msg, "From")
     return ReceivedMessage(
         uid=uid,
@@ -664,3 +668,8 @@ def read_message(
         xdm_error=skip_xdm,
         receipts=receipts,
     )
+
+
+# The former names (parsers are named ``parse_*``).
+read_receipts = parse_receipts
+read_message = parse_message

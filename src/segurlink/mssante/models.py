@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from .._audit import mask_identifier
-from ..errors import RecipientRefusal
+from .._oauth import AccessTokenSource
+from ..errors import InputError, RecipientRefusal
 
 __all__ = [
     "APPLICATION_ERRORS",
@@ -51,16 +52,6 @@ APPLICATION_ERRORS: dict[int, str] = {
     905: "INS incomplet",
     906: "Autre erreur",
 }
-
-
-class AccessTokenSource(Protocol):
-    """Anything that hands out a currently valid access token for SASL XOAUTH2/OAUTHBEARER.
-
-    :class:`segurlink.psc.PscTokenProvider` is the real one (fresh Pro Santé Connect
-    tokens, refreshed before they expire).
-    """
-
-    def access_token(self) -> str: ...
 
 
 class MailboxKind(enum.StrEnum):
@@ -199,7 +190,7 @@ class ApplicationError:
         head, _, rest = text.strip().partition("^")
         code_text = head.strip()
         if not (code_text.isascii() and code_text.isdigit()):
-            raise ValueError(f"not an MSSanté application error: {text[:40]!r}")
+            raise InputError(f"not an MSSanté application error: {text[:40]!r}")
         label, _, detail = rest.partition("^")
         code = int(code_text)
         return cls(code, label.strip() or APPLICATION_ERRORS.get(code, ""), detail.strip())

@@ -48,7 +48,7 @@ from ..dmp.metadata import (
     SubmissionSetMetadata,
     submit_objects_request,
 )
-from ..errors import XdmError
+from ..errors import InputError, XdmError
 from .models import XdmDocument, XdmEntry, XdmPackage
 
 __all__ = [
@@ -57,7 +57,7 @@ __all__ = [
     "XdmLimits",
     "build_xdm",
     "document_file_name",
-    "read_xdm",
+    "parse_xdm",
 ]
 
 #: Name of the archive attached to MSSanté messages.
@@ -72,7 +72,7 @@ _METADATA = "METADATA.XML"
 
 @dataclass(frozen=True, slots=True)
 class XdmLimits:
-    """What :func:`read_xdm` accepts before extracting anything (zip-bomb guards)."""
+    """What :func:`parse_xdm` accepts before extracting anything (zip-bomb guards)."""
 
     max_entries: int = 1000
     max_total_size: int = 200 * 1024 * 1024
@@ -83,7 +83,7 @@ class XdmLimits:
 def document_file_name(index: int) -> str:
     """``DOC0001.XML``: ISO-9660 style names (8.3, upper case), 1-based."""
     if not 1 <= index <= 9999:
-        raise ValueError("an XDM subset holds 1 to 9999 documents")
+        raise InputError("an XDM subset holds 1 to 9999 documents")
     return f"DOC{index:04d}.XML"
 
 
@@ -152,7 +152,7 @@ def build_xdm(
     deposit. ``created`` stamps the zip entries (deterministic output).
     """
     if len(entries) != len(documents) or not documents:
-        raise ValueError("one DocumentEntry per document, and at least one document")
+        raise InputError("one DocumentEntry per document, and at least one document")
     metadata = etree.tostring(
         submit_objects_request(submission_set, entries, associations),
         xml_declaration=True,
@@ -292,7 +292,7 @@ def _resolve(uri: str, subset: str, names: dict[str, zipfile.ZipInfo]) -> zipfil
     raise XdmError(f"METADATA.XML names {uri[:80]!r}, which is not in the archive")
 
 
-def read_xdm(data: bytes, *, limits: XdmLimits | None = None) -> XdmPackage:
+def parse_xdm(data: bytes, *, limits: XdmLimits | None = None) -> XdmPackage:
     """Read an ``IHE_XDM.ZIP`` received from outside: every check before extraction.
 
     Raises :class:`~segurlink.errors.XdmError` (unsafe names, zip bomb, no or broken
@@ -360,3 +360,7 @@ def _documents(
             raise XdmError(f"the SHA-1 of {entry.uri[:80]!r} differs from METADATA.XML")
         out.append(XdmDocument(entry, content))
     return tuple(out)
+
+
+#: The former name of :func:`parse_xdm` (parsers are named ``parse_*``).
+read_xdm = parse_xdm

@@ -16,21 +16,26 @@ or delivered, or a PostgreSQL store is opened.
 
 from __future__ import annotations
 
-from .api import Outbox, open_store
-from .kinds import builtin_kinds
-from .models import (
-    Enqueued,
-    Job,
-    JobError,
-    JobKind,
-    JobState,
-    KindCounts,
-    NewJob,
-    StatusReport,
-)
-from .settings import OutboxSettings
-from .store import SqlStore, Store
-from .worker import DEFAULT_POLICY, Delivery, PoolStats, Worker, WorkerPool
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .api import Outbox, open_store
+    from .kinds import builtin_kinds
+    from .models import (
+        Enqueued,
+        Job,
+        JobError,
+        JobKind,
+        JobState,
+        KindCounts,
+        NewJob,
+        StatusReport,
+    )
+    from .settings import OutboxSettings
+    from .store import SqlStore, Store
+    from .worker import DEFAULT_POLICY, Delivery, PoolStats, Worker, WorkerPool
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -53,3 +58,46 @@ __all__ = [
     "builtin_kinds",
     "open_store",
 ]
+
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "Outbox",
+            "open_store",
+        ),
+        ".api",
+    ),
+    "builtin_kinds": ".kinds",
+    **dict.fromkeys(
+        (
+            "Enqueued",
+            "Job",
+            "JobError",
+            "JobKind",
+            "JobState",
+            "KindCounts",
+            "NewJob",
+            "StatusReport",
+        ),
+        ".models",
+    ),
+    "OutboxSettings": ".settings",
+    **dict.fromkeys(
+        (
+            "SqlStore",
+            "Store",
+        ),
+        ".store",
+    ),
+    **dict.fromkeys(
+        (
+            "DEFAULT_POLICY",
+            "Delivery",
+            "PoolStats",
+            "Worker",
+            "WorkerPool",
+        ),
+        ".worker",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)

@@ -2,8 +2,9 @@
 
 A delivery that failed for a reason that may pass — the network, a timeout, the service
 unavailable or overloaded (HTTP 5xx, 408, 429, XDS *NotAvailable/Busy*, SOAP ``Receiver``
-faults, SMTP 4xx), our own configuration being fixed — is retried later with backoff. A refusal of
-the service about this job — unknown patient, no INS, refused rights, invalid metadata, a
+faults, SMTP 4xx: the error's ``is_transient``), our own configuration or the MSSanté
+mailbox's credentials being fixed — is retried later with backoff. A refusal of the
+service about this job — unknown patient, no INS, refused rights, invalid metadata, a
 uniqueId already used by another document — or bad input is final: the job goes ``dead``
 with the reason, for a person to read.
 
@@ -19,19 +20,16 @@ from dataclasses import dataclass
 
 from .._audit import mask_text
 from ..errors import (
+    RETRY_HTTP_STATUSES,
+    TRANSIENT_XDS_CODES,
     ConfigurationError,
     FhirError,
     HttpStatusError,
-    InputError,
-    InsiFault,
     MssAuthenticationError,
     MssError,
     OidcError,
     SegurlinkError,
-    ServiceError,
     SoapFault,
-    TransportError,
-    ValidationError,
     XdsError,
 )
 from .models import JobError
@@ -44,21 +42,6 @@ __all__ = [
     "job_error",
     "safe_message",
 ]
-
-#: XDS error codes (IHE ITI TF-3 4.2.4.1) that say "not now" rather than "no".
-TRANSIENT_XDS_CODES = frozenset(
-    {
-        "XDSRegistryNotAvailable",
-        "XDSRegistryBusy",
-        "XDSRepositoryBusy",
-        "XDSRegistryOutOfResources",
-        "XDSRepositoryOutOfResources",
-    }
-)
-#: HTTP statuses below 500 that are worth another try (timeout, too early, too many).
-RETRY_HTTP_STATUSES = frozenset({408, 425, 429})
-_TRANSIENT_OIDC = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
-_SERVER_SOAP_CODES = frozenset({"Receiver", "Server"})
 
 _DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}|(?:19|20)\d{6})\b")
 _QUOTED = re.compile(r"""(?<![\w'])'[^'\n]*'(?![\w'])|"[^"\n]*\"""")
@@ -120,26 +103,6 @@ def _retryable(exc: BaseException) -> bool:
         return True  # a bug or an OS failure: keep the job, the budget bounds the retries
     if isinstance(exc, ConfigurationError):
         return True  # fixed by a person; the jobs wait meanwhile
-    if isinstance(exc, InputError | ValidationError):
-        return False
-    if isinstance(exc, HttpStatusError):
-        return exc.status >= 500 or exc.status in RETRY_HTTP_STATUSES
-    if isinstance(exc, TransportError):
-        return True  # refused, reset, timeout, TLS, truncated or garbled answers
-    if isinstance(exc, XdsError):
-        return any(issue.code in TRANSIENT_XDS_CODES for issue in exc.errors)
-    if isinstance(exc, InsiFault):
-        return exc.is_temporary
-    if isinstance(exc, SoapFault):
-        return exc.code in _SERVER_SOAP_CODES
-    if isinstance(exc, OidcError):
-        return exc.error in _TRANSIENT_OIDC
-    if isinstance(exc, FhirError):
-        return exc.status >= 500 or exc.status in RETRY_HTTP_STATUSES
     if isinstance(exc, MssAuthenticationError):
         return True  # the structure's certificate or token is fixed by a person
-    if isinstance(exc, MssError):
-        return exc.is_temporary  # 4xx: try later; 5xx: the operator refuses the message
-    if isinstance(exc, ServiceError):
-        return False
-    return False
+    return exc.is_transient

@@ -55,12 +55,12 @@ def _connect(settings: Settings) -> DmpClient:
 
 
 def _header(document: bytes) -> CdaHeader:
-    from ..cda import read_header
+    from ..cda import parse_header
 
     if not isinstance(document, bytes):
         raise InputError("a CDA document is given as bytes")
     try:
-        return read_header(document)
+        return parse_header(document)
     except MalformedResponse as exc:  # the XML parser's word for "not XML"
         raise InputError(f"not a CDA document: {exc.message}") from exc
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..errors import InputError
 from .models import JobKind
 
 __all__ = ["JobKind", "builtin_kinds", "registry"]
@@ -24,7 +25,7 @@ def registry(kinds: Iterable[JobKind]) -> dict[str, JobKind]:
     out: dict[str, JobKind] = {}
     for kind in kinds:
         if kind.name in out:
-            raise ValueError(f"job kind {kind.name!r} is registered twice")
+            raise InputError(f"job kind {kind.name!r} is registered twice")
         out[kind.name] = kind
     return out
 

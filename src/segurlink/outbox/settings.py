@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from .._retry import RetryPolicy
-from ..config import Secret, Settings, _path
-from ..errors import ConfigurationError
+from ..config import Secret, Settings, as_secret
+from ..config import resolve_path as _path
+from ..errors import ConfigurationError, InputError
 from .models import _FINESS
 from .worker import DEFAULT_POLICY
 
@@ -95,9 +96,7 @@ class OutboxSettings:
             raise ConfigurationError("[outbox] workers, lease and poll_interval must be > 0")
         return cls(
             store=store,
-            password=password
-            if isinstance(password, Secret) or password is None
-            else Secret(str(password)),
+            password=as_secret(password),
             workers=workers,
             lease=lease,
             poll_interval=poll,
@@ -121,8 +120,8 @@ class OutboxSettings:
 def _number(section: Mapping[str, Any], key: str, default: float) -> float:
     value = section.get(key, default)
     if isinstance(value, bool):
-        raise ValueError(f"{key} must be a number")
+        raise InputError(f"{key} must be a number")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{key} must be a number, not {value!r}") from None
+        raise InputError(f"{key} must be a number, not {value!r}") from None

@@ -283,7 +283,7 @@ class SqlStore:
         Only jobs of ``structures`` (FINESS) and ``kinds`` when given. Counts an attempt.
         """
         if lease <= 0:
-            raise ValueError("the lease must be positive")
+            raise InputError("the lease must be positive")
         where, params = self._claimable(structures, kinds)
         with self._transaction() as tx:
             row = self._claim_row(tx, where, params, owner, self._ts(self._clock() + lease))
@@ -326,7 +326,7 @@ class SqlStore:
     def reschedule(self, job_id: int, owner: str, delay: float, error: JobError) -> bool:
         """Back to pending, due in ``delay`` s, with the error of this attempt."""
         if delay < 0:
-            raise ValueError("a retry delay cannot be negative")
+            raise InputError("a retry delay cannot be negative")
         return self._owned(
             "state = 'pending', next_attempt_at = ?, lease_owner = NULL, "
             "lease_expires_at = NULL, last_error_class = ?, last_error_code = ?, "

@@ -5,39 +5,42 @@
 '10001234567'
 """
 
-from .client import (
-    AccessTokenSource,
-    PscClient,
-    PscSettings,
-    PscTokenProvider,
-    tokens_from_json,
-    tokens_to_json,
-)
-from .messages import (
-    PRESETS,
-    end_session_url,
-    new_authorization_request,
-    parse_callback,
-    parse_discovery,
-    parse_introspection,
-    parse_userinfo,
-    validate_id_token,
-)
-from .models import (
-    AuthorizationRequest,
-    CibaRequest,
-    IdTokenClaims,
-    Introspection,
-    OtherId,
-    ProfessionalIdentity,
-    ProviderMetadata,
-    PscActivity,
-    PscAddress,
-    PscExercice,
-    PscLogin,
-    Rejection,
-    TokenSet,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .._oauth import AccessTokenSource
+    from .client import PscClient, PscTokenProvider, tokens_from_json, tokens_to_json
+    from .flows import ciba_polling
+    from .messages import (
+        PRESETS,
+        end_session_url,
+        new_authorization_request,
+        parse_callback,
+        parse_discovery,
+        parse_introspection,
+        parse_userinfo,
+        validate_id_token,
+    )
+    from .models import (
+        AuthorizationRequest,
+        CibaRequest,
+        IdTokenClaims,
+        Introspection,
+        OtherId,
+        ProfessionalIdentity,
+        ProviderMetadata,
+        PscActivity,
+        PscAddress,
+        PscExercice,
+        PscLogin,
+        Rejection,
+        TokenSet,
+    )
+    from .settings import PscSettings
 
 __all__ = [
     "PRESETS",
@@ -58,6 +61,7 @@ __all__ = [
     "PscTokenProvider",
     "Rejection",
     "TokenSet",
+    "ciba_polling",
     "end_session_url",
     "new_authorization_request",
     "parse_callback",
@@ -68,3 +72,50 @@ __all__ = [
     "tokens_to_json",
     "validate_id_token",
 ]
+
+_EXPORTS = {
+    "AccessTokenSource": ".._oauth",
+    **dict.fromkeys(
+        (
+            "PscClient",
+            "PscTokenProvider",
+            "tokens_from_json",
+            "tokens_to_json",
+        ),
+        ".client",
+    ),
+    "ciba_polling": ".flows",
+    **dict.fromkeys(
+        (
+            "PRESETS",
+            "end_session_url",
+            "new_authorization_request",
+            "parse_callback",
+            "parse_discovery",
+            "parse_introspection",
+            "parse_userinfo",
+            "validate_id_token",
+        ),
+        ".messages",
+    ),
+    **dict.fromkeys(
+        (
+            "AuthorizationRequest",
+            "CibaRequest",
+            "IdTokenClaims",
+            "Introspection",
+            "OtherId",
+            "ProfessionalIdentity",
+            "ProviderMetadata",
+            "PscActivity",
+            "PscAddress",
+            "PscExercice",
+            "PscLogin",
+            "Rejection",
+            "TokenSet",
+        ),
+        ".models",
+    ),
+    "PscSettings": ".settings",
+}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)

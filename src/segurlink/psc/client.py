@@ -18,20 +18,29 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Literal, Protocol, Self, cast
-from urllib.parse import urlencode, urlsplit
+from dataclasses import dataclass, replace
+from typing import Any, Self, cast
+from urllib.parse import urlencode
 
 import requests
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from .._audit import ExchangeLog
-from .._http import build_session, request_errors
-from ..config import Limits, Secret, Settings, Timeouts, TlsConfig
-from ..errors import ConfigurationError, HttpStatusError, MalformedResponse, OidcError
+from .._clock import Clock, Sleep
+from .._flow import drive
+from .._oauth import AccessTokenSource, bearer_error
+from .._transport import EXCERPT_CHARS, Answer, HttpClient, HttpTransport
+from ..config import Secret, Settings
+from ..errors import (
+    ConfigurationError,
+    HttpStatusError,
+    InputError,
+    MalformedResponse,
+    OidcError,
+)
 from . import messages
+from .flows import Poll, Wait, ciba_polling
 from .models import (
     AuthorizationRequest,
     CibaRequest,
@@ -43,8 +52,10 @@ from .models import (
     Rejection,
     TokenSet,
 )
+from .settings import MIN_CIBA_INTERVAL, PscSettings
 
 __all__ = [
+    "MIN_CIBA_INTERVAL",
     "AccessTokenSource",
     "PscClient",
     "PscSettings",
@@ -53,151 +64,9 @@ __all__ = [
     "tokens_to_json",
 ]
 
-logger = logging.getLogger(__name__)
-
-#: Lowest CIBA polling interval in seconds, whatever the provider announces.
-MIN_CIBA_INTERVAL = 1.0
 _ID_TOKEN_ALGS = messages.ASYMMETRIC_ALGS + messages.HMAC_ALGS
 
-AuthMethod = Literal[
-    "client_secret_basic", "client_secret_post", "private_key_jwt", "tls_client_auth"
-]
-
-
-@dataclass(frozen=True, slots=True)
-class PscSettings:
-    """Settings of the Pro Santé Connect client, from the ``[psc]`` table.
-
-    ``issuer`` is a URL or a preset name (``sandbox``, ``production``). ``auth_method``
-    is how the client authenticates at the token endpoint; ``private_key`` is the PEM key
-    of ``private_key_jwt``; ``tls`` (``[tls]`` with the ``[psc]`` overrides) is the mTLS
-    identity for ``tls_client_auth`` and token exchange.
-
-    ``accepted_acr`` are the login levels accepted in id_tokens (default eidas1, eidas2,
-    eidas3). ``id_token_signed_response_alg`` is the algorithm registered for the client
-    (e.g. ``RS256``): when set, id_tokens signed otherwise are refused; the provider's
-    published list is always enforced. ``ciba_max_expires_in`` / ``ciba_max_interval``
-    (seconds, default 300 and 30) cap what the provider announces for a CIBA request.
-
-    >>> s = Settings.from_mapping({"psc": {"issuer": "sandbox", "client_id": "dui",
-    ...     "client_secret": "s3cret", "redirect_uri": "https://dui.example/cb"}})
-    >>> PscSettings.from_settings(s).issuer
-    'https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet'
-    """
-
-    issuer: str
-    client_id: str
-    client_secret: Secret | None = None
-    auth_method: AuthMethod = "client_secret_basic"
-    redirect_uri: str = ""
-    scope: str = messages.DEFAULT_SCOPE
-    acr_values: str = messages.DEFAULT_ACR
-    accepted_acr: tuple[str, ...] = messages.ACCEPTED_ACR
-    private_key: Path | None = None
-    tls: TlsConfig = field(default_factory=TlsConfig)
-    token_exchange_endpoint: str = ""
-    leeway: int = 30
-    cache_seconds: float = 3600.0
-    id_token_signed_response_alg: str = ""
-    ciba_max_expires_in: float = messages.CIBA_MAX_EXPIRES_IN
-    ciba_max_interval: float = messages.CIBA_MAX_INTERVAL
-
-    def __post_init__(self) -> None:
-        if not self.issuer.startswith(("https://", "http://")):
-            raise ConfigurationError(
-                f"psc.issuer must be an URL or one of {sorted(messages.PRESETS)}: {self.issuer!r}"
-            )
-        if self.issuer.startswith("http://") and urlsplit(self.issuer).hostname not in (
-            "127.0.0.1",
-            "localhost",
-            "::1",
-        ):
-            # Tokens and the client secret would travel in clear: http only for loopback tests.
-            raise ConfigurationError(f"psc.issuer must be an https URL, not {self.issuer!r}")
-        if not self.client_id:
-            raise ConfigurationError("psc.client_id is not set")
-        if self.auth_method not in messages.AUTH_METHODS:
-            raise ConfigurationError(
-                f"psc.auth_method must be one of {', '.join(messages.AUTH_METHODS)}"
-            )
-        if self.auth_method.startswith("client_secret") and self.client_secret is None:
-            raise ConfigurationError(f"psc.client_secret is required by {self.auth_method}")
-        if self.auth_method == "private_key_jwt" and self.private_key is None:
-            raise ConfigurationError("psc.private_key is required by private_key_jwt")
-        if self.auth_method == "tls_client_auth" and not self.tls.has_client_identity:
-            raise ConfigurationError("tls_client_auth needs a client certificate (psc.cert/key)")
-        alg = self.id_token_signed_response_alg
-        if alg and alg not in _ID_TOKEN_ALGS:
-            raise ConfigurationError(
-                f"psc.id_token_signed_response_alg must be one of {', '.join(_ID_TOKEN_ALGS)}"
-            )
-        if alg in messages.HMAC_ALGS and self.client_secret is None:
-            raise ConfigurationError(f"psc.id_token_signed_response_alg {alg} needs client_secret")
-        if not self.ciba_max_expires_in > 0 or not self.ciba_max_interval >= MIN_CIBA_INTERVAL:
-            raise ConfigurationError(
-                "psc.ciba_max_expires_in must be > 0 and psc.ciba_max_interval >= "
-                f"{MIN_CIBA_INTERVAL:g} (seconds)"
-            )
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Typed settings from ``settings.section("psc")`` and ``settings.tls_for("psc")``."""
-        section = settings.section("psc")
-        issuer = str(section.get("issuer") or "")
-        if not issuer:
-            raise ConfigurationError(
-                "psc.issuer is not set (TOML [psc] issuer, or SEGURLINK_PSC__ISSUER; "
-                "presets: sandbox, production)"
-            )
-        issuer = messages.PRESETS.get(issuer, issuer)
-        secret = section.get("client_secret")
-        scope = section.get("scopes", section.get("scope", messages.DEFAULT_SCOPE))
-        if isinstance(scope, list):
-            scope = " ".join(str(s) for s in scope)
-        accepted = section.get("accepted_acr", list(messages.ACCEPTED_ACR))
-        if isinstance(accepted, str):
-            accepted = accepted.replace(",", " ").split()
-        key = section.get("private_key")
-        try:
-            return cls(
-                issuer=issuer.rstrip("/"),
-                client_id=str(section.get("client_id") or ""),
-                client_secret=secret
-                if isinstance(secret, Secret)
-                else (Secret(str(secret)) if secret else None),
-                auth_method=cast(
-                    AuthMethod, str(section.get("auth_method", "client_secret_basic"))
-                ),
-                redirect_uri=str(section.get("redirect_uri") or ""),
-                scope=str(scope),
-                acr_values=str(section.get("acr_values", messages.DEFAULT_ACR)),
-                accepted_acr=tuple(str(a) for a in accepted),
-                private_key=_path(key, settings.base_dir) if key else None,
-                tls=settings.tls_for("psc"),
-                token_exchange_endpoint=str(section.get("token_exchange_endpoint") or ""),
-                leeway=int(section.get("leeway", 30)),
-                cache_seconds=float(section.get("cache_seconds", 3600.0)),
-                id_token_signed_response_alg=str(section.get("id_token_signed_response_alg") or ""),
-                ciba_max_expires_in=float(
-                    section.get("ciba_max_expires_in", messages.CIBA_MAX_EXPIRES_IN)
-                ),
-                ciba_max_interval=float(
-                    section.get("ciba_max_interval", messages.CIBA_MAX_INTERVAL)
-                ),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"invalid [psc] setting: {exc}") from exc
-
-
-def _path(value: Any, base_dir: Path | None) -> Path:
-    path = Path(str(value)).expanduser()
-    return base_dir / path if not path.is_absolute() and base_dir is not None else path
-
-
-class AccessTokenSource(Protocol):
-    """Anything that hands out a currently valid access token (e.g. for SASL XOAUTH2)."""
-
-    def access_token(self) -> str: ...
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -206,7 +75,7 @@ class _Cached:
     fetched_at: float
 
 
-class PscClient:
+class PscClient(HttpClient):
     """Pro Santé Connect relying party: login, id_token checks, userinfo, CIBA, exchange.
 
     Thread-safe: one instance can serve a whole web back end (the caches are locked).
@@ -218,39 +87,35 @@ class PscClient:
         settings: PscSettings,
         *,
         session: requests.Session | None = None,
-        timeouts: Timeouts | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
         log: ExchangeLog | None = None,
-        limits: Limits | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         self.settings = settings
-        self._own_session = session is None
-        self._session = session or build_session(settings.tls, timeouts, limits=limits)
-        self._clock = clock
-        self._sleep = sleep
-        self._log = log or ExchangeLog()
+        self._transport = HttpTransport.for_service(
+            "psc", "Pro Santé Connect", settings, session=session, log=log
+        )
+        self._clock = clock or time.time
+        self._sleep = sleep or time.sleep
         self._lock = threading.Lock()
         self._metadata: _Cached | None = None
         self._jwks: _Cached | None = None
         self._private_key: RSAKey | ECKey | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> Self:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        log: ExchangeLog | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> Self:
         """A client for the ``[psc]`` table of ``settings`` (timeouts from ``[timeouts]``)."""
-        kwargs.setdefault("timeouts", settings.timeouts)
-        kwargs.setdefault("limits", settings.limits)
-        return cls(PscSettings.from_settings(settings), **kwargs)
-
-    def close(self) -> None:
-        if self._own_session:
-            self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return cls(
+            PscSettings.from_settings(settings), session=session, log=log, clock=clock, sleep=sleep
+        )
 
     # -- HTTP --------------------------------------------------------------------------
 
@@ -262,32 +127,32 @@ class PscClient:
         *,
         body: str | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> requests.Response:
+    ) -> Answer:
         if not url:
             raise OidcError(f"the provider has no endpoint for {operation}", error="unsupported")
-        with self._log.exchange("psc", operation, url=url) as record, request_errors(url):
-            response = self._session.request(method, url, data=body, headers=dict(headers or {}))
-            record.http_status = response.status_code
-            return response
+        return self._transport.send(
+            operation,
+            method,
+            url,
+            content=body.encode() if body is not None else None,
+            headers=headers,
+        )
 
-    def _json(self, operation: str, response: requests.Response) -> Any:
+    def _json(self, operation: str, answer: Answer) -> Any:
         """The JSON of an answer; OAuth errors become :class:`OidcError`."""
-        try:
-            payload = response.json()
-        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
-            payload = None
-        if response.status_code >= 400:
-            error = messages.provider_error(payload, status=response.status_code)
-            if error is not None and response.status_code < 500:
+        payload = answer.json()
+        if answer.status >= 400:
+            error = messages.provider_error(payload, status=answer.status)
+            if error is not None and answer.status < 500:
                 raise error
             raise HttpStatusError(
-                f"{operation}: HTTP {response.status_code} from {response.url}",
-                status=response.status_code,
-                url=response.url,
-                body_excerpt=response.text[:200],
+                f"{operation}: HTTP {answer.status} from {answer.url}",
+                status=answer.status,
+                url=answer.url,
+                body_excerpt=answer.text[:EXCERPT_CHARS],
             )
         if payload is None:
-            raise MalformedResponse(f"{operation}: the answer is not JSON", url=response.url)
+            raise MalformedResponse(f"{operation}: the answer is not JSON", url=answer.url)
         return payload
 
     def _post_authenticated(
@@ -301,10 +166,10 @@ class PscClient:
             client_secret=self.settings.client_secret,
             private_key=self._load_private_key(),
         )
-        response = self._send(operation, "POST", url, body=body, headers=headers)
-        if accept_empty and response.status_code in (200, 204) and not response.content:
+        answer = self._send(operation, "POST", url, body=body, headers=headers)
+        if accept_empty and answer.status in (200, 204) and not answer.content:
             return None
-        return self._json(operation, response)
+        return self._json(operation, answer)
 
     def _load_private_key(self) -> RSAKey | ECKey | None:
         if self.settings.auth_method != "private_key_jwt" or self.settings.private_key is None:
@@ -343,10 +208,10 @@ class PscClient:
         document: Any = None
         urls = messages.discovery_urls(self.settings.issuer)
         for index, url in enumerate(urls):
-            response = self._send("discovery", "GET", url)
-            if response.status_code == 404 and index + 1 < len(urls):
+            answer = self._send("discovery", "GET", url)
+            if answer.status == 404 and index + 1 < len(urls):
                 continue
-            document = self._json("discovery", response)
+            document = self._json("discovery", answer)
             break
         metadata = messages.parse_discovery(document, expected_issuer=self.settings.issuer)
         with self._lock:
@@ -524,18 +389,17 @@ class PscClient:
         """The professional identity from the UserInfo endpoint (JSON or signed JWT)."""
         access = tokens.access_token if isinstance(tokens, TokenSet) else tokens
         metadata = self.metadata()
-        response = self._send(
+        answer = self._send(
             "userinfo",
             "GET",
             metadata.userinfo_endpoint,
             headers={"Authorization": f"Bearer {access.reveal()}", "Accept": "application/json"},
         )
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if response.status_code < 400 and content_type == "application/jwt":
+        if answer.status < 400 and answer.media_type == "application/jwt":
 
             def check(keys: KeySet) -> dict[str, Any]:
                 return messages.verify_signed_userinfo(
-                    response.text.strip(),
+                    answer.text.strip(),
                     keys=keys,
                     issuer=metadata.issuer,
                     client_id=self.settings.client_id,
@@ -546,17 +410,17 @@ class PscClient:
                 )
 
             return messages.parse_userinfo(self._with_keys(check))
-        if response.status_code == 401:
+        if answer.status == 401:
             raise OidcError(
                 "the access token was refused by userinfo",
-                error=_www_authenticate_error(response) or "invalid_token",
+                error=bearer_error(answer.headers) or "invalid_token",
             )
-        if response.status_code >= 400:
-            self._json("userinfo", response)
+        if answer.status >= 400:
+            self._json("userinfo", answer)
         try:
-            return messages.parse_userinfo(response.content)
+            return messages.parse_userinfo(answer.content)
         except MalformedResponse as exc:
-            raise MalformedResponse(exc.message, url=response.url) from exc
+            raise MalformedResponse(exc.message, url=answer.url) from exc
 
     def introspect(self, token: Secret | TokenSet, *, hint: str = "access_token") -> Introspection:
         """RFC 7662 introspection of an access (or refresh) token."""
@@ -608,8 +472,8 @@ class PscClient:
                 scope=self.settings.scope,
                 acr_values=self.settings.acr_values,
             )
-        except ValueError as exc:
-            raise ConfigurationError(str(exc)) from exc
+        except InputError as exc:
+            raise ConfigurationError(exc.message) from exc
         payload = self._post_authenticated(
             "ciba", self.metadata().backchannel_authentication_endpoint, body
         )
@@ -628,37 +492,24 @@ class PscClient:
         polls exceeds ``ciba_max_interval``. Raises :class:`OidcError` ``expired_token``
         once the request expires, or the provider's error (``access_denied``...).
         """
-        maximum = self.settings.ciba_max_interval
-        # A provider announcing interval 0 (or none) must not make us hammer its token
-        # endpoint until the request expires: poll at most once a second.
-        interval = min(max(request.interval, MIN_CIBA_INTERVAL), maximum)
         token_endpoint = self._token_endpoint(self.metadata())
-        while True:
-            remaining = request.expires_at - self._clock()
-            if remaining <= 0:
-                raise OidcError(
-                    "the CIBA request expired before the professional approved it",
-                    error=Rejection.CIBA_EXPIRED,
-                )
-            self._sleep(min(interval, remaining))
-            try:
-                payload = self._post_authenticated(
-                    "ciba-poll", token_endpoint, messages.ciba_poll_body(request)
-                )
-            except OidcError as exc:
-                if exc.error in ("authorization_pending", "slow_down"):
-                    interval = max(
-                        messages.next_poll_interval(interval, exc.error, maximum=maximum),
-                        MIN_CIBA_INTERVAL,
-                    )
-                    continue
-                raise
-            tokens = messages.parse_token_response(payload, now=self._clock())
-            if tokens.id_token:
-                self.validate_id_token(
-                    tokens.id_token, nonce=None, access_token=tokens.access_token
-                )
-            return tokens
+
+        def perform(step: Wait | Poll) -> object:
+            if isinstance(step, Wait):
+                self._sleep(step.seconds)
+                return None
+            return self._post_authenticated(
+                "ciba-poll", token_endpoint, messages.ciba_poll_body(request)
+            )
+
+        payload = drive(
+            ciba_polling(request, maximum=self.settings.ciba_max_interval, clock=self._clock),
+            perform,
+        )
+        tokens = messages.parse_token_response(payload, now=self._clock())
+        if tokens.id_token:
+            self.validate_id_token(tokens.id_token, nonce=None, access_token=tokens.access_token)
+        return tokens
 
     def ciba_login(
         self, login_hint: str, *, binding_message: str = "", channel: str = ""
@@ -704,16 +555,6 @@ class PscClient:
     def token_provider(self, tokens: TokenSet, *, margin: float = 15.0) -> PscTokenProvider:
         """A :class:`PscTokenProvider` keeping ``tokens`` fresh for other services."""
         return PscTokenProvider(self, tokens, margin=margin)
-
-
-def _www_authenticate_error(response: requests.Response) -> str:
-    header = response.headers.get("WWW-Authenticate", "")
-    marker = 'error="'
-    start = header.find(marker)
-    if start < 0:
-        return ""
-    end = header.find('"', start + len(marker))
-    return header[start + len(marker) : end] if end > 0 else ""
 
 
 class PscTokenProvider:

@@ -36,6 +36,7 @@ from joserfc.errors import (
 )
 from joserfc.jwk import ECKey, KeySet, OctKey, RSAKey
 
+from .._oauth import oauth_error
 from ..config import Secret
 from ..errors import ConfigurationError, InputError, MalformedResponse, OidcError
 from .models import (
@@ -119,6 +120,8 @@ SLOW_DOWN_STEP = 5.0
 #: polling for hours. ``[psc] ciba_max_expires_in`` / ``ciba_max_interval`` change them.
 CIBA_MAX_EXPIRES_IN = 300.0
 CIBA_MAX_INTERVAL = 30.0
+#: Clock skew tolerated on a token's ``exp``/``iat``/``nbf``/``auth_time`` (seconds).
+DEFAULT_LEEWAY = 30
 
 
 def _reject(rejection: Rejection, description: str) -> OidcError:
@@ -350,7 +353,7 @@ def ciba_auth_body(
     professional on the authentication device.
     """
     if channel and channel not in ("CARD", "MOBILE"):
-        raise ValueError(f"channel must be CARD or MOBILE, not {channel!r}")
+        raise InputError(f"channel must be CARD or MOBILE, not {channel!r}")
     params = {"scope": scope, "acr_values": acr_values, "login_hint": login_hint}
     if binding_message:
         params["binding_message"] = binding_message
@@ -480,15 +483,9 @@ def apply_client_auth(
 
 
 def provider_error(payload: Any, *, status: int) -> OidcError | None:
-    """The :class:`OidcError` of an OAuth error answer, or ``None`` when it is not one."""
-    if isinstance(payload, Mapping) and isinstance(payload.get("error"), str):
-        error = payload["error"]
-        description = str(payload.get("error_description") or "")
-        text = f"{error}: {description}" if description else error
-        return OidcError(
-            f"the provider refused (HTTP {status}): {text}", error=error, description=description
-        )
-    return None
+    """The :class:`OidcError` of an OAuth error answer, or ``None`` when it is not one
+    (:func:`segurlink._oauth.oauth_error`: OAuth errors are read in one place)."""
+    return oauth_error(payload, status=status)
 
 
 def parse_token_response(payload: Any, *, now: float | None = None) -> TokenSet:
@@ -678,7 +675,7 @@ def validate_id_token(
     access_token: Secret | None = None,
     client_secret: Secret | None = None,
     accepted_acr: Sequence[str] = ACCEPTED_ACR,
-    leeway: int = 30,
+    leeway: int = DEFAULT_LEEWAY,
     now: int | Callable[[], int] | None = None,
     algorithms: Collection[str] = ASYMMETRIC_ALGS + HMAC_ALGS,
     max_age: int | None = None,

@@ -14,21 +14,25 @@ straight from the JSON). ``benchmarks/ror.py`` measures the three.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Any, Generic, Literal, TypeVar, Unpack
 from urllib.parse import quote, urlsplit
 
 import requests
 
-from .._ascii import is_ascii_digits
 from .._audit import ExchangeLog
-from .._http import bounded, build_session, request_errors
-from ..config import Limits, Secret, Settings, Timeouts, TlsConfig
+from .._clock import Clock, Sleep
+from .._flow import drive
+from .._http import bounded
+from .._oauth import ClientCredentials
+from .._retry import RetryPolicy, parse_retry_after
+from .._transport import EXCERPT_CHARS, STREAM_CHUNK_BYTES, Answer, HttpClient, HttpTransport
+from ..config import Settings
 from ..errors import (
     ConfigurationError,
     FhirError,
@@ -36,12 +40,21 @@ from ..errors import (
     InputError,
     Issue,
     MalformedResponse,
-    OidcError,
     TransportTimeout,
     ValidationError,
 )
 from . import messages
 from ._validation import ResourceValidator
+from .flows import ExportStatus, Fetch, Poll, Report, Wait, export_polling, paging
+from .messages import (
+    DisabilityCriteria,
+    HomeCareCriteria,
+    Include,
+    LocationCriteria,
+    NursingHomeCriteria,
+    OrganizationCriteria,
+    ServiceCriteria,
+)
 from .models import (
     CapacityPublication,
     CapacityUpdate,
@@ -54,118 +67,20 @@ from .models import (
     PractitionerRole,
     SearchPage,
 )
+from .settings import RorSettings, Validation
 
 __all__ = ["RorClient", "RorSettings", "SearchResults", "to_fhir_model"]
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Validation = Literal["full", "fast"]
 ProgressCallback = Callable[[ExportProgress], None]
 
 _FHIR_JSON = "application/fhir+json"
-_TOKEN_MARGIN = 30.0  # seconds before expiry when a cached token is renewed
-
-
-@dataclass(frozen=True, slots=True)
-class RorSettings:
-    """Settings of the ROR FHIR API, from the ``[ror]`` table.
-
-    ``endpoint`` is the FHIR base (``.../ws-diffusion-fhir``); ``capacity_endpoint`` the
-    capacity synchronisation base, by default the sibling ``ws-synchro-dispo-lits-fhir``.
-    Authentication: ``client_secret`` (public data, "profil 0") or, without a secret, the
-    mutual-TLS identity of ``tls`` (IGC-Santé ORG AUTH_CLI certificate, profiles 1-4).
-    The four ``Ror-*`` header values are given at onboarding; the defaults are the
-    examples of the ANS documentation.
-
-    >>> s = Settings.from_mapping({"ror": {"endpoint": "https://h/ws-diffusion-fhir",
-    ...     "token_url": "https://h/token", "client_id": "dui", "client_secret": "s"}})
-    >>> RorSettings.from_settings(s).capacity_endpoint
-    'https://h/ws-synchro-dispo-lits-fhir'
-    """
-
-    endpoint: str
-    token_url: str
-    client_id: str
-    client_secret: Secret | None = None
-    tls: TlsConfig = field(default_factory=TlsConfig)
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    limits: Limits = field(default_factory=Limits)
-    capacity_endpoint: str = ""
-    profile_code: str = "CU22"
-    profile_system: str = "1.2.250.1.213.1.6.1.66"
-    role_code: str = "AUTOMATE"
-    role_system: str = "1.2.250.1.213.1.1.4.6"
-    page_size: int | None = None
-    max_pages: int | None = None
-    validation: Validation = "full"
-    max_retry_wait: float = 30.0
-
-    def __post_init__(self) -> None:
-        for name in ("endpoint", "token_url"):
-            value = getattr(self, name)
-            if not value.startswith(("https://", "http://")):
-                raise ConfigurationError(f"ror.{name} must be an http(s) URL: {value!r}")
-        if not self.client_id:
-            raise ConfigurationError("ror.client_id is not set")
-        if self.client_secret is None and not self.tls.has_client_identity:
-            raise ConfigurationError(
-                "ror needs ror.client_secret or a client certificate (mTLS) to get a token"
-            )
-        if not self.capacity_endpoint:
-            base = self.endpoint.rstrip("/").rsplit("/", 1)[0]
-            object.__setattr__(self, "capacity_endpoint", base + "/ws-synchro-dispo-lits-fhir")
-        if self.validation not in ("full", "fast"):
-            raise ConfigurationError(f"ror.validation must be full or fast: {self.validation!r}")
-        if self.page_size is not None and not 1 <= self.page_size <= 1000:
-            raise ConfigurationError("ror.page_size must be between 1 and 1000")
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RorSettings:
-        """Typed settings from the ``[ror]`` table of ``settings``."""
-        section = settings.section("ror")
-        missing = [k for k in ("endpoint", "token_url", "client_id") if not section.get(k)]
-        if missing:
-            raise ConfigurationError(
-                f"[ror] lacks {', '.join(missing)} (TOML [ror] or SEGURLINK_ROR__<KEY>)"
-            )
-        secret = section.get("client_secret")
-        optional: dict[str, Any] = {}
-        for key in ("profile_code", "profile_system", "role_code", "role_system", "validation"):
-            if section.get(key):
-                optional[key] = str(section[key])
-        if section.get("capacity_endpoint"):
-            optional["capacity_endpoint"] = str(section["capacity_endpoint"])
-        try:
-            for key in ("page_size", "max_pages"):
-                if section.get(key) not in (None, ""):
-                    optional[key] = int(section[key])
-            if section.get("max_retry_wait") not in (None, ""):
-                optional["max_retry_wait"] = float(section["max_retry_wait"])
-        except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"invalid [ror] number: {exc}") from exc
-        return cls(
-            endpoint=str(section["endpoint"]),
-            token_url=str(section["token_url"]),
-            client_id=str(section["client_id"]),
-            client_secret=(
-                secret if isinstance(secret, Secret) else Secret(str(secret)) if secret else None
-            ),
-            tls=settings.tls_for("ror"),
-            timeouts=settings.timeouts,
-            limits=settings.limits,
-            **optional,
-        )
-
-    @property
-    def ror_headers(self) -> dict[str, str]:
-        """The four ``Ror-*`` headers of every FHIR read call."""
-        return {
-            "Ror-Profil-Utilisateur-Code": self.profile_code,
-            "Ror-Profil-Utilisateur-System": self.profile_system,
-            "Ror-Role-Metier-Code": self.role_code,
-            "Ror-Role-Metier-System": self.role_system,
-        }
+#: Attempts of one call answered 429/503 (the first included), and their backoff.
+RETRY_ATTEMPTS = 4
+RETRY_INITIAL = 1.0
+RETRY_MAXIMUM = 8.0
 
 
 def to_fhir_model(resource: Mapping[str, Any]) -> Any:
@@ -234,34 +149,36 @@ class SearchResults(Generic[T]):
         self._validation = validation
 
     def pages(self) -> Iterator[SearchPage[T]]:
-        """Yield each page in turn, following the ``next`` links."""
+        """Yield each page in turn, following the ``next`` links (:func:`.flows.paging`)."""
         self.pages_read = 0
         self.truncated = False
         self.dropped = 0
-        url: str | None = self.query.url(self._client.settings.endpoint)
-        while url is not None:
-            if self.max_pages is not None and self.pages_read >= self.max_pages:
-                self.truncated = True
-                return
-            bundle = self._client._get_json(url, operation=f"search {self.query.resource_type}")
-            if self._validation == "full":
-                self._client._validate_entries(bundle)
-            page: SearchPage[T] = _decoded(
-                str(url), messages.read_bundle, bundle, self.query.resource_type
-            )
-            del bundle
-            self.pages_read += 1
-            if page.total is not None:
-                self.total = page.total
-            url = page.next_url
-            if url is not None:
-                self._client._check_same_origin(url)
-            if self._keep is not None:
-                kept = tuple(m for m in page.matches if self._keep(m))
-                self.dropped += len(page.matches) - len(kept)
-                page = replace(page, matches=kept)
-            yield page
-            del page  # hold no page while the next one is fetched and parsed
+        flow = paging(self.query.url(self._client.settings.endpoint), max_pages=self.max_pages)
+        try:
+            step = next(flow)
+            while True:
+                page = self._fetch(step)
+                self.pages_read += 1
+                if page.total is not None:
+                    self.total = page.total
+                next_url = page.next_url
+                if next_url is not None:
+                    self._client._check_same_origin(next_url)
+                if self._keep is not None:
+                    kept = tuple(m for m in page.matches if self._keep(m))
+                    self.dropped += len(page.matches) - len(kept)
+                    page = replace(page, matches=kept)
+                yield page
+                del page  # hold no page while the next one is fetched and parsed
+                step = flow.send(next_url)
+        except StopIteration as stop:
+            self.truncated = bool(stop.value)
+
+    def _fetch(self, step: Fetch) -> SearchPage[T]:
+        bundle = self._client._get_json(step.url, operation=f"search {self.query.resource_type}")
+        if self._validation == "full":
+            self._client._validate_entries(bundle)
+        return _decoded(step.url, messages.parse_bundle, bundle, self.query.resource_type)
 
     def __iter__(self) -> Iterator[T]:
         for page in self.pages():
@@ -275,7 +192,7 @@ class SearchResults(Generic[T]):
         return next(iter(self), None)
 
 
-class RorClient:
+class RorClient(HttpClient):
     """Client of the ROR FHIR API (consultation, capacity publication, bulk export).
 
     >>> with RorClient.from_settings(settings) as ror:       # doctest: +SKIP
@@ -289,21 +206,30 @@ class RorClient:
         settings: RorSettings,
         *,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        exchange_log: ExchangeLog | None = None,
+        log: ExchangeLog | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session or build_session(
-            settings.tls, settings.timeouts, limits=settings.limits
+        self._transport = HttpTransport.for_service(
+            "ror", "the ROR", settings, session=session, log=log
         )
-        self._owns_session = session is None
-        self._sleep = sleep
-        self._clock = clock
-        self._log = exchange_log or ExchangeLog()
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_lock = threading.Lock()
+        self._sleep = sleep or time.sleep
+        self._clock = clock or time.time
+        self._tokens = ClientCredentials(
+            self._transport,
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            name="ROR",
+            clock=self._clock,
+        )
+        self._retry = RetryPolicy(
+            initial=RETRY_INITIAL,
+            maximum=RETRY_MAXIMUM,
+            max_attempts=RETRY_ATTEMPTS,
+            max_retry_after=settings.max_retry_wait,
+        )
         self._validator = ResourceValidator()
         self._origins = {
             (parts.scheme, parts.netloc)
@@ -311,20 +237,31 @@ class RorClient:
         }
 
     @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> RorClient:
-        return cls(RorSettings.from_settings(settings), **kwargs)
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        log: ExchangeLog | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> RorClient:
+        """A client for the ``[ror]`` table of ``settings``."""
+        return cls(
+            RorSettings.from_settings(settings), session=session, log=log, clock=clock, sleep=sleep
+        )
 
-    def close(self) -> None:
-        if self._owns_session:
-            self.session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session of the client (built from the settings, or the caller's)."""
+        return self._transport.session
 
     # -- token ---------------------------------------------------------------------------
+
+    @property
+    def tokens(self) -> ClientCredentials:
+        """The client-credentials token source (an ``AccessTokenSource``)."""
+        return self._tokens
 
     def token(self, *, refresh: bool = False) -> str:
         """A valid access token, fetched with ``client_credentials`` and cached.
@@ -332,48 +269,7 @@ class RorClient:
         Renewed when less than 30 s (or a tenth of its lifetime) remain, or when
         ``refresh`` is set (the server said 401).
         """
-        with self._token_lock:
-            if not refresh and self._token is not None and self._clock() < self._token_expires:
-                return self._token
-            form = {"grant_type": "client_credentials", "client_id": self.settings.client_id}
-            if self.settings.client_secret is not None:
-                form["client_secret"] = self.settings.client_secret.reveal()
-            url = self.settings.token_url
-            with self._log.exchange("ror", "token", url=url) as record, request_errors(url):
-                response = self.session.post(url, data=form, headers={"Accept": "application/json"})
-                record.http_status = response.status_code
-            payload = _json_or_none(response, url)
-            if response.status_code == 200 and not isinstance(payload, dict):
-                # A front page, an empty or cut answer: the protocol was not followed.
-                raise MalformedResponse(
-                    "the ROR token endpoint answered HTTP 200 without a JSON token "
-                    f"({response.headers.get('Content-Type') or 'no content type'}, "
-                    f"{len(response.content)} bytes)",
-                    url=url,
-                )
-            if response.status_code != 200 or not isinstance(payload, dict):
-                error = payload.get("error", "") if isinstance(payload, dict) else ""
-                if error:
-                    raise OidcError(
-                        f"ROR token refused: {error}",
-                        error=str(error),
-                        description=str(payload.get("error_description", "")) if payload else "",
-                    )
-                raise HttpStatusError(
-                    f"ROR token endpoint answered HTTP {response.status_code}",
-                    status=response.status_code,
-                    url=url,
-                    body_excerpt=response.text[:200],
-                )
-            token = payload.get("access_token")
-            if not isinstance(token, str) or not token:
-                raise MalformedResponse("the token answer has no access_token", url=url)
-            lifetime = payload.get("expires_in", 300)
-            lifetime = float(lifetime) if isinstance(lifetime, int | float) else 300.0
-            margin = min(_TOKEN_MARGIN, lifetime / 10)
-            self._token = token
-            self._token_expires = self._clock() + lifetime - margin
-            return token
+        return self._tokens.refresh() if refresh else self._tokens.access_token()
 
     # -- transport -----------------------------------------------------------------------
 
@@ -395,54 +291,55 @@ class RorClient:
         stream: bool = False,
         retry_statuses: Iterable[int] = (429, 503),
         expected: Iterable[int] = (200,),
-    ) -> requests.Response:
-        """One call with the token; 401 renews it once; 429/503 wait ``Retry-After``."""
+    ) -> Answer:
+        """One call with the token; 401 renews it once; 429/503 wait (``Retry-After``,
+        else backoff with jitter: :class:`~segurlink._retry.RetryPolicy`)."""
         retry_statuses = frozenset(retry_statuses)
         expected = frozenset(expected)
+        data = json.dumps(json_body).encode() if json_body is not None else None
         refreshed = False
-        attempts = 0
+        attempt = 0
+        started = self._clock()
         while True:
-            attempts += 1
+            attempt += 1
             send_headers = {"Accept": _FHIR_JSON, "Authorization": f"Bearer {self.token()}"}
             if ror_headers:
                 send_headers.update(self.settings.ror_headers)
             if headers:
                 send_headers.update(headers)
-            data = None
-            if json_body is not None:
-                import json
-
-                data = json.dumps(json_body).encode()
+            if data is not None:
                 send_headers.setdefault("Content-Type", _FHIR_JSON)
-            with self._log.exchange("ror", operation, url=url) as record, request_errors(url):
-                response = self.session.request(
-                    method, url, headers=send_headers, data=data, stream=stream
-                )
-                record.http_status = response.status_code
-            status = response.status_code
+            answer = self._transport.send(
+                operation, method, url, content=data, headers=send_headers, stream=stream
+            )
+            status = answer.status
             if status == 401 and not refreshed:
-                response.close()
+                answer.close()
                 refreshed = True
                 self.token(refresh=True)
                 continue
-            if status in retry_statuses and attempts < 4:
-                wait = _retry_after(response.headers.get("Retry-After"), attempts)
-                if wait <= self.settings.max_retry_wait:
-                    response.close()
+            if status in retry_statuses:
+                wait = self._retry.next_delay(
+                    attempt,
+                    self._clock() - started,
+                    retry_after=parse_retry_after(answer.headers.get("Retry-After")),
+                )
+                if wait is not None:
+                    answer.close()
                     logger.info("ROR answered %s; retrying in %.1f s", status, wait)
                     self._sleep(wait)
                     continue
             if status in expected:
-                return response
-            raise self._error(response, url)
+                return answer
+            raise self._error(answer, url)
 
-    def _error(self, response: requests.Response, url: str) -> Exception:
+    def _error(self, answer: Answer, url: str) -> Exception:
         try:
-            payload = _json_or_none(response, url)
+            payload = answer.json()
         except MalformedResponse:
             payload = None
         issues = messages.outcome_issues(payload)
-        status = response.status_code
+        status = answer.status
         if issues:
             first = issues[0]
             return FhirError(
@@ -454,16 +351,16 @@ class RorClient:
             f"ROR answered HTTP {status} without an OperationOutcome",
             status=status,
             url=url,
-            body_excerpt=response.text[:200],
+            body_excerpt=answer.text[:EXCERPT_CHARS],
         )
 
     def _get_json(self, url: str, *, operation: str) -> Any:
         self._check_same_origin(url)
-        response = self._send("GET", url, operation=operation)
-        payload = _json_or_none(response, url)
+        answer = self._send("GET", url, operation=operation)
+        payload = answer.json()
         if payload is None:
             raise MalformedResponse(
-                f"the ROR answer is not JSON ({response.headers.get('Content-Type', '?')})",
+                f"the ROR answer is not JSON ({answer.headers.get('Content-Type', '?')})",
                 url=url,
             )
         return payload
@@ -504,7 +401,11 @@ class RorClient:
         )
 
     def organizations(
-        self, *, max_pages: int | None = None, validation: Validation | None = None, **criteria: Any
+        self,
+        *,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Unpack[OrganizationCriteria],
     ) -> SearchResults[Organization]:
         """Organisations (see :func:`~segurlink.ror.messages.organization_query`)."""
         return self.search(
@@ -512,7 +413,11 @@ class RorClient:
         )
 
     def services(
-        self, *, max_pages: int | None = None, validation: Validation | None = None, **criteria: Any
+        self,
+        *,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Unpack[ServiceCriteria],
     ) -> SearchResults[HealthcareService]:
         """Healthcare services (see :func:`~segurlink.ror.messages.service_query`)."""
         return self.search(
@@ -520,7 +425,11 @@ class RorClient:
         )
 
     def locations(
-        self, *, max_pages: int | None = None, validation: Validation | None = None, **criteria: Any
+        self,
+        *,
+        max_pages: int | None = None,
+        validation: Validation | None = None,
+        **criteria: Unpack[LocationCriteria],
     ) -> SearchResults[Location]:
         """Locations with capacities (see :func:`~segurlink.ror.messages.location_query`).
 
@@ -530,7 +439,7 @@ class RorClient:
         """
         query = messages.location_query(**criteria)
         keep = None
-        minimum: int = criteria.get("min_capacity") or 0
+        minimum = criteria.get("min_capacity") or 0
         if minimum:
 
             def keep(location: Location) -> bool:
@@ -552,7 +461,7 @@ class RorClient:
         *,
         max_pages: int | None = None,
         validation: Validation | None = None,
-        **criteria: Any,
+        **criteria: Unpack[HomeCareCriteria],
     ) -> SearchResults[HealthcareService]:
         """Home-care services whose intervention zone covers ``commune`` (COG code).
 
@@ -568,15 +477,14 @@ class RorClient:
     def disability_services(
         self,
         *,
-        age: int | None = None,
         max_pages: int | None = None,
         validation: Validation | None = None,
-        **criteria: Any,
+        **criteria: Unpack[DisabilityCriteria],
     ) -> SearchResults[HealthcareService]:
         """Services for people with disabilities (IME, SESSAD, ESAT, MAS, FAM, foyers),
         for a person of ``age`` (see :func:`~segurlink.ror.messages.disability_service_query`)."""
         return self.search(
-            messages.disability_service_query(age=age, **criteria),
+            messages.disability_service_query(**criteria),
             max_pages=max_pages,
             validation=validation,
         )
@@ -586,7 +494,7 @@ class RorClient:
         *,
         max_pages: int | None = None,
         validation: Validation | None = None,
-        **criteria: Any,
+        **criteria: Unpack[NursingHomeCriteria],
     ) -> SearchResults[HealthcareService]:
         """EHPAD services with their entity and its prices (``service.organization.prices``),
         e.g. ``max_price=80`` for a daily accommodation price of at most 80 euros
@@ -597,12 +505,7 @@ class RorClient:
 
     def practitioners(self, service_id: str) -> list[PractitionerRole]:
         """The practitioners of a service: its roles, each with its ``practitioner``."""
-        query = messages.service_query(
-            ids=[service_id],
-            include_organization=False,
-            include_locations=False,
-            include_practitioners=True,
-        )
+        query = messages.service_query(ids=[service_id], include={Include.PRACTITIONERS})
         service = self.search(query, max_pages=1).first()
         if service is None:
             raise FhirError(f"HealthcareService/{service_id} is not known", status=404)
@@ -615,7 +518,7 @@ class RorClient:
         if self.settings.validation == "full" and isinstance(resource, Mapping):
             self._validator.validate(resource)
         bundle = {"resourceType": "Bundle", "entry": [{"resource": resource}]}
-        page: SearchPage[Any] = _decoded(url, messages.read_bundle, bundle, resource_type)
+        page: SearchPage[Any] = _decoded(url, messages.parse_bundle, bundle, resource_type)
         if not page.matches:
             raise MalformedResponse(f"expected a {resource_type}, got something else", url=url)
         return page.matches[0]
@@ -645,7 +548,7 @@ class RorClient:
         operation: Literal["replace", "add"] = "replace"
         while True:
             body = messages.capacity_patch(update, operation)
-            response = self._send(
+            answer = self._send(
                 "PATCH",
                 url,
                 operation=f"capacity {operation}",
@@ -657,20 +560,20 @@ class RorClient:
                 expected=range(100, 600),
             )
             try:
-                outcome = _json_or_none(response, url)
+                outcome = answer.json()
             except MalformedResponse:
                 outcome = None
-            verdict = messages.classify_capacity_answer(response.status_code, outcome, operation)
+            verdict = messages.classify_capacity_answer(answer.status, outcome, operation)
             if verdict == "retry-add":
                 operation = "add"
                 continue
             if verdict is None:
-                raise self._error(response, url)
+                raise self._error(answer, url)
             return CapacityPublication(
                 status=verdict,
                 location_identifier=location_identifier,
                 update=update,
-                http_status=response.status_code,
+                http_status=answer.status,
                 issues=messages.outcome_issues(outcome),
             )
 
@@ -716,7 +619,7 @@ class RorClient:
         if since is not None:
             params.append(("_since", messages._date_param(since, prefix="")))
         kickoff = messages.SearchQuery("$export", tuple(params)).url(self.settings.endpoint)
-        deadline = self._clock() + timeout
+        started = self._clock()
         # Every call of the export, downloads included, ends by the export's deadline.
         with bounded(
             until=time.monotonic() + timeout,
@@ -724,49 +627,67 @@ class RorClient:
         ):
             report(ExportProgress("kick-off", "requesting the export"))
             manifest, poll_url = self._export_manifest(
-                kickoff, deadline, timeout, report, poll_interval
+                kickoff, started, timeout, report, poll_interval
             )
             return self._export_download(manifest, poll_url, out, report, timeout)
 
     def _export_manifest(
         self,
         kickoff: str,
-        deadline: float,
+        started: float,
         timeout: float,
         report: ProgressCallback,
         poll_interval: float,
     ) -> tuple[Mapping[str, Any], str]:
-        response = self._send(
+        answer = self._send(
             "GET",
             kickoff,
             operation="export kick-off",
             headers={"Prefer": "respond-async"},
             expected=(202,),
         )
-        poll_url = response.headers.get("Content-Location")
-        response.close()
+        poll_url = answer.headers.get("Content-Location")
+        answer.close()
         if not poll_url:
             raise MalformedResponse("the $export kick-off has no Content-Location", url=kickoff)
         self._check_same_origin(poll_url)
-        attempt = 0
-        while True:
-            response = self._send(
-                "GET", poll_url, operation="export poll", expected=(200, 202), retry_statuses=(429,)
+
+        def perform(step: Poll | Report | Wait) -> ExportStatus | None:
+            if isinstance(step, Report):
+                report(step.progress)
+                return None
+            if isinstance(step, Wait):
+                self._sleep(step.seconds)
+                return None
+            polled = self._send(
+                "GET", step.url, operation="export poll", expected=(200, 202), retry_statuses=(429,)
             )
-            if response.status_code == 200:
-                manifest = _json_or_none(response, poll_url)
-                break
-            attempt += 1
-            label = response.headers.get("X-Progress", "")
-            report(ExportProgress("waiting", label, percent=_percent(label)))
-            wait = min(_retry_after(response.headers.get("Retry-After"), 0) or poll_interval, 60.0)
-            response.close()
-            if self._clock() + wait > deadline:
-                raise TransportTimeout(f"$export not ready after {timeout:g} s", url=poll_url)
-            self._sleep(wait)
-        if not isinstance(manifest, Mapping) or not isinstance(manifest.get("output"), list):
-            raise MalformedResponse("the $export manifest has no output list", url=poll_url)
-        return manifest, poll_url
+            try:
+                if polled.status == 200:
+                    manifest = polled.json()
+                    if not isinstance(manifest, Mapping) or not isinstance(
+                        manifest.get("output"), list
+                    ):
+                        raise MalformedResponse(
+                            "the $export manifest has no output list", url=step.url
+                        )
+                    return ExportStatus(manifest)
+                return ExportStatus(
+                    None,
+                    polled.headers.get("X-Progress", ""),
+                    parse_retry_after(polled.headers.get("Retry-After")),
+                )
+            finally:
+                polled.close()
+
+        flow = export_polling(
+            poll_url,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            started=started,
+            clock=self._clock,
+        )
+        return drive(flow, perform), poll_url
 
     def _export_download(
         self,
@@ -787,16 +708,16 @@ class RorClient:
             kind = str(item.get("type") or "Resource")
             counters[kind] = counters.get(kind, 0) + 1
             target = out / f"{_safe_name(kind)}-{counters[kind]}.json"
-            response = self._send("GET", url, operation="export fetch", stream=True)
+            answer = self._send("GET", url, operation="export fetch", stream=True)
             size = 0
             try:
                 fh = target.open("wb")
             except OSError as exc:
-                response.close()
+                answer.close()
                 raise ConfigurationError(f"cannot write {target}: {exc}") from exc
             try:
-                with request_errors(url), fh:
-                    for chunk in response.iter_content(chunk_size=256 * 1024):
+                with fh:
+                    for chunk in answer.iter_bytes(STREAM_CHUNK_BYTES):
                         fh.write(chunk)
                         size += len(chunk)
                         report(
@@ -815,7 +736,7 @@ class RorClient:
             except OSError as exc:  # the disk, not the network (requests errors are mapped)
                 raise ConfigurationError(f"cannot write {target}: {exc}") from exc
             finally:
-                response.close()
+                answer.close()
             total_bytes += size
             files.append(ExportFile(kind, url, str(target), size))
         report(
@@ -857,31 +778,6 @@ def _safe_name(kind: str) -> str:
     return "".join(c for c in kind if c.isalnum()) or "Resource"
 
 
-def _percent(label: str) -> float | None:
-    digits = label.strip().rstrip("%").strip()
-    try:
-        value = float(digits)
-    except ValueError:
-        return None
-    return value if 0 <= value <= 100 else None
-
-
-def _retry_after(value: str | None, attempt: int) -> float:
-    """Seconds to wait from a ``Retry-After`` (seconds or HTTP date), else a backoff."""
-    if value:
-        value = value.strip()
-        if is_ascii_digits(value):
-            return float(value)
-        try:
-            from email.utils import parsedate_to_datetime
-
-            when = parsedate_to_datetime(value)
-            return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-        except (TypeError, ValueError):
-            pass
-    return 0.0 if attempt == 0 else min(2.0 ** (attempt - 1), 8.0)
-
-
 def _decoded(url: str, decode: Callable[..., T], *args: Any) -> T:
     """``decode(*args)``, with a JSON of the wrong shape (a list where FHIR has an object...)
     reported as the malformed answer it is (``validation="fast"`` does not check shapes)."""
@@ -893,19 +789,3 @@ def _decoded(url: str, decode: Callable[..., T], *args: Any) -> T:
         raise MalformedResponse(
             f"the answer from {url} is not shaped like FHIR: {exc}", url=url
         ) from exc
-
-
-def _json_or_none(response: requests.Response, url: str) -> Any:
-    """The JSON of an answer, ``None`` when it is not JSON.
-
-    Raises :class:`MalformedResponse` for JSON nested deeper than Python can parse (the
-    parser's ``RecursionError``): no FHIR resource is nested that deep.
-    """
-    import json
-
-    try:
-        return json.loads(response.content)
-    except RecursionError as exc:
-        raise MalformedResponse(f"the answer from {url} is nested too deeply", url=url) from exc
-    except ValueError:
-        return None

@@ -5,10 +5,10 @@ the tests can check each rule without a server:
 
 * :class:`SearchQuery` and the builders :func:`organization_query`, :func:`service_query`,
   :func:`location_query` (the search parameters of the ROR CapabilityStatement);
-* :func:`read_bundle`: a ``searchset`` Bundle to a :class:`~segurlink.ror.models.SearchPage`
+* :func:`parse_bundle`: a ``searchset`` Bundle to a :class:`~segurlink.ror.models.SearchPage`
   with the ``_include`` / ``_revinclude`` resources resolved into linked objects;
-* :func:`decode_organization`, :func:`decode_service`, :func:`decode_location`,
-  :func:`decode_capacity`: FHIR JSON to typed values;
+* :func:`parse_organization`, :func:`parse_service`, :func:`parse_location`,
+  :func:`parse_capacity`: FHIR JSON to typed values;
 * :func:`capacity_patch` (FHIRPath Patch ``Parameters`` for ``ws-synchro-dispo-lits-fhir``),
   :func:`classify_capacity_answer` (the replace-then-add rule and the 404/412/400 outcomes);
 * :func:`outcome_issues`: an OperationOutcome to :class:`~segurlink.errors.Issue` values.
@@ -17,10 +17,11 @@ the tests can check each rule without a server:
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import InputError, Issue, MalformedResponse
@@ -44,19 +45,22 @@ from .models import (
 
 __all__ = [
     "CAPACITY_EXTENSION",
+    "DEFAULT_SERVICE_INCLUDE",
     "FINESS_SYSTEM",
     "ID_NAT_STRUCT_SYSTEM",
     "REGION_SYSTEM",
+    "DisabilityCriteria",
+    "HomeCareCriteria",
+    "Include",
+    "LocationCriteria",
     "Near",
+    "NursingHomeCriteria",
+    "OrganizationCriteria",
     "SearchQuery",
+    "ServiceCriteria",
     "capacity_indicator_path",
     "capacity_patch",
     "classify_capacity_answer",
-    "decode_capacity",
-    "decode_location",
-    "decode_organization",
-    "decode_practitioner",
-    "decode_service",
     "disability_service_query",
     "home_care_query",
     "location_query",
@@ -64,7 +68,12 @@ __all__ = [
     "nursing_home_query",
     "organization_query",
     "outcome_issues",
-    "read_bundle",
+    "parse_bundle",
+    "parse_capacity",
+    "parse_location",
+    "parse_organization",
+    "parse_practitioner",
+    "parse_service",
     "service_query",
 ]
 
@@ -109,6 +118,38 @@ _INDICATOR_KEYS = tuple(entry for entry in _CAPACITY_CODED if entry[0] != "capac
 
 
 # -- search queries --------------------------------------------------------------------------
+
+
+class Include(enum.StrEnum):
+    """Linked resources a search brings along (``_include`` / ``_revinclude``).
+
+    ``ORGANIZATION`` and ``LOCATIONS`` (a service's entity and places: the default of
+    :func:`service_query`), ``PARENTS`` (an entity's ``partOf`` chain, EG → EJ),
+    ``ROLES`` (the practitioner roles of a service), ``PRACTITIONERS`` (the roles and
+    their practitioners), ``SERVICES`` (the services of a location).
+    """
+
+    ORGANIZATION = "organization"
+    LOCATIONS = "locations"
+    PARENTS = "parents"
+    ROLES = "roles"
+    PRACTITIONERS = "practitioners"
+    SERVICES = "services"
+
+
+#: What :func:`service_query` includes when ``include`` is not given.
+DEFAULT_SERVICE_INCLUDE = frozenset({Include.ORGANIZATION, Include.LOCATIONS})
+
+
+def _includes(include: Collection[Include | str], allowed: frozenset[Include]) -> set[Include]:
+    try:
+        wanted = {Include(value) for value in include}
+    except ValueError as exc:
+        raise InputError(f"unknown include: {exc}") from exc
+    if wanted - allowed:
+        names = ", ".join(sorted(i.value for i in wanted - allowed))
+        raise InputError(f"this search cannot include {names}")
+    return wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +252,110 @@ def _common(
 NameMatch = Literal["starts-with", "contains", "exact"]
 
 
+# The criteria of each search, typed: the ``**criteria`` of the client's search methods.
+DateParam = dt.date | dt.datetime | str
+
+
+class OrganizationCriteria(TypedDict, total=False):
+    """The criteria of :func:`organization_query`."""
+
+    finess: str | None
+    id_nat_struct: str | None
+    name: str | None
+    name_match: NameMatch
+    type: str | None
+    price_type: str | None
+    max_price: float | None
+    residential_type: str | None
+    welcome_type: str | None
+    dependency_level: str | None
+    region: str | None
+    updated_since: DateParam | None
+    include: Collection[Include | str]
+    count: int | None
+    sort: str | None
+    extra: Iterable[tuple[str, str]]
+
+
+class _ServiceBase(TypedDict, total=False):
+    identifier: str | None
+    ids: Sequence[str]
+    name: str | None
+    name_match: NameMatch
+    category: str | None
+    type: str | None
+    specialty: str | None
+    characteristic: str | None
+    patient_type: str | None
+    age: int | None
+    psychiatric_sector: str | None
+    near: Near | None
+    organization_finess: str | None
+    organization_hierarchy: bool
+    region: str | None
+    updated_since: DateParam | None
+    include: Collection[Include | str]
+    count: int | None
+    sort: str | None
+    extra: Iterable[tuple[str, str]]
+
+
+class HomeCareCriteria(_ServiceBase, total=False):
+    """The criteria of :func:`home_care_query` (besides the commune it covers)."""
+
+
+class _ServiceCommon(_ServiceBase, total=False):
+    commune: str | None
+    intervention_zone: str | None
+
+
+class DisabilityCriteria(_ServiceCommon, total=False):
+    """The criteria of :func:`disability_service_query`."""
+
+    categories: Sequence[str]
+
+
+class NursingHomeCriteria(_ServiceCommon, total=False):
+    """The criteria of :func:`nursing_home_query`."""
+
+    max_price: float | None
+    price_type: str
+    residential_type: str | None
+    welcome_type: str | None
+    dependency_level: str | None
+
+
+class ServiceCriteria(_ServiceCommon, total=False):
+    """The criteria of :func:`service_query`."""
+
+    organization_type: str | Sequence[str] | None
+    organization_price: Sequence[tuple[str, str]]
+
+
+class LocationCriteria(TypedDict, total=False):
+    """The criteria of :func:`location_query`."""
+
+    identifier: str | None
+    city: str | None
+    operational_status: str | None
+    postal_code: str | None
+    commune: str | None
+    near: Near | None
+    type: str | None
+    status: str | None
+    capacity_type: str | None
+    capacity_status: str | None
+    min_capacity: int | None
+    gender: str | None
+    capacity_updated_since: DateParam | None
+    region: str | None
+    updated_since: DateParam | None
+    include: Collection[Include | str]
+    count: int | None
+    sort: str | None
+    extra: Iterable[tuple[str, str]]
+
+
 def _name_param(name: str, match: NameMatch) -> tuple[str, str]:
     """FHIR string search: starts-with by default (case and accents ignored)."""
     if match not in ("starts-with", "contains", "exact"):
@@ -258,7 +403,7 @@ def organization_query(
     dependency_level: str | None = None,
     region: str | None = None,
     updated_since: dt.date | dt.datetime | str | None = None,
-    include_parents: bool = False,
+    include: Collection[Include | str] = (),
     count: int | None = None,
     sort: str | None = None,
     extra: Iterable[tuple[str, str]] = (),
@@ -269,7 +414,7 @@ def organization_query(
     search); ``name_match="contains"`` or ``"exact"`` for the other modes. The price
     criteria (``price_type`` TRE_R246, ``max_price`` in euros, ``residential_type``
     TRE_R242, ``welcome_type`` TRE_R240, ``dependency_level`` TRE_R237) must all hold for
-    one and the same price of the entity. ``include_parents`` adds
+    one and the same price of the entity. ``include={Include.PARENTS}`` adds
     ``_include:iterate=Organization:partof`` so each match's ``parent`` chain (EG → EJ) is
     filled. ``updated_since`` gives a ``_lastUpdated=ge`` delta for synchronisation.
 
@@ -295,7 +440,7 @@ def organization_query(
             dependency_level=dependency_level,
         )
     )
-    if include_parents:
+    if Include.PARENTS in _includes(include, frozenset({Include.PARENTS})):
         params.append(("_include:iterate", "Organization:partof"))
     _common(params, region=region, updated_since=updated_since, count=count, sort=sort, extra=extra)
     return SearchQuery("Organization", tuple(params))
@@ -323,11 +468,7 @@ def service_query(
     organization_price: Sequence[tuple[str, str]] = (),
     region: str | None = None,
     updated_since: dt.date | dt.datetime | str | None = None,
-    include_organization: bool = True,
-    include_locations: bool = True,
-    include_parents: bool = False,
-    include_roles: bool = False,
-    include_practitioners: bool = False,
+    include: Collection[Include | str] = DEFAULT_SERVICE_INCLUDE,
     count: int | None = None,
     sort: str | None = None,
     extra: Iterable[tuple[str, str]] = (),
@@ -343,10 +484,11 @@ def service_query(
     ``organization_hierarchy``: every service under that entity, ``:above``),
     ``organization_type`` (TRE_R66 category of the providing entity, one or several).
     ``name`` matches the start of the name, ignoring case and accents; ``name_match``
-    gives ``contains`` or ``exact``. ``include_practitioners`` adds the roles
-    (``_revinclude=PractitionerRole:service``) and their practitioners.
+    gives ``contains`` or ``exact``. ``include`` names the linked resources brought along
+    (:class:`Include`; the entity and the locations by default): ``PRACTITIONERS`` adds
+    the roles (``_revinclude=PractitionerRole:service``) and their practitioners.
 
-    >>> q = service_query(specialty="022", age=40, include_locations=False)
+    >>> q = service_query(specialty="022", age=40, include={Include.ORGANIZATION})
     >>> dict(q.params)["age-range-low"], dict(q.params)["age-range-high"]
     ('le40', 'ge40')
     """
@@ -385,27 +527,22 @@ def service_query(
         types = [organization_type] if isinstance(organization_type, str) else organization_type
         params.append(("organization.type", ",".join(types)))
     params.extend(organization_price)
-    if include_organization:
+    wanted = _includes(include, frozenset(Include) - {Include.SERVICES})
+    if Include.ORGANIZATION in wanted:
         params.append(("_include", "HealthcareService:organization"))
-    if include_locations:
+    if Include.LOCATIONS in wanted:
         params.append(("_include", "HealthcareService:location"))
-    if include_parents:
+    if Include.PARENTS in wanted:
         params.append(("_include:iterate", "Organization:partof"))
-    if include_roles or include_practitioners:
+    if Include.ROLES in wanted or Include.PRACTITIONERS in wanted:
         params.append(("_revinclude", "PractitionerRole:service"))
-    if include_practitioners:
+    if Include.PRACTITIONERS in wanted:
         params.append(("_include:iterate", "PractitionerRole:practitioner"))
     _common(params, region=region, updated_since=updated_since, count=count, sort=sort, extra=extra)
     return SearchQuery("HealthcareService", tuple(params))
 
 
-def home_care_query(
-    commune: str,
-    *,
-    patient_type: str | None = None,
-    age: int | None = None,
-    **criteria: Any,
-) -> SearchQuery:
+def home_care_query(commune: str, **criteria: Unpack[HomeCareCriteria]) -> SearchQuery:
     """Home-care services (SSIAD, services autonomie à domicile) whose intervention zone
     covers ``commune`` (COG code), for ``patient_type`` and ``age`` when given.
 
@@ -413,21 +550,18 @@ def home_care_query(
     '45232'
     """
     return service_query(
-        intervention_zone=commune,
-        organization_type=HOME_CARE_CATEGORIES,
-        patient_type=patient_type,
-        age=age,
-        **criteria,
+        intervention_zone=commune, organization_type=HOME_CARE_CATEGORIES, **criteria
     )
 
 
 def disability_service_query(
-    *, age: int | None = None, categories: Sequence[str] = DISABILITY_CATEGORIES, **criteria: Any
+    *, categories: Sequence[str] = DISABILITY_CATEGORIES, **criteria: Unpack[_ServiceCommon]
 ) -> SearchQuery:
     """Services for people with disabilities (public TRE_R239 ``02``) of the disability
-    categories (IME, SESSAD, ESAT, MAS, FAM, foyers), for a person of ``age``."""
+    ``categories`` (IME, SESSAD, ESAT, MAS, FAM, foyers by default), for a person of
+    ``age``."""
     criteria.setdefault("patient_type", "02")
-    return service_query(age=age, organization_type=tuple(categories), **criteria)
+    return service_query(organization_type=tuple(categories), **criteria)
 
 
 def nursing_home_query(
@@ -437,7 +571,7 @@ def nursing_home_query(
     residential_type: str | None = None,
     welcome_type: str | None = None,
     dependency_level: str | None = None,
-    **criteria: Any,
+    **criteria: Unpack[_ServiceCommon],
 ) -> SearchQuery:
     """Nursing-home (EHPAD) services with the entity and its prices included.
 
@@ -476,7 +610,7 @@ def location_query(
     capacity_updated_since: dt.date | dt.datetime | str | None = None,
     region: str | None = None,
     updated_since: dt.date | dt.datetime | str | None = None,
-    include_services: bool = False,
+    include: Collection[Include | str] = (),
     count: int | None = None,
     sort: str | None = None,
     extra: Iterable[tuple[str, str]] = (),
@@ -516,7 +650,7 @@ def location_query(
             params.append(("nb-capacity", "ge1"))
     if capacity_updated_since is not None:
         params.append(("capacity-update-date", _date_param(capacity_updated_since)))
-    if include_services:
+    if Include.SERVICES in _includes(include, frozenset({Include.SERVICES})):
         params.append(("_revinclude", "HealthcareService:location"))
     _common(params, region=region, updated_since=updated_since, count=count, sort=sort, extra=extra)
     return SearchQuery("Location", tuple(params))
@@ -593,7 +727,7 @@ def reference_key(reference: Any) -> str | None:
     return "/".join(parts[-2:]) if len(parts) >= 2 else None
 
 
-def decode_capacity(extension: Mapping[str, Any]) -> Capacity:
+def parse_capacity(extension: Mapping[str, Any]) -> Capacity:
     """One ``ror-location-supported-capacity`` extension to a :class:`Capacity`."""
     values: dict[str, Any] = {}
     by_url = {field_url: name for field_url, name, _ in _CAPACITY_CODED}
@@ -609,14 +743,14 @@ def decode_capacity(extension: Mapping[str, Any]) -> Capacity:
     return Capacity(**values)
 
 
-def decode_location(resource: Mapping[str, Any]) -> Location:
+def parse_location(resource: Mapping[str, Any]) -> Location:
     """A FHIR ``Location`` (ror-location) to a :class:`Location` with its capacities."""
     commune = None
     capacities = []
     for ext in resource.get("extension") or ():
         url = ext.get("url")
         if url == CAPACITY_EXTENSION:
-            capacities.append(decode_capacity(ext))
+            capacities.append(parse_capacity(ext))
         elif url == COMMUNE_EXTENSION:
             commune = _first_coding(ext.get("valueCodeableConcept"))
     address = resource.get("address") or {}
@@ -682,7 +816,7 @@ def _float(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def decode_organization(
+def parse_organization(
     resource: Mapping[str, Any], parent: Organization | None = None
 ) -> Organization:
     """A FHIR ``Organization`` (ror-organization) to an :class:`Organization`."""
@@ -779,7 +913,7 @@ def _contact_point(point: Mapping[str, Any]) -> Telecom:
     )
 
 
-def decode_practitioner(resource: Mapping[str, Any]) -> Practitioner:
+def parse_practitioner(resource: Mapping[str, Any]) -> Practitioner:
     """A FHIR ``Practitioner`` (ror-practitioner) to a :class:`Practitioner`."""
     names = resource.get("name") or [{}]
     name = names[0] if isinstance(names[0], Mapping) else {}
@@ -812,7 +946,7 @@ def _age_range(resource: Mapping[str, Any]) -> tuple[float | None, float | None]
     return None, None
 
 
-def decode_service(
+def parse_service(
     resource: Mapping[str, Any],
     *,
     organization: Organization | None = None,
@@ -870,7 +1004,7 @@ def decode_service(
     )
 
 
-def decode_role(
+def parse_role(
     resource: Mapping[str, Any], practitioner: Practitioner | None = None
 ) -> PractitionerRole:
     """A FHIR ``PractitionerRole`` to a :class:`PractitionerRole`."""
@@ -925,7 +1059,7 @@ class _Linker:
         if resource is None or resource.get("resourceType") != "Organization":
             return None
         parent = self.organization(reference_key(resource.get("partOf")), _seen | {key})
-        org = decode_organization(resource, parent)
+        org = parse_organization(resource, parent)
         self._orgs[key] = org
         return org
 
@@ -934,17 +1068,17 @@ class _Linker:
             resource = self.resources.get(key)
             if resource is None or resource.get("resourceType") != "Location":
                 return None
-            self._locations[key] = decode_location(resource)
+            self._locations[key] = parse_location(resource)
         return self._locations[key]
 
     def practitioner(self, key: str | None) -> Practitioner | None:
         resource = self.resources.get(key) if key else None
         if resource is None or resource.get("resourceType") != "Practitioner":
             return None
-        return decode_practitioner(resource)
+        return parse_practitioner(resource)
 
     def role(self, resource: Mapping[str, Any]) -> PractitionerRole:
-        return decode_role(resource, self.practitioner(reference_key(resource.get("practitioner"))))
+        return parse_role(resource, self.practitioner(reference_key(resource.get("practitioner"))))
 
     def roles(self, service_key: str) -> list[PractitionerRole]:
         if self._roles_by_service is None:
@@ -982,7 +1116,7 @@ class _Linker:
             loc = self.location(loc_key) if loc_key else None
             if loc is not None:
                 locations.append(loc)
-        return decode_service(
+        return parse_service(
             resource,
             organization=self.organization(reference_key(resource.get("providedBy"))),
             locations=locations,
@@ -1001,11 +1135,11 @@ class _Linker:
         if kind == "PractitionerRole":
             return self.role(resource)
         if kind == "Practitioner":
-            return decode_practitioner(resource)
+            return parse_practitioner(resource)
         return None
 
 
-def read_bundle(bundle: Mapping[str, Any], resource_type: str) -> SearchPage[Any]:
+def parse_bundle(bundle: Mapping[str, Any], resource_type: str) -> SearchPage[Any]:
     """A ``searchset`` Bundle to a :class:`SearchPage` of decoded ``resource_type`` matches.
 
     Entries with ``search.mode = match`` (or, without a mode, of ``resource_type``) are the
@@ -1168,8 +1302,8 @@ def capacity_patch(
     elif operation == "add":
         parts.append({"name": "path", "valueString": "Location"})
         parts.append({"name": "name", "valueString": "extension"})
-    else:  # pragma: no cover - guarded by the Literal type
-        raise ValueError(f"unknown patch operation {operation!r}")
+    else:
+        raise InputError(f"unknown patch operation {operation!r}")
     parts.append({"name": "value", "part": [{"name": "extension", "extension": [extension]}]})
     return {"resourceType": "Parameters", "parameter": [{"name": "operation", "part": parts}]}
 
@@ -1203,3 +1337,13 @@ def classify_capacity_answer(
     if http_status in (400, 422):
         return PublicationStatus.REJECTED
     return None
+
+
+# -- former names -------------------------------------------------------------------------
+# Parsers are named parse_* across segurlink; the names of 0.x stay importable.
+read_bundle = parse_bundle
+decode_capacity = parse_capacity
+decode_location = parse_location
+decode_organization = parse_organization
+decode_practitioner = parse_practitioner
+decode_service = parse_service

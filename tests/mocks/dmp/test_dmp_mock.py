@@ -559,9 +559,9 @@ def provide_request(
         )
         add_slot(association, "SubmissionSetStatus", "Original")
 
-    from segurlink.cda import read_header
+    from segurlink.cda import parse_header
 
-    header = read_header(content)
+    header = parse_header(content)
     assert header.type_code is not None and header.effective_time is not None
     creation = header.effective_time.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S")
     entry(

@@ -28,6 +28,7 @@ from segurlink_mocks.insi import DEFAULT_PERSONS
 
 from segurlink._resources import schemas_dir
 from segurlink.config import Settings
+from segurlink.insi import InsiSettings
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -913,7 +914,7 @@ def test_stack_writes_settings_that_segurlink_loads(tmp_path: Path) -> None:
         assert settings.software.name == "segurlink-demo"
         assert settings.structure is not None and settings.structure.finess == "010000016"
         assert settings.timeouts.as_tuple == (5.0, 10.0)
-        insi = settings.insi()
+        insi = InsiSettings.from_settings(settings)
         assert insi.endpoint == stack.insi.endpoint
         insi.tls.check_files()
         assert insi.tls.ca_bundle == tmp_path / "pki" / "ca.pem"
@@ -939,7 +940,7 @@ def test_stack_writes_settings_that_segurlink_loads(tmp_path: Path) -> None:
 def test_settings_fixture_points_at_the_mock(
     segurlink_mock_settings: Settings, insi_mock: InsiMock, segurlink_pki: TestPki
 ) -> None:
-    insi = segurlink_mock_settings.insi()
+    insi = InsiSettings.from_settings(segurlink_mock_settings)
     assert insi.endpoint == insi_mock.endpoint
     assert insi.tls.cert == segurlink_pki.client("insi-auto").cert
     assert insi.tls.ca_bundle == segurlink_pki.ca
@@ -963,7 +964,7 @@ def test_program_runs_until_sigterm(tmp_path: Path) -> None:
             if line.strip().startswith("settings"):
                 break
         assert (tmp_path / "segurlink.toml").is_file(), "".join(lines)
-        endpoint = Settings.from_toml(tmp_path / "segurlink.toml").insi().endpoint
+        endpoint = InsiSettings.from_settings(Settings.from_toml(tmp_path / "segurlink.toml")).endpoint
         assert any(endpoint in line for line in lines)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
