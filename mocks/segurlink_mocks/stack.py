@@ -492,5 +492,6 @@ def mock_process(directory: Path) -> Iterator[Settings]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        if server.stdout is not None:
-            server.stdout.close()  # else a ResourceWarning (an error in the test suite)
+        finally:
+            if server.stdout is not None:
+                server.stdout.close()
