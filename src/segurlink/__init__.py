@@ -67,6 +67,10 @@ if TYPE_CHECKING:
         XdsIssue,
         XmlSecurityError,
     )
+    from .gateway import (
+        Gateway,
+        GatewaySettings,
+    )
     from .hl7 import (
         MllpClient,
     )
@@ -110,6 +114,8 @@ __all__ = [
     "DmpClient",
     "DmpSettings",
     "FhirError",
+    "Gateway",
+    "GatewaySettings",
     "Hl7Error",
     "HttpStatusError",
     "IdDocumentKind",
@@ -208,6 +214,7 @@ _EXPORTS = {
         ),
         ".errors",
     ),
+    **dict.fromkeys(("Gateway", "GatewaySettings"), ".gateway"),
     **dict.fromkeys(("MllpClient",), ".hl7"),
     **dict.fromkeys(
         (
