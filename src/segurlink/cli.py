@@ -42,6 +42,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.hl7",
     "segurlink._commands.outbox",
     "segurlink._commands.mocks",
+    "segurlink._commands.demo",
 )
 
 
