@@ -148,9 +148,13 @@ _EXPORTS = {
             "parse_header",
             "parse_ts",
             "read_header",
-            "validate",
         ),
         ".validate",
     ),
 }
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, __all__)
+
+# ``validate`` is both a function and the submodule defining it: once anything imports the
+# submodule, the import system sets the package attribute to the module and a lazy lookup
+# would never run, so the function is bound here, eagerly.
+from .validate import validate  # noqa: E402

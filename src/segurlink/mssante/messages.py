@@ -322,7 +322,11 @@ def compose(
             patient.birth_date,
         )
     else:
-        subject = draft.subject
+        subject = draft.subject.strip()
+        if not subject:
+            # Operators refuse a message without a Subject (550 5.6.0) after the whole
+            # upload: say it before connecting.
+            raise InputError("a message without CI-SIS documents needs a subject")
 
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
