@@ -71,7 +71,7 @@ def _ror(stack: MockStack) -> RorMock:
     return cast(RorMock, stack.mocks["ror"])
 
 
-def _places_for_women(ror: RorMock) -> int:
+def ror_places_for_women(ror: RorMock) -> int:
     """The indicator the story changes, read from the mock's own store."""
     location_id = ror.landmarks["location_id"]
     location = ror.resource(f"Location/{location_id}")
@@ -133,7 +133,7 @@ def _check_against_the_mocks(stack: MockStack, steps: list[dict[str, Any]]) -> N
     ror = by_name["ror"]
     assert ror["location"] == ROR_LOCATION
     assert ror["published"] == max(ror["before"] - 1, 0) == ror["read_back"]
-    assert _places_for_women(_ror(stack)) == ror["published"]
+    assert ror_places_for_women(_ror(stack)) == ror["published"]
     assert ror["job"]["kind"] == "ror.capacity" and ror["job"]["state"] == "done"
 
 
@@ -142,7 +142,7 @@ def _check_against_the_mocks(stack: MockStack, steps: list[dict[str, Any]]) -> N
 
 def test_the_story_against_the_mocks(stack: MockStack, tmp_path: Path) -> None:
     shown: list[Step] = []
-    before = _places_for_women(_ror(stack))
+    before = ror_places_for_women(_ror(stack))
     steps = AdmissionStory(stack.settings(), tmp_path, on_step=shown.append).run()
     assert shown == steps and [s.number for s in steps] == [1, 2, 3, 4, 5, 6]
     data = [s.to_json() for s in steps]
