@@ -41,6 +41,7 @@ from ..cli import CommandResult, load_settings
 if TYPE_CHECKING:
     from ..cda import CdaSettings, ClinicalDocument, Professional
     from ..config import Settings
+    from ..errors import RecipientRefusal
     from ..identity import IdentityRecord, Ins
     from ..mssante import Draft, MssClient
     from ..outbox import Job, Outbox
@@ -504,19 +505,26 @@ class AdmissionStory:
                     "d'accompagnement établi à l'admission.\n"
                 ),
             )
-            sent, via = _send_mail(mss, draft)
-            receipts = _await_receipts(mss, sent.message_id, len(sent.accepted))
-        patient = record.shareable_ins().mssante_address.lower()
-        missing = {a.lower() for a in sent.accepted} - {r.recipient.lower() for r in receipts}
+            sent = _send_mail(mss, draft)
+            recipients = (ATTENDING_DOCTOR, record.shareable_ins().mssante_address)
+            receipts = _await_receipts(mss, sent.message_id, sent.accepted)
+        if sent.accepted < len(recipients):
+            raise MssError(
+                f"the operator accepted {sent.accepted} of {len(recipients)} recipients",
+                refused=sent.refused,
+            )
+        patient = recipients[1].lower()
+        missing = {a.lower() for a in recipients} - {r.recipient.lower() for r in receipts}
         if missing:
             raise ServiceError(
                 f"no receipt from {len(missing)} recipient(s) within {RECEIPT_WAIT:g} s"
             )
         refused = [r for r in receipts if not r.ok]
         if refused:
-            first = refused[0]
-            why = first.error.label if first.error else (first.status or first.disposition)
-            raise MssError(f"{len(refused)} negative receipt(s); first: {first.kind}: {why}")
+            raise MssError(
+                f"{len(refused)} negative receipt(s); first: {refused[0].kind.value} "
+                f"{_outcome(refused[0])}"
+            )
 
         def who(address: str) -> str:
             if address.lower() == patient:
@@ -525,16 +533,22 @@ class AdmissionStory:
                 return f"{ATTENDING_DOCTOR_NAME} ({address})"
             return address
 
+        how = (
+            "sent with the MSSanté client"
+            if sent.job is None
+            else f"queued (outbox job {sent.job.id}), sent by a worker"
+        )
         lines = [
-            f"Message-ID {sent.message_id} ({_VIA[via]})",
-            *(f"accepted for {who(a)}" for a in sent.accepted),
+            f"Message-ID {sent.message_id}, {how}",
+            *(f"to {who(a)}" for a in recipients),
             *(f"{r.kind.value.upper()} from {who(r.recipient)}: {_outcome(r)}" for r in receipts),
         ]
         data = {
-            "via": via,
+            "via": "client" if sent.job is None else "outbox",
             "message_id": sent.message_id,
-            "accepted": list(sent.accepted),
-            "refused": [r.address for r in sent.refused],
+            "recipients": list(recipients),
+            "accepted": sent.accepted,
+            "job": None if sent.job is None else _job_json(sent.job),
             "receipts": [
                 {
                     "kind": r.kind.value,
@@ -645,16 +659,23 @@ def _job_json(job: Job) -> dict[str, Any]:
     }
 
 
-_VIA = {"client": "sent with the MSSanté client", "outbox": "sent by an outbox worker"}
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What sending gave: the Message-ID, how many recipients the operator accepted, the
+    refused ones, and the outbox job when a worker sent it."""
+
+    message_id: str
+    accepted: int
+    refused: tuple[RecipientRefusal, ...] = ()
+    job: Job | None = None
 
 
-def _send_mail(mss: MssClient, draft: Draft) -> tuple[Any, str]:
-    """Send ``draft``; ``(SendResult, how)``: ``client`` or ``outbox`` (see :data:`_VIA`).
-
-    Sent with the client: the outbox has no MSSanté job kind yet. When it has one, the
-    message is queued there (``Outbox.send_mail``) and a worker sends it, as the deposit.
-    """
-    return mss.send(draft), "client"
+def _send_mail(mss: MssClient, draft: Draft) -> _Sent:
+    """Send ``draft`` with the client: the outbox has no MSSanté job kind yet. When it has
+    one, the message is queued there (``Outbox.send_mail``) and sent by a worker, as the
+    deposit, and ``_Sent.job`` is that job."""
+    result = mss.send(draft)
+    return _Sent(result.message_id, len(result.accepted), result.refused)
 
 
 def _await_receipts(mss: MssClient, message_id: str, expected: int) -> Sequence[Any]:
