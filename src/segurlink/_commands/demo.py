@@ -180,9 +180,9 @@ class AdmissionStory:
         self.workdir = workdir
         self.on_step = on_step
         self.steps: list[Step] = []
-        self._check_settings()
+        self.cda_settings = self._check_settings()
 
-    def _check_settings(self) -> None:
+    def _check_settings(self) -> CdaSettings:
         """Every service's settings, read before the first exchange (exit 2 when wrong)."""
         from ..dmp import DmpSettings
         from ..errors import ConfigurationError
@@ -195,7 +195,7 @@ class AdmissionStory:
             raise ConfigurationError("the demo needs the structure's [structure] finess")
         for typed in (PscSettings, InsiSettings, DmpSettings, MssSettings, RorSettings):
             typed.from_settings(self.settings)
-        self.cda_settings = _cda_settings(self.settings)
+        return _cda_settings(self.settings)
 
     @property
     def finess(self) -> str:
@@ -486,6 +486,8 @@ class AdmissionStory:
         psc: PscClient,
         login: PscLogin,
     ) -> _Outcome[None]:
+        """Send the document; ``outbox`` is where it will be queued once the outbox has an
+        MSSanté job kind (see :func:`_send_mail`)."""
         from ..errors import MssError, ServiceError
         from ..mssante import Draft, MssClient, MssSettings
 
