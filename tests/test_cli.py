@@ -183,7 +183,7 @@ def test_mock_serve_as_a_program_then_search_from_another_process(tmp_path: Path
         assert json.loads(search.stdout)["ins"]["value"] == "297022A02077878"
     finally:
         server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=20)  # waits, and closes the pipes
+        server.communicate(timeout=20)  # waits and closes the pipes
     assert server.returncode == 0
     assert not Path(ready["settings"]).exists()
 

@@ -108,7 +108,7 @@ def _serve_then_kill(directory: Path) -> dict[str, object]:
         assert stack_status(directory).running
     finally:
         server.send_signal(signal.SIGKILL)  # no chance to remove its settings file
-        server.wait(timeout=20)
+        server.communicate(timeout=20)  # waits and closes the pipe
     return ready
 
 

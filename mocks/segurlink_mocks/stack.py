@@ -492,3 +492,6 @@ def mock_process(directory: Path) -> Iterator[Settings]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        finally:
+            if server.stdout is not None:
+                server.stdout.close()
