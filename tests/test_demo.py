@@ -129,6 +129,10 @@ def _check_against_the_mocks(stack: MockStack, steps: list[dict[str, Any]]) -> N
         [ATTENDING_DOCTOR, PATIENT_MAILBOX.lower()]
     )
     assert all(r["kind"] == "mdn" and r["ok"] for r in mail["receipts"])
+    # Sent from the structure's APP mailbox by an outbox worker, keyed by its Message-ID.
+    assert mail["via"] == "outbox" and mail["job"]["kind"] == "mssante.send"
+    assert mail["job"]["state"] == "done" and mail["job"]["result"]["accepted"] == 2
+    assert mail["job"]["result"]["message_id"] == mail["message_id"]
     # 6. ROR: the mock stores the published count, the one read back.
     ror = by_name["ror"]
     assert ror["location"] == ROR_LOCATION
@@ -152,10 +156,10 @@ def test_the_story_against_the_mocks(stack: MockStack, tmp_path: Path) -> None:
     validation = data[2]["validation"]
     assert validation["layers"] == ["rules"] and validation["kit"] is None
     assert "no CI-SIS kit configured" in " ".join(steps[2].lines)
-    # The outbox is an SQLite file in the work directory: both jobs done.
+    # The outbox is an SQLite file in the work directory: the three jobs done.
     with sqlite3.connect(tmp_path / "outbox.sqlite3") as db:
         rows = db.execute("SELECT kind, state FROM segurlink_outbox_job ORDER BY id").fetchall()
-    assert rows == [("dmp.deposit", "done"), ("ror.capacity", "done")]
+    assert rows == [("dmp.deposit", "done"), ("mssante.send", "done"), ("ror.capacity", "done")]
 
 
 def test_the_story_validates_with_the_cisis_kit_when_one_is_configured(
@@ -210,7 +214,7 @@ def test_demo_json_starts_its_own_mocks(capsys: pytest.CaptureFixture[str]) -> N
     assert all(s["title"] and s["seconds"] >= 0 for s in steps)
     assert steps[1]["statuses"] == ["PROV", "RECUP", "QUAL"] and steps[1]["ins"] == RESIDENT_INS
     assert steps[3]["found"]["unique_id"] == steps[2]["unique_id"]
-    assert steps[4]["via"] == "client" and len(steps[4]["receipts"]) == 2
+    assert steps[4]["via"] == "outbox" and len(steps[4]["receipts"]) == 2
     assert steps[5]["read_back"] == steps[5]["published"]
     assert result["seconds"] >= sum(s["seconds"] for s in steps)
 

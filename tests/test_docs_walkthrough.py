@@ -44,7 +44,7 @@ def test_the_walkthrough_runs_and_leaves_its_traces_in_the_mocks(
         dmp = cast(DmpMock, stack.mocks["dmp"])
         assert [e.unique_id for e in dmp.entries("297022A02077878") if e.unique_id == unique_id]
         mss = cast(MssMock, stack.mocks["mssante"])
-        message_id = namespace["sent"].message_id
+        message_id = namespace["sent"].result["message_id"]
         for mailbox in (
             "paul.medecin-test@segurlink-test.mssante.fr",
             "297022A02077878@patient.mssante.fr",

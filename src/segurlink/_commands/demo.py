@@ -11,8 +11,9 @@ The story a DUI lives, one step per national service:
    configured);
 4. ``dmp``: it is queued in the outbox (SQLite, in a temporary directory), deposited in the
    DMP by an outbox worker, and found back in the DMP;
-5. ``mssante``: it is sent by MSSanté to the resident's own mailbox and to the attending
-   doctor, and the receipts (MDN, DSN) are read back;
+5. ``mssante``: it is queued in the outbox and sent by MSSanté (the structure's APP
+   mailbox) to the resident's own mailbox and to the attending doctor, and the receipts
+   (MDN, DSN) are read back;
 6. ``ror``: the structure's capacity (available places for women: one fewer) is queued in
    the outbox, published to the ROR, and read back.
 
@@ -486,8 +487,9 @@ class AdmissionStory:
         psc: PscClient,
         login: PscLogin,
     ) -> _Outcome[None]:
-        """Send the document; ``outbox`` is where it will be queued once the outbox has an
-        MSSanté job kind (see :func:`_send_mail`)."""
+        """Send the document: from the structure's APP mailbox it is queued in ``outbox``
+        and sent by a worker; from a personal mailbox (a PSC session) the client sends it
+        (see :func:`_send_mail`)."""
         from ..errors import MssError, ServiceError
         from ..mssante import Draft, MssClient, MssSettings
 
@@ -507,7 +509,7 @@ class AdmissionStory:
                     "d'accompagnement établi à l'admission.\n"
                 ),
             )
-            sent = _send_mail(mss, draft)
+            sent = _send_mail(outbox, self.settings, mss, draft, structure=self.finess)
             recipients = (ATTENDING_DOCTOR, record.shareable_ins().mssante_address)
             receipts = _await_receipts(mss, sent.message_id, sent.accepted)
         if sent.accepted < len(recipients):
@@ -672,12 +674,29 @@ class _Sent:
     job: Job | None = None
 
 
-def _send_mail(mss: MssClient, draft: Draft) -> _Sent:
-    """Send ``draft`` with the client: the outbox has no MSSanté job kind yet. When it has
-    one, the message is queued there (``Outbox.send_mail``) and sent by a worker, as the
-    deposit, and ``_Sent.job`` is that job."""
-    result = mss.send(draft)
-    return _Sent(result.message_id, len(result.accepted), result.refused)
+def _send_mail(
+    outbox: Outbox, settings: Settings, mss: MssClient, draft: Draft, *, structure: str
+) -> _Sent:
+    """Send ``draft``. The structure's APP mailbox (certificate) sends from the outbox, as
+    the deposit: the message is queued (``mssante.send``, its Message-ID derived from the
+    document's id, so a re-run finds the same job) and a worker sends it. A personal or
+    organisation mailbox logs in with the professional's PSC session, which belongs to
+    that person and not to a background worker: the client sends it directly."""
+    if mss.settings.auth != "EXTERNAL":
+        sent = mss.send(draft)
+        return _Sent(sent.message_id, len(sent.accepted), sent.refused)
+    from ..cda import parse_header
+
+    document_id = parse_header(draft.documents[0]).id
+    key = f"segurlink-demo:{document_id.root}:{document_id.extension or ''}"
+    queued = outbox.send_mail(draft, key=key, structure=structure)
+    job = _deliver(outbox, settings, queued.job_id, "the MSSanté message")
+    result = dict(job.result or {})
+    refused = tuple(
+        RecipientRefusal("", int(r["code"]), str(r.get("status") or ""))
+        for r in result.get("refused", ())
+    )
+    return _Sent(str(result["message_id"]), int(result["accepted"]), refused, job)
 
 
 def _await_receipts(mss: MssClient, message_id: str, expected: int) -> Sequence[Any]:
