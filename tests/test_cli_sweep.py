@@ -227,7 +227,10 @@ CASES: dict[str, list[Case]] = {
     ],
     "outbox retry": [case("not-a-number"), case(""), case("-5"), case()],
     "outbox dead": [case("--limit", "0"), case("--store", "{files}/a-directory")],
-    "demo": [case("extra")],
+    "demo": [
+        case("extra"), case("--config", "{files}/bad.toml"), case("--config", "{files}/a-directory"),
+        case("--config", "{files}/missing.toml"),
+    ],
 }
 
 

@@ -43,6 +43,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.gateway",
     "segurlink._commands.outbox",
     "segurlink._commands.mocks",
+    "segurlink._commands.demo",
 )
 
 

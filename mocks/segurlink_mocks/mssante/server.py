@@ -89,9 +89,20 @@ _WRITER: contextvars.ContextVar[asyncio.StreamWriter] = contextvars.ContextVar("
 _CHATTY_LOGGERS = ("mail.log", "mail.debug", "pymap", "pysasl")
 
 
+class _LoginDataDeprecation(logging.Filter):
+    """aiosmtpd 1.4 sets ``Session.login_data`` itself on every successful AUTH, then
+    warns that it is deprecated: nothing the mock or its users can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
 def _silence_content_loggers() -> None:
     for name in _CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    smtp_log = logging.getLogger("mail.log")
+    if not any(isinstance(f, _LoginDataDeprecation) for f in smtp_log.filters):
+        smtp_log.addFilter(_LoginDataDeprecation())
 
 
 @dataclass(frozen=True, slots=True)
