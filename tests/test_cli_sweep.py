@@ -148,6 +148,15 @@ CASES: dict[str, list[Case]] = {
                   case("--access-token", "")],
     "mss receipts": [case(""), case("no-at-sign"), case("<a b@c>"), case("a@b", "extra"),
                      case("--tokens", "{files}/bad.json")],
+    "mss lookup": [
+        case(), case(""), case("--rpps", "123"), case("--rpps", ""), case("--adeli", "abc"),
+        case("--finess", "12"), case("--type", "XYZ", "MARTIN"), case("--address", ""),
+        case("--address", "a b"), case("--address", "x.mssante.fr", "--exact"),
+        case("--exact", "MARTIN"), case("MARTIN", "--finess", "010000016"),
+        case("--first-name", "X" * 101), case("--rpps", "10001234567", "--adeli", "751234567"),
+        case("NOBODY-IN-THE-DIRECTORY", code=1, verdict=True),  # nothing found: the answer
+        case("DISCRET-TEST", code=1, verdict=True),  # only a red-listed mailbox
+    ],
     "ror search organizations": [
         case("--count", "0"), case("--count", "1001"), case("--max-pages", "0"),
         case("--since", "yesterday"), case("--since", ""),

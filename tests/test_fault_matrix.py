@@ -69,7 +69,7 @@ HTTP_FAULTS: dict[str, dict[str, Any] | None] = {
 }
 MAIL_FAULTS = ["refused", "silent", "reset", "untrusted-tls"]
 
-CELLS = [(s, f) for s in ("insi", "dmp", "psc", "ror") for f in HTTP_FAULTS] + [
+CELLS = [(s, f) for s in ("insi", "dmp", "psc", "ror", "annuaire") for f in HTTP_FAULTS] + [
     ("mssante", f) for f in MAIL_FAULTS
 ]
 
@@ -165,6 +165,13 @@ def _ror(settings: Settings, url: str) -> Callable[[], object]:
     return lambda: client.organizations(name="EHPAD").first()
 
 
+def _annuaire(settings: Settings, url: str) -> Callable[[], object]:
+    from segurlink.mssante import AnnuaireClient
+
+    client = AnnuaireClient.from_settings(_moved(settings, "annuaire", endpoint=url + "/fhir/v2"))
+    return lambda: client.lookup(name="MARTIN")
+
+
 def _mssante(settings: Settings, url: str) -> Callable[[], object]:
     import dataclasses
 
@@ -185,20 +192,29 @@ def _mssante(settings: Settings, url: str) -> Callable[[], object]:
     return lambda: client.send(draft)
 
 
-CALLS = {"insi": _insi, "dmp": _dmp, "psc": _psc, "ror": _ror, "mssante": _mssante}
+CALLS = {
+    "insi": _insi,
+    "dmp": _dmp,
+    "psc": _psc,
+    "ror": _ror,
+    "annuaire": _annuaire,
+    "mssante": _mssante,
+}
 FIXTURES = {
     "insi": "segurlink_mock_settings",
     "dmp": "dmp_settings",
     "psc": "psc_settings",
     "ror": "ror_settings",
+    "annuaire": "annuaire_settings",
     "mssante": "mss_settings",
 }
 
 
 def _budget(service: str, fault: str) -> float:
     """The longest a cell may take: one attempt, or the attempts the service documents."""
-    if fault == "http-503-retry-after" and service == "ror":
-        # ROR honours Retry-After on 429/503 (RetryPolicy): a few 1 s waits, then gives up.
+    if fault == "http-503-retry-after" and service in ("ror", "annuaire"):
+        # ROR and the Annuaire honour Retry-After on 429/503 (RetryPolicy): a few 1 s
+        # waits, then give up.
         return 8.0
     return CONNECT + READ + SLACK
 

@@ -88,6 +88,8 @@ if TYPE_CHECKING:
         InsiSettings,
     )
     from .mssante import (
+        AnnuaireClient,
+        AnnuaireSettings,
         MssClient,
         MssSettings,
     )
@@ -106,6 +108,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccessTokenSource",
+    "AnnuaireClient",
+    "AnnuaireSettings",
     "ConfigurationError",
     "DmpClient",
     "DmpSettings",
@@ -225,7 +229,7 @@ _EXPORTS = {
         ".identity",
     ),
     **dict.fromkeys(("InsiClient", "InsiSettings"), ".insi"),
-    **dict.fromkeys(("MssClient", "MssSettings"), ".mssante"),
+    **dict.fromkeys(("AnnuaireClient", "AnnuaireSettings", "MssClient", "MssSettings"), ".mssante"),
     **dict.fromkeys(("Outbox", "OutboxSettings"), ".outbox"),
     **dict.fromkeys(("PscClient", "PscSettings"), ".psc"),
     **dict.fromkeys(("RorClient", "RorSettings"), ".ror"),

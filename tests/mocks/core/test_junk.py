@@ -17,7 +17,7 @@ import pytest
 import requests
 from segurlink_mocks import MockService, TestPki
 
-MOCKS = ["insi_mock", "dmp_mock", "psc_mock", "ror_mock", "mss_mock"]
+MOCKS = ["insi_mock", "dmp_mock", "psc_mock", "ror_mock", "mss_mock", "annuaire_mock"]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 BODIES: list[tuple[str, bytes]] = [
     ("", b""),
