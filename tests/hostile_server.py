@@ -9,7 +9,12 @@ Every request gets the same answer, chosen by ``mode``:
 * ``gzip-bomb``: a gzip body of ``cap`` zero bytes decoded, a few kB on the wire;
 * ``trickle``: ``body`` one byte every ``interval`` seconds (each read of the client gets
   a byte before its socket timeout: only an overall deadline stops it);
-* ``fixed``: ``status``, ``content_type`` and ``body`` as given.
+* ``fixed``: ``status``, ``content_type``, ``headers`` and ``body`` as given;
+* ``silent``: accepts the connection (and the TLS handshake) and never says a word;
+* ``reset``: reads the request, then closes the connection with a TCP reset;
+* ``hangup``: closes with a TCP reset at once, before a word (a server that speaks first,
+  SMTP's greeting, never comes);
+* ``truncated``: a ``Content-Length`` of ``declared`` bytes, ``body`` only, then closes.
 
 ``sent`` is the number of body bytes the socket accepted; ``peer_closed`` counts answers
 the peer cut off (a send failed).
@@ -21,6 +26,7 @@ import gzip
 import socket
 import socketserver
 import ssl
+import struct
 import threading
 import time
 from types import TracebackType
@@ -40,6 +46,7 @@ class HostileServer:
         interval: float = 0.2,
         status: int = 200,
         content_type: str = "application/json",
+        headers: str = "",
     ) -> None:
         self.mode = mode
         self.fill = fill
@@ -49,6 +56,7 @@ class HostileServer:
         self.interval = interval
         self.status = status
         self.content_type = content_type
+        self.headers = headers
         self.sent = 0
         self.peer_closed = 0
         self.requests = 0
@@ -89,6 +97,12 @@ class HostileServer:
         try:
             if self._ssl is not None:
                 sock = self._ssl.wrap_socket(raw, server_side=True)
+            if self.mode == "silent":
+                self._stop.wait(30)
+                return
+            if self.mode == "hangup":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
             self._read_request(sock)
             with self._lock:
                 self.requests += 1
@@ -127,7 +141,12 @@ class HostileServer:
 
     def _answer(self, sock: socket.socket) -> None:
         if self.mode == "fixed":
-            sock.sendall(self._head(self.status, len(self.body)) + self.body)
+            sock.sendall(self._head(self.status, len(self.body), extra=self.headers) + self.body)
+            self._count(len(self.body))
+        elif self.mode == "reset":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif self.mode == "truncated":
+            sock.sendall(self._head(200, self.declared) + self.body)
             self._count(len(self.body))
         elif self.mode == "trickle":
             sock.sendall(self._head(200, len(self.body)))

@@ -1,4 +1,5 @@
-"""Every client (INSi, DMP, PSC, ROR) stops an endless answer at ``[limits] max_answer_mb``.
+"""Every client (INSi, DMP, PSC, ROR, the Annuaire Santé) stops an endless answer at
+``[limits] max_answer_mb``.
 
 Each client is configured like for its mock, with its endpoint moved to a loopback TLS
 server that answers with a chunked body that never ends. The call must fail with
@@ -112,3 +113,12 @@ def test_ror_client_search_page(segurlink_pki: Any, ror_settings: Settings, ror_
         with RorClient.from_settings(settings) as client:
             client.token()
             _assert_stopped_at_the_limit(server, lambda: client.locations(count=1000).first())
+
+
+def test_annuaire_client(endless: HostileServer, annuaire_settings: Settings) -> None:
+    # A search page that never ends (a gateway gone wrong, say).
+    from segurlink.mssante import AnnuaireClient
+
+    settings = _moved(annuaire_settings, "annuaire", endpoint=endless.url + "/fhir/v2")
+    client = AnnuaireClient.from_settings(settings)
+    _assert_stopped_at_the_limit(endless, lambda: client.lookup(name="MARTIN"))

@@ -156,15 +156,6 @@ def test_check_nir_json(capsys: pytest.CaptureFixture[str]) -> None:
     }
 
 
-def test_demo_runs_against_in_process_mocks(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--json", "demo")
-    assert code == 0
-    steps = json.loads(out)["steps"]
-    assert [s.get("code") for s in steps[:4]] == ["00", "00", "02", "01"]
-    assert steps[4]["statuses"] == ["PROV", "RECUP", "QUAL"]
-    assert steps[5]["ok"] is True
-
-
 def test_mock_serve_as_a_program_then_search_from_another_process(tmp_path: Path) -> None:
     """The two-terminal flow of the README: `mock serve` in one process, `insi search` in another."""
     import os
@@ -192,7 +183,7 @@ def test_mock_serve_as_a_program_then_search_from_another_process(tmp_path: Path
         assert json.loads(search.stdout)["ins"]["value"] == "297022A02077878"
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        server.communicate(timeout=20)  # waits and closes the pipes
     assert server.returncode == 0
     assert not Path(ready["settings"]).exists()
 

@@ -108,7 +108,7 @@ def _serve_then_kill(directory: Path) -> dict[str, object]:
         assert stack_status(directory).running
     finally:
         server.send_signal(signal.SIGKILL)  # no chance to remove its settings file
-        server.wait(timeout=20)
+        server.communicate(timeout=20)  # waits and closes the pipe
     return ready
 
 
@@ -178,7 +178,7 @@ def test_mock_serve_json_is_one_document_listing_each_mock_once(tmp_path: Path) 
     out, err = server.communicate(timeout=20)
     assert server.returncode == 0
     assert out == "", "nothing after the ready document: stdout is one JSON document"
-    assert sorted(ready["mocks"]) == ["dmp", "insi", "mssante", "psc", "ror"]
+    assert sorted(ready["mocks"]) == ["annuaire", "dmp", "insi", "mssante", "psc", "ror"]
     assert ready["mocks"]["insi"].endswith("/lps")
     banner = [line for line in err.splitlines() if line.strip().startswith(("insi", "INSi"))]
     assert len(banner) == 1, err

@@ -31,7 +31,7 @@ from segurlink.cli import build_parser, main
 INS = "275126322074974"  # ADRUN ZOE: a DMP patient of the mock
 ADRTROIS = ["--birth-name", "ADRTROIS", "--first-names", "DOMINIQUE", "--sex", "F",
             "--birth-date", "1997-02-26"]
-SUBPROCESS = {"mock serve", "psc login", "hl7 listen"}
+SUBPROCESS = {"mock serve", "psc login", "hl7 listen", "gateway serve"}
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,15 @@ CASES: dict[str, list[Case]] = {
                   case("--access-token", "")],
     "mss receipts": [case(""), case("no-at-sign"), case("<a b@c>"), case("a@b", "extra"),
                      case("--tokens", "{files}/bad.json")],
+    "mss lookup": [
+        case(), case(""), case("--rpps", "123"), case("--rpps", ""), case("--adeli", "abc"),
+        case("--finess", "12"), case("--type", "XYZ", "MARTIN"), case("--address", ""),
+        case("--address", "a b"), case("--address", "x.mssante.fr", "--exact"),
+        case("--exact", "MARTIN"), case("MARTIN", "--finess", "010000016"),
+        case("--first-name", "X" * 101), case("--rpps", "10001234567", "--adeli", "751234567"),
+        case("NOBODY-IN-THE-DIRECTORY", code=1, verdict=True),  # nothing found: the answer
+        case("DISCRET-TEST", code=1, verdict=True),  # only a red-listed mailbox
+    ],
     "ror search organizations": [
         case("--count", "0"), case("--count", "1001"), case("--max-pages", "0"),
         case("--since", "yesterday"), case("--since", ""),
@@ -191,6 +200,23 @@ CASES: dict[str, list[Case]] = {
         case("--port", "0", "--forward", "127.0.0.1:2575", "--max-connections", "0"),
         case("--port", "0", "--forward", "127.0.0.1:2575", "--idle-timeout", "0"),
     ],
+    "gateway serve": [
+        case("--listen", "70000", "--reply", "127.0.0.1:2576"),
+        case("--listen", "0", "--reply", ""), case("--listen", "0", "--reply", "nohost"),
+        case("--listen", "0", "--reply", "127.0.0.1:99999"),
+        case("--listen", "0", "--reply", "127.0.0.1:2576", "--workers", "0"),
+        case("--listen", "0", "--reply", "127.0.0.1:2576", "--store", ""),
+        case("--listen", "0", "--reply", "127.0.0.1:2576", "--store",
+             "/proc/segurlink-sweep/outbox.db"),
+        case("--listen", "0", "--reply", "127.0.0.1:2576", "--store", "{files}/not-xml.xml"),
+        case("--listen", "0", "--reply", "127.0.0.1:2576", "--config", "{files}/bad.toml"),
+    ],
+    "gateway send": [
+        case("{files}/missing.hl7"), case("{files}/a-directory"), case(""),
+        case("{files}/not-xml.xml"), case("{files}/message.hl7", "--to", "nohost"),
+        case("{files}/message.hl7", "--timeout", "0"),
+        case("{files}/message.hl7", "--to", "127.0.0.1:1", code=1),  # refused: transport
+    ],
     "outbox status": [
         case("--store", ""), case("--store", "/proc/segurlink-sweep/outbox.db"),
         case("--store", "{files}/a-directory"), case("--store", "mysql://nowhere/db"),
@@ -201,7 +227,10 @@ CASES: dict[str, list[Case]] = {
     ],
     "outbox retry": [case("not-a-number"), case(""), case("-5"), case()],
     "outbox dead": [case("--limit", "0"), case("--store", "{files}/a-directory")],
-    "demo": [case("extra")],
+    "demo": [
+        case("extra"), case("--config", "{files}/bad.toml"), case("--config", "{files}/a-directory"),
+        case("--config", "{files}/missing.toml"),
+    ],
 }
 
 
@@ -266,6 +295,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "bad.json").write_text("{")
     (root / "bad.toml").write_text("= nope")
     (root / "body.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (root / "message.hl7").write_text(
+        "MSH|^~\\&|DUI|EHPAD|PFI|EHPAD|20240301103000||MDM^T02^MDM_T02|M1|P|2.6\n"
+    )
     return root
 
 

@@ -73,3 +73,24 @@ def test_configuration_toml_layout_loads() -> None:
     assert insi.endpoint.startswith("https://")
     assert insi.tls.cert == Path("/etc/mondui/insi-auto.pem")
     assert insi.tls.ca_bundle == Path("/etc/mondui/igc-sante-ca.pem")
+
+
+def test_every_python_block_of_the_docs_runs_somewhere() -> None:
+    """A ```python block is marked ``<!-- run -->`` or ``<!-- pytest -->``, or is a doctest;
+    and every page with runnable blocks is named by a docs test that runs them."""
+    tests_text = "\n".join(
+        p.read_text(encoding="utf-8") for p in Path(__file__).parent.rglob("test_*.py")
+    )
+    unmarked = []
+    for page in sorted(DOCS.rglob("*.md")):
+        name = page.relative_to(DOCS).as_posix()
+        every = blocks(name)
+        marked = blocks(name, "run") + blocks(name, "pytest")
+        unmarked += [
+            f"{name}: {code.splitlines()[0]!r}"
+            for code in every
+            if code not in marked and not code.lstrip().startswith(">>>")
+        ]
+        if marked:
+            assert f'"{page.name}"' in tests_text or f"'{page.name}'" in tests_text, name
+    assert unmarked == []

@@ -93,9 +93,11 @@ def test_production_settings_are_complete_for_every_service(tmp_path: Path) -> N
     ror_table = settings.section("ror")
     assert {"profile_code", "profile_system", "role_code", "role_system"} <= set(ror_table)
     assert cda.kit is not None
+    annuaire = settings.section("annuaire")
+    assert annuaire["endpoint"].startswith("https://") and annuaire["ca_bundle"]
     # No secret in the file: they come from SEGURLINK_* variables.
     for table in tomllib.loads(documented).values():
-        assert not any(k.endswith(("password", "secret", "token")) for k in table)
+        assert not any(k.endswith(("password", "secret", "token", "api_key")) for k in table)
     # Every certificate path is the installation's own, none of the mocks' test PKI.
     assert "pki/" not in documented
 

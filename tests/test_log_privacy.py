@@ -85,7 +85,7 @@ def _health_data() -> dict[str, str]:
     from segurlink_mocks.dmp import DEFAULT_PATIENTS
     from segurlink_mocks.insi import DEFAULT_PERSONS
 
-    from segurlink._commands.mocks import DEMO_SEARCHES
+    from segurlink._commands.demo import RESIDENT
 
     needles: dict[str, str] = {}
 
@@ -115,12 +115,12 @@ def _health_data() -> dict[str, str]:
         needles[patient.family] = f"name of {who}"
         needles[patient.given] = f"first name of {who}"
         dates(patient.birth_date, who)
-    for search in DEMO_SEARCHES:
-        who = f"demo person {search['birth_name']}"
-        needles[search["birth_name"]] = f"name of {who}"
-        for name in search["first_names"].split():
-            needles[name] = f"first name of {who}"
-        dates(search["birth_date"], who)
+    who = f"demo resident {RESIDENT['birth_name']}"
+    needles[RESIDENT["birth_name"]] = f"name of {who}"
+    for name in RESIDENT["first_names"].split():
+        needles[name] = f"first name of {who}"
+    dates(RESIDENT["birth_date"], who)
+    needles[RESIDENT["birth_place"]] = f"birth place of {who}"
     return needles
 
 
@@ -168,7 +168,7 @@ def test_a_full_run_at_debug_logs_no_health_data(
         assert code in (0, 1), (argv, stderr[-1][-2000:])
         return out
 
-    # segurlink demo: its own in-process stack, INSi searches, qualification, verification.
+    # segurlink demo: its own in-process stack, the whole admission story.
     run("demo")
     with MockStack(tmp_path / "stack") as stack:
         config = str(stack.config_path)

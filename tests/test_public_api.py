@@ -35,7 +35,18 @@ def _isort_order(name: str) -> tuple[int, str]:
 
 
 def test_every_public_package_is_listed() -> None:
-    expected = {"cda", "dmp", "hl7", "identity", "insi", "mssante", "outbox", "psc", "ror"}
+    expected = {
+        "cda",
+        "dmp",
+        "gateway",
+        "hl7",
+        "identity",
+        "insi",
+        "mssante",
+        "outbox",
+        "psc",
+        "ror",
+    }
     assert expected | {"testing"} <= {p.rpartition(".")[2] for p in PACKAGES}
 
 

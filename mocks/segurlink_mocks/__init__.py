@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from ._core.routing import Route
     from ._core.server import MockServer
     from ._core.service import MockService
+    from .annuaire import AnnuaireMock
     from .dmp import DmpMock
     from .insi import InsiMock, InsiPerson, InsRecord, ResponseShape
     from .mssante import MssMock
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from .stack import MockStack, serve_forever
 
 __all__ = [
+    "AnnuaireMock",
     "Chain",
     "ClientCert",
     "DmpMock",
@@ -92,6 +94,7 @@ _FAULTS = "._core.faults"
 __getattr__, __dir__ = lazy_exports(
     globals(),
     {
+        "AnnuaireMock": ".annuaire",
         "Chain": _FAULTS,
         "ClientCert": ".pki",
         "DmpMock": ".dmp",

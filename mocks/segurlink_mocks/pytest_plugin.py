@@ -4,7 +4,7 @@
 * the fixtures of each mock, from its own sub-package: ``insi_mock`` and
   ``segurlink_mock_settings`` (:mod:`segurlink_mocks.insi.fixtures`), ``dmp_mock`` and
   ``dmp_settings``, ``psc_mock`` and ``psc_settings``, ``ror_mock`` and ``ror_settings``,
-  ``mss_mock`` and ``mss_settings``.
+  ``mss_mock`` and ``mss_settings``, ``annuaire_mock`` and ``annuaire_settings``.
 
 Heavy modules (cryptography, lxml, werkzeug) are imported inside the fixtures, so that
 loading the plugin costs nothing to test runs that do not use it.
@@ -29,6 +29,7 @@ pytest_plugins = [
     "segurlink_mocks.psc.fixtures",
     "segurlink_mocks.ror.fixtures",
     "segurlink_mocks.mssante.fixtures",
+    "segurlink_mocks.annuaire.fixtures",
 ]
 
 

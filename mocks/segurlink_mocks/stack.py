@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from segurlink.config import Settings
 
     from ._core.service import MockService
+    from .annuaire import AnnuaireMock
     from .dmp import DmpMock
     from .insi import InsiMock
     from .mssante import MssMock
@@ -185,6 +186,7 @@ class MockStack:
         self._psc: PscMock | None = None
         self._dmp: DmpMock | None = None
         self._mss: MssMock | None = None
+        self._annuaire: AnnuaireMock | None = None
         self._lock_fd: int | None = None
         #: The pid of a killed stack whose stale settings file this one replaced (0: unknown).
         self.replaced_stale: int | None = None
@@ -192,6 +194,7 @@ class MockStack:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> Self:
+        from .annuaire import AnnuaireMock
         from .dmp import DmpMock
         from .insi import InsiMock
         from .mssante import MssMock
@@ -222,6 +225,7 @@ class MockStack:
                     psc["client_secret"],
                 ),
             ).start()
+            self._annuaire = AnnuaireMock(self._pki, host=self.host).start()
             self._write_config()
         except BaseException:
             self.stop()
@@ -237,6 +241,7 @@ class MockStack:
         self._psc = None
         self._dmp = None
         self._mss = None
+        self._annuaire = None
         if self._lock_fd is not None:  # only the owner removes the files
             self.config_path.unlink(missing_ok=True)
             (self.directory / STATE_FILE).unlink(missing_ok=True)
@@ -296,6 +301,7 @@ class MockStack:
             "psc": self._psc,
             "dmp": self._dmp,
             "mssante": self._mss,
+            "annuaire": self._annuaire,
         }
         return {name: mock for name, mock in running.items() if mock is not None}
 
@@ -361,6 +367,8 @@ class MockStack:
             tables.append(("dmp", dict(self._dmp.settings_table(pki_dir))))
         if self._mss is not None:
             tables.append(("mssante", dict(self._mss.settings_table(pki_dir))))
+        if self._annuaire is not None:
+            tables.append(("annuaire", dict(self._annuaire.settings_table())))
         lines = [
             "# Written by `segurlink mock serve`: segurlink settings pointing at the local mocks.",
             "# Removed when the mocks stop. Relative paths are relative to this file.",
@@ -492,3 +500,6 @@ def mock_process(directory: Path) -> Iterator[Settings]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        finally:
+            if server.stdout is not None:
+                server.stdout.close()

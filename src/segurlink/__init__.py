@@ -67,6 +67,10 @@ if TYPE_CHECKING:
         XdsIssue,
         XmlSecurityError,
     )
+    from .gateway import (
+        Gateway,
+        GatewaySettings,
+    )
     from .hl7 import (
         MllpClient,
     )
@@ -84,6 +88,8 @@ if TYPE_CHECKING:
         InsiSettings,
     )
     from .mssante import (
+        AnnuaireClient,
+        AnnuaireSettings,
         MssClient,
         MssSettings,
     )
@@ -102,10 +108,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccessTokenSource",
+    "AnnuaireClient",
+    "AnnuaireSettings",
     "ConfigurationError",
     "DmpClient",
     "DmpSettings",
     "FhirError",
+    "Gateway",
+    "GatewaySettings",
     "Hl7Error",
     "HttpStatusError",
     "IdDocumentKind",
@@ -204,6 +214,7 @@ _EXPORTS = {
         ),
         ".errors",
     ),
+    **dict.fromkeys(("Gateway", "GatewaySettings"), ".gateway"),
     **dict.fromkeys(("MllpClient",), ".hl7"),
     **dict.fromkeys(
         (
@@ -218,7 +229,7 @@ _EXPORTS = {
         ".identity",
     ),
     **dict.fromkeys(("InsiClient", "InsiSettings"), ".insi"),
-    **dict.fromkeys(("MssClient", "MssSettings"), ".mssante"),
+    **dict.fromkeys(("AnnuaireClient", "AnnuaireSettings", "MssClient", "MssSettings"), ".mssante"),
     **dict.fromkeys(("Outbox", "OutboxSettings"), ".outbox"),
     **dict.fromkeys(("PscClient", "PscSettings"), ".psc"),
     **dict.fromkeys(("RorClient", "RorSettings"), ".ror"),

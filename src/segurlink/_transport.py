@@ -211,13 +211,15 @@ class HttpTransport:
         message_id: str = "",
         log_content: bytes | None = None,
         stream: bool = False,
+        follow_redirects: bool = True,
     ) -> Answer:
         """Send one request and return its answer once its shape is checked.
 
         ``content`` is the body (or ``form``, url-encoded); ``log_content`` what the DEBUG
         log shows of it (the SOAP envelope of an MTOM package; nothing when ``None``, so
         forms carrying secrets are never logged). ``stream``: the body is left unread for
-        :meth:`Answer.iter_bytes`.
+        :meth:`Answer.iter_bytes`. ``follow_redirects=False``: a 3xx answer is handed back
+        as it is (a client whose headers carry a key must not send them elsewhere).
         """
         return self.call(
             operation,
@@ -231,6 +233,7 @@ class HttpTransport:
             message_id=message_id,
             log_content=log_content,
             stream=stream,
+            follow_redirects=follow_redirects,
         )
 
     def call(
@@ -247,6 +250,7 @@ class HttpTransport:
         message_id: str = "",
         log_content: bytes | None = None,
         stream: bool = False,
+        follow_redirects: bool = True,
     ) -> T:
         """:meth:`send`, then ``read(answer)`` inside the same logged exchange.
 
@@ -266,6 +270,7 @@ class HttpTransport:
                     # Always a finite timeout: a caller's session has no default one.
                     timeout=self.timeouts.as_tuple,
                     stream=stream,
+                    allow_redirects=follow_redirects,
                 )
             record.http_status = response.status_code
             answer = Answer(

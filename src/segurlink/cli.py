@@ -40,8 +40,10 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "segurlink._commands.mssante",
     "segurlink._commands.ror",
     "segurlink._commands.hl7",
+    "segurlink._commands.gateway",
     "segurlink._commands.outbox",
     "segurlink._commands.mocks",
+    "segurlink._commands.demo",
 )
 
 

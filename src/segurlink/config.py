@@ -36,8 +36,8 @@ TOML layout (every table optional except ``[software]`` for the services that ne
     cert = "insi-auto.pem"
     key = "insi-auto.key"
 
-Values of service tables whose key ends with ``password``, ``secret`` or ``token`` are
-wrapped in :class:`Secret` (call ``.reveal()`` where the value must be sent).
+Values of service tables whose key ends with ``password``, ``secret``, ``token`` or
+``api_key`` are wrapped in :class:`Secret` (call ``.reveal()`` where the value must be sent).
 
 Environment: ``SEGURLINK_<TABLE>__<KEY>``, e.g. ``SEGURLINK_SOFTWARE__IDAM``,
 ``SEGURLINK_INSI__ENDPOINT``, ``SEGURLINK_TLS__CA_BUNDLE``.
@@ -385,14 +385,14 @@ class Settings:
         return self.software
 
 
-_SECRET_SUFFIXES = ("password", "secret", "token")
+_SECRET_SUFFIXES = ("password", "secret", "token", "api_key")
 #: Hosts a plain ``http://`` endpoint may name: tests and mocks on this machine only.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _wrap_secrets(table: Mapping[str, Any]) -> dict[str, Any]:
-    """Section values whose key names a secret (``*password``, ``*secret``, ``*token``)
-    become :class:`Secret`, so no repr of the settings can show them."""
+    """Section values whose key names a secret (``*password``, ``*secret``, ``*token``,
+    ``*api_key``) become :class:`Secret`, so no repr of the settings can show them."""
     return {
         key: Secret(str(value))
         if key.lower().endswith(_SECRET_SUFFIXES) and not isinstance(value, Secret)

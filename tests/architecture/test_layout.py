@@ -125,3 +125,58 @@ def test_each_service_has_its_mock_subpackage(service: str) -> None:
 def test_mocks_top_level_holds_only_shared_parts() -> None:
     top = {p.name for p in PACKAGES["segurlink_mocks"].glob("*.py")}
     assert top <= {"__init__.py", "__main__.py", "stack.py", "pytest_plugin.py"}
+
+
+#: Pure cores: they build and read messages and apply rules, without sockets, files or
+#: databases; the I/O shells around them (clients, the gateway's service and jobs) do that.
+PURE_CORES = [
+    "segurlink.gateway.messages",
+    "segurlink.gateway.models",
+    "segurlink.gateway.rules",
+    "segurlink.hl7.messages",
+]
+IO_MODULES = {
+    "imaplib",
+    "psycopg",
+    "requests",
+    "segurlink._http",
+    "segurlink._transport",
+    "segurlink.hl7.mllp",
+    "segurlink.outbox.store",
+    "smtplib",
+    "socket",
+    "socketserver",
+    "sqlite3",
+    "ssl",
+    "urllib3",
+    "zeep",
+}
+
+
+@pytest.mark.parametrize("module", PURE_CORES)
+def test_pure_cores_reach_no_io_module(module: str) -> None:
+    """Every import the core can run (deferred ones too, and those of the segurlink
+    modules it imports in turn) stays away from sockets, databases and HTTP."""
+    graph = _import_graph()
+    paths = {
+        _module_name(package, base, path): path
+        for package, base in PACKAGES.items()
+        for path in base.rglob("*.py")
+    }
+    reached: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        todo.extend(graph[name])
+    imported: set[str] = set()
+    for name in reached:
+        for node in _imports(ast.parse(paths[name].read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif not node.level and node.module:
+                imported.add(node.module)
+    prefixes = {".".join(i.split(".")[:n]) for i in imported for n in (1, 2, 3)}
+    assert sorted((prefixes | reached) & IO_MODULES) == []

@@ -354,6 +354,7 @@ API_PAGES = {
     "segurlink.psc": "api/psc",
     "segurlink.ror": "api/ror",
     "segurlink.mssante": "api/mssante",
+    "segurlink.gateway": "api/gateway",
     "segurlink.hl7": "api/hl7",
     "segurlink.outbox": "api/outbox",
     "segurlink.testing": "api/testing",

@@ -5,6 +5,7 @@ and on the kit's examples and a corpus of mutated documents (tests/cda/mutations
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 from pathlib import Path
@@ -311,21 +312,24 @@ def test_engines_agree_on_the_official_examples_and_built_documents(
 
 @pytest.mark.conformance
 def test_engines_agree_on_the_mutation_corpus(engines: mutations.Engines) -> None:
+    """Every mutant's rule fires with segurlink's engine; the ISO pipeline (ten times
+    slower) gives the same findings on every third mutant, or on all of them with
+    ``SEGURLINK_TEST_FULL_MATRIX=1`` (the whole corpus takes about a minute more)."""
     corpus = mutations.load_corpus()
     bases = mutations.base_documents(engines.kit.path)
     # Each mutant was kept for a rule of its own: none is there twice.
     assert len({m.target for m in corpus}) == len(corpus) >= 100
+    every = 1 if os.environ.get("SEGURLINK_TEST_FULL_MATRIX") == "1" else 3
     disagreements, lost = [], []
-    for mutation in corpus:
+    for index, mutation in enumerate(corpus):
         data = bases[mutation.base]
         paths = engines.schematrons(data)
         text = mutations.apply(data, mutation)
-        old = engines.findings("iso", paths, text)
         new = engines.findings("segurlink", paths, text)
-        if old != new:
+        if index % every == 0 and engines.findings("iso", paths, text) != new:
             disagreements.append(mutation)
-        if mutation.target not in {mutations.rule_of(f) for f in old}:
-            lost.append(mutation)  # the kit no longer reports what the mutant broke
+        if mutation.target not in {mutations.rule_of(f) for f in new}:
+            lost.append(mutation)  # the kit's rule no longer reports what the mutant broke
     assert not disagreements, disagreements[:3]
     assert not lost, lost[:3]
 

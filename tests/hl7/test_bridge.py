@@ -193,7 +193,8 @@ def test_cr_01_is_ae_and_nothing_is_written(running: Bridge) -> None:
     assert ack.code is AckCode.AE
     assert [(e.code, e.application_code) for e in ack.errors] == [("207", "INSI_NOT_FOUND")]
     assert running.receiver.messages == []
-    assert running.insi_calls == 3  # one call per birth first name
+    # one call per birth first name, then one with all of them (specs/insi.md)
+    assert running.insi_calls == 4
 
 
 def test_cr_02_is_ae_and_nothing_is_written(running: Bridge) -> None:

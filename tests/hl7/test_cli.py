@@ -252,4 +252,4 @@ def test_mock_serve_then_hl7_listen_qualifies_and_forwards(
             listener.kill()
             listener.wait()
         mocks.send_signal(signal.SIGTERM)
-        mocks.wait(timeout=20)
+        mocks.communicate(timeout=20)  # waits and closes the pipe

@@ -132,6 +132,13 @@ def test_one_patient_per_message_and_subject_rule() -> None:
         build(Draft(sender=SENDER, documents=(cda(),)))
     with pytest.raises(InputError, match="e-mail address"):
         build(Draft(sender=SENDER, to=("nobody",), documents=(cda(),)))
+    # Without documents the caller writes the subject; none (or blanks) is refused before
+    # anything is sent (operators answer 550 5.6.0 after the upload).
+    for subject in ("", "   "):
+        with pytest.raises(InputError, match="needs a subject"):
+            build(Draft(sender=SENDER, to=(DOCTOR,), text="Bonjour", subject=subject))
+    plain = build(Draft(sender=SENDER, to=(DOCTOR,), text="Bonjour", subject=" Admission "))
+    assert headers(plain.data)["Subject"] == "Admission"
 
 
 def test_replacement_and_deletion_set_the_xdm_action_slot() -> None:

@@ -224,7 +224,7 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_0(
     finally:
         if worker.poll() is None:
             worker.kill()
-            worker.wait()
+            worker.communicate()  # waits and closes the pipes
     assert b"1 done" in out
 
 

@@ -234,9 +234,10 @@ def test_the_builtin_kinds() -> None:
         "dmp.deposit",
         "dmp.hide",
         "dmp.replace",
+        "mssante.send",
         "ror.capacity",
     ]
-    assert {k.service for k in kinds.values()} == {"dmp", "ror"}
+    assert {k.service for k in kinds.values()} == {"dmp", "mssante", "ror"}
     assert all(name == kind.name for name, kind in kinds.items())
     twice = JobKind("a.b", "a", lambda s: None, lambda c, j: {})
     with pytest.raises(ValueError, match="twice"):

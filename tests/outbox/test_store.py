@@ -49,6 +49,21 @@ def test_same_key_with_other_content_is_refused(store: SqlStore) -> None:
     assert store.status().count("pending") == 1
 
 
+def test_enqueue_all_writes_every_job_in_order_or_none(store: SqlStore) -> None:
+    first, second = store.enqueue_all(
+        [new("m1", kind="dmp.deposit"), new("m1", kind="mssante.send")]
+    )
+    assert first.created and second.created and first.job_id < second.job_id
+    again = store.enqueue_all([new("m1", kind="dmp.deposit"), new("m1", kind="mssante.send")])
+    assert [(q.job_id, q.created) for q in again] == [(first.job_id, False), (second.job_id, False)]
+    # the second job conflicts with a queued one: the first is not written either
+    with pytest.raises(InputError, match="other content"):
+        store.enqueue_all([new("m2"), new("m1", kind="mssante.send", payload={"other": 1})])
+    assert store.find("dmp.deposit", "010000016", "m2") is None
+    assert store.status().count("pending") == 2
+    assert store.enqueue_all([]) == []
+
+
 def test_a_job_round_trips_payload_blobs_and_fields(store: SqlStore, clock: FakeClock) -> None:
     payload = {"title": "Projet personnalisé — été", "codes": [1, 2.5, None, True], "n": {"a": 1}}
     queued = store.enqueue(new(payload=payload, blobs={"cda": CDA, "pdf": PDF}, ordering_key="s1"))

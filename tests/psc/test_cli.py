@@ -242,5 +242,5 @@ def test_mock_serve_psc_login_page_option_and_printed_client(tmp_path: Path) -> 
         assert page.status_code == 200 and "<legend>Professionnel de test</legend>" in page.text
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        server.communicate(timeout=20)  # waits and closes the pipes
     assert server.returncode == 0

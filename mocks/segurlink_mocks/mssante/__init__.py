@@ -12,6 +12,7 @@ from segurlink._lazy import lazy_exports
 if TYPE_CHECKING:
     from .data import (
         APP_MAILBOX,
+        CAB_MAILBOX,
         CLOSED_PATIENT,
         INTEGRATION_MAILBOX,
         KNOWN_PATIENTS,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APP_MAILBOX",
+    "CAB_MAILBOX",
     "CLOSED_PATIENT",
     "INTEGRATION_MAILBOX",
     "KNOWN_PATIENTS",
@@ -45,6 +47,7 @@ __getattr__, __dir__ = lazy_exports(
     globals(),
     {
         "APP_MAILBOX": ".data",
+        "CAB_MAILBOX": ".data",
         "CLOSED_PATIENT": ".data",
         "INTEGRATION_MAILBOX": ".data",
         "KNOWN_PATIENTS": ".data",

@@ -463,14 +463,17 @@ def dsn(
     failed: list[tuple[str, str, str]],
     raw: bytes,
     when: dt.datetime,
+    action: str = "failed",
 ) -> bytes:
-    """An RFC 3464 DSN for ``failed`` recipients ``(address, status, diagnostic)``."""
-    seed = "dsn" + ",".join(a for a, _, _ in failed) + str(len(raw)) + str(when)
+    """An RFC 3464 DSN for ``failed`` recipients ``(address, status, diagnostic)``;
+    ``action="delivered"`` reports successful deliveries (asked with ``NOTIFY=SUCCESS``)."""
+    seed = "dsn" + action + ",".join(a for a, _, _ in failed) + str(len(raw)) + str(when)
     boundary = "=_dsn_" + hashlib.sha256(seed.encode()).hexdigest()[:16]
+    success = action == "delivered"
     lines = _head(
         f"MAILER-DAEMON@{reporting_mta}",
         to,
-        "Undelivered Mail Returned to Sender",
+        "Successful Mail Delivery Report" if success else "Undelivered Mail Returned to Sender",
         when,
         _new_id(reporting_mta, seed),
         "delivery-status",
@@ -478,7 +481,11 @@ def dsn(
     )
     lines += _text_part(
         boundary,
-        "Le message n'a pas pu être remis aux destinataires suivants :\n"
+        (
+            "Le message a été remis aux destinataires suivants :\n"
+            if success
+            else "Le message n'a pas pu être remis aux destinataires suivants :\n"
+        )
         + "".join(f"  {address}: {diagnostic}\n" for address, _, diagnostic in failed),
     )
     lines += [
@@ -492,7 +499,7 @@ def dsn(
     for address, status, diagnostic in failed:
         lines += [
             f"Final-Recipient: rfc822; {address}",
-            "Action: failed",
+            f"Action: {action}",
             f"Status: {status}",
             f"Diagnostic-Code: smtp; {diagnostic}",
             "",

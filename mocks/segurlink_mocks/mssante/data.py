@@ -15,6 +15,7 @@ from types import MappingProxyType
 __all__ = [
     "APP_CERT_CN",
     "APP_MAILBOX",
+    "CAB_MAILBOX",
     "CLOSED_PATIENT",
     "INTEGRATION_MAILBOX",
     "KNOWN_PATIENTS",
@@ -60,6 +61,8 @@ class Mailbox:
 
 PER_MAILBOX = f"paul.medecin-test@{LOCAL_DOMAIN}"
 PER_MAILBOX_2 = f"claire.infirmiere-test@{LOCAL_DOMAIN}"
+#: Paul MEDECIN-TEST's practice mailbox (the Annuaire Santé mock publishes it).
+CAB_MAILBOX = f"cabinet.paix@{LOCAL_DOMAIN}"
 ORG_MAILBOX = f"secretariat@{LOCAL_DOMAIN}"
 APP_MAILBOX = f"dui-ehpad@{LOCAL_DOMAIN}"
 REMOTE_PER_MAILBOX = f"dr.destinataire@{REMOTE_DOMAIN}"
@@ -70,6 +73,7 @@ def _mailboxes(structure_ou: str) -> dict[str, Mailbox]:
     boxes = (
         Mailbox(PER_MAILBOX, "PER", frozenset({"810001234567"})),
         Mailbox(PER_MAILBOX_2, "PER", frozenset({"810009876543"})),
+        Mailbox(CAB_MAILBOX, "CAB", frozenset({"810001234567"})),
         Mailbox(ORG_MAILBOX, "ORG", frozenset({"810001234567", "810009876543"})),
         Mailbox(APP_MAILBOX, "APP", cert_cn=APP_CERT_CN, cert_ou=structure_ou),
         Mailbox(REMOTE_PER_MAILBOX, "PER", frozenset({"810005555555"})),

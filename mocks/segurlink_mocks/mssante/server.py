@@ -55,7 +55,7 @@ from .._core.exchange import PeerCertificate
 from .._core.faults import HTTP_FAULTS, Fault, FaultCatalog, Latency, Reset, ServiceFault
 from .._core.server import ServerOptions
 from .._core.service import MockService
-from . import checks
+from . import checks, notify
 from .data import (
     APP_CERT_CN,
     CLOSED_PATIENT,
@@ -89,9 +89,20 @@ _WRITER: contextvars.ContextVar[asyncio.StreamWriter] = contextvars.ContextVar("
 _CHATTY_LOGGERS = ("mail.log", "mail.debug", "pymap", "pysasl")
 
 
+class _LoginDataDeprecation(logging.Filter):
+    """aiosmtpd 1.4 sets ``Session.login_data`` itself on every successful AUTH, then
+    warns that it is deprecated: nothing the mock or its users can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
 def _silence_content_loggers() -> None:
     for name in _CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    smtp_log = logging.getLogger("mail.log")
+    if not any(isinstance(f, _LoginDataDeprecation) for f in smtp_log.filters):
+        smtp_log.addFilter(_LoginDataDeprecation())
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,11 +426,18 @@ class MssMock(MockService):
         asyncio.run_coroutine_threadsafe(self._append(address, data), self._loop).result(5)
 
     async def _deliver_submission(
-        self, submitted: checks.SubmittedMessage, raw: bytes, sender: str, recipients: Sequence[str]
+        self,
+        submitted: checks.SubmittedMessage,
+        raw: bytes,
+        sender: str,
+        recipients: Sequence[str],
+        conditions: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         now = dt.datetime.now(dt.UTC)
         stamped = f"Return-Path: <{sender}>\r\n".encode() + raw
         failed: list[tuple[str, str, str]] = []
+        delivered: list[tuple[str, str, str]] = []
+        asked = conditions or {}
         wants_mdn = bool(submitted.disposition_to) and _address(submitted.disposition_to) == sender
         for recipient in recipients:
             address = recipient.lower()
@@ -432,6 +450,8 @@ class MssMock(MockService):
                 failed.append((recipient, "5.1.1", "550 5.1.1 user unknown"))
                 continue
             await self._append(address, stamped)
+            if notify.wants(asked.get(address), "SUCCESS"):
+                delivered.append((recipient, "2.0.0", "250 2.0.0 delivered to the mailbox"))
             error = None
             if mailbox is not None and mailbox.integrates:
                 with self._mail_lock:
@@ -459,17 +479,20 @@ class MssMock(MockService):
                     error=error,
                 )
                 await self._append(sender, report)
-        if failed:
-            await self._append(
-                sender,
-                checks.dsn(
-                    reporting_mta=f"smtp.{LOCAL_DOMAIN}",
-                    to=sender,
-                    failed=failed,
-                    raw=raw,
-                    when=now,
-                ),
-            )
+        failed = [f for f in failed if notify.wants(asked.get(f[0].lower()), "FAILURE")]
+        for action, reported in (("failed", failed), ("delivered", delivered)):
+            if reported:
+                await self._append(
+                    sender,
+                    checks.dsn(
+                        reporting_mta=f"smtp.{LOCAL_DOMAIN}",
+                        to=sender,
+                        failed=reported,
+                        raw=raw,
+                        when=now,
+                        action=action,
+                    ),
+                )
 
     # -- HTTP: only the control endpoint ---------------------------------------------------
 
@@ -531,6 +554,15 @@ def _make_submission_class() -> Any:
                 lambda: 512, {"AUTH": _AUTH_LINE_LIMIT}
             )
             self.mock = mock
+
+        async def smtp_RCPT(self, arg: str | None) -> None:
+            # The DSN extension (RFC 3461): its parameters reach handle_RCPT by the session.
+            dsn: list[str] = []
+            if arg is not None:
+                arg, dsn = notify.split_dsn_parameters(arg)
+            if self.session is not None:
+                self.session.segurlink_dsn = dsn
+            await super().smtp_RCPT(arg)
 
     return Submission
 
@@ -674,6 +706,12 @@ class _SubmissionHandler:
             )
         return auth_result(success=True, auth_data=verdict.mailbox)
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return notify.advertise(responses)
+
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
@@ -716,11 +754,18 @@ class _SubmissionHandler:
             )
         elif domain == PATIENT_DOMAIN and not _PATIENT_LOCAL.match(local):
             reply = f"550 5.1.3 <{address}>: Recipient address rejected: not a patient address"
+        conditions = notify.notify_conditions(getattr(session, "segurlink_dsn", None) or options)
+        if not reply and conditions is None:
+            reply = "501 5.5.4 Invalid NOTIFY parameter"
         if reply:
             self.mock._note("RCPT", int(reply[:3]), started, fault=fault)
             return reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
+        if not hasattr(envelope, "segurlink_notify"):
+            envelope.segurlink_notify = {}
+        assert conditions is not None
+        envelope.segurlink_notify[address.lower()] = conditions
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -741,7 +786,13 @@ class _SubmissionHandler:
         except (ValueError, LookupError, TypeError):
             self.mock._note("DATA", 550, started, fault=fault)
             return "550 5.6.0 Message refused: not a readable RFC 5322 message"
-        await self.mock._deliver_submission(submitted, raw, envelope.mail_from, envelope.rcpt_tos)
+        await self.mock._deliver_submission(
+            submitted,
+            raw,
+            envelope.mail_from,
+            envelope.rcpt_tos,
+            getattr(envelope, "segurlink_notify", None),
+        )
         queue_id = uuid.uuid4().hex[:12].upper()
         self.mock._note(
             "DATA",

@@ -1,36 +1,17 @@
-"""``segurlink mock serve`` and ``segurlink demo``: the local mocks as a program, and a
-walk-through of the INSi capabilities against them."""
+"""``segurlink mock serve``: the local mocks as a program (``segurlink demo`` is in
+:mod:`segurlink._commands.demo`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..cli import CommandResult
 from ._args import non_empty, port
 
-__all__ = ["ready_data", "register", "run_demo"]
-
-# Test persons of the INSi qualification platform (served by the INSi mock).
-DEMO_SEARCHES: tuple[dict[str, str], ...] = (
-    {"birth_name": "ADRTROIS", "first_names": "DOMINIQUE", "sex": "F", "birth_date": "1997-02-26"},
-    {
-        "birth_name": "TCHITCHI",
-        "first_names": "OLA CATARINA",
-        "sex": "F",
-        "birth_date": "1936-06-21",
-    },
-    {"birth_name": "DE VINCI", "first_names": "LEONARDO", "sex": "M", "birth_date": "2014-02-01"},
-    {
-        "birth_name": "HOUILLES",
-        "first_names": "PIERRE PAUL JACQUES",
-        "sex": "M",
-        "birth_date": "1993-01-27",
-    },
-)
+__all__ = ["ready_data", "register"]
 
 
 def register(groups: Any, common: argparse.ArgumentParser) -> None:
@@ -54,11 +35,6 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         "instead of auto-approving",
     )
     serve.set_defaults(handler=_serve)
-
-    demo = groups.add_parser(
-        "demo", parents=[common], help="start the mocks in-process and walk through INSi"
-    )
-    demo.set_defaults(handler=_demo)
 
 
 def _serve(args: argparse.Namespace) -> CommandResult:
@@ -98,71 +74,3 @@ def ready_data(stack: Any) -> dict[str, Any]:
         "psc_client": stack.psc.client_registration(),
         "replaced_stale_settings": stack.replaced_stale is not None,
     }
-
-
-def _demo(args: argparse.Namespace) -> CommandResult:
-    from segurlink_mocks.stack import MockStack
-
-    with (
-        tempfile.TemporaryDirectory(prefix="segurlink-demo-") as tmp,
-        MockStack(Path(tmp)) as stack,
-    ):
-        steps, lines = run_demo(stack.settings())
-    return CommandResult(data={"steps": steps}, text="\n".join(lines))
-
-
-def run_demo(settings: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """Search the demo persons, qualify one identity and verify it; returns (data, text)."""
-    from ..identity import IdDocumentKind, IdentityRecord, IdentityTraits
-    from ..insi import InsiClient
-    from .insi import outcome_data, outcome_text
-
-    steps: list[dict[str, Any]] = []
-    found: dict[str, Any] = {}
-    with InsiClient.from_settings(settings) as insi:
-        lines: list[str] = [f"INSi mock at {insi.settings.endpoint}", ""]
-        for person in DEMO_SEARCHES:
-            traits = IdentityTraits.from_input(**person)
-            outcome = insi.search(traits)
-            steps.append({"search": person, **outcome_data(outcome)})
-            lines.append(f"search {person['birth_name']} {person['first_names']}")
-            lines.extend("  " + line for line in outcome_text(outcome).splitlines())
-            if outcome.identity is not None:
-                found[person["birth_name"]] = (traits, outcome.identity)
-
-        traits, identity = found["TCHITCHI"]
-        record = IdentityRecord(traits)
-        statuses = [record.status.value]
-        record = record.with_insi_result(identity.ins, identity.traits, identity.previous_ins)
-        statuses.append(record.status.value)
-        record = record.with_id_document(IdDocumentKind.PASSPORT)
-        statuses.append(record.status.value)
-        ins = record.shareable_ins()
-        steps.append(
-            {
-                "qualify": "TCHITCHI",
-                "statuses": statuses,
-                "ins": ins.value,
-                "mssante_address": ins.mssante_address,
-            }
-        )
-        lines += [
-            "",
-            "qualify TCHITCHI: " + " -> ".join(statuses) + " (INSi result, then passport)",
-            f"  shareable INS {ins.value}, MSSanté address {ins.mssante_address}",
-        ]
-
-        verification = insi.verify(ins, record.traits)
-        steps.append(
-            {
-                "verify": "TCHITCHI",
-                "ok": verification.ok,
-                "mismatches": [m.field for m in verification.mismatches],
-                "calls": len(verification.outcome.attempts),
-            }
-        )
-        lines.append(
-            f"verify TCHITCHI: {'OK' if verification.ok else 'mismatch'}"
-            f" ({len(verification.outcome.attempts)} call(s))"
-        )
-    return steps, lines

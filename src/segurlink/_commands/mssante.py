@@ -1,4 +1,5 @@
-"""``segurlink mss send|inbox|receipts``: MSSanté messages with CI-SIS documents."""
+"""``segurlink mss send|inbox|receipts|lookup``: MSSanté messages with CI-SIS documents, and
+the Annuaire Santé lookup of MSSanté addresses."""
 
 from __future__ import annotations
 
@@ -17,6 +18,39 @@ def _message_id(text: str) -> str:
     if "@" not in text or any(c.isspace() for c in text.strip("<>")):
         raise argparse.ArgumentTypeError(f"not a Message-ID (<id@host>): {text!r}")
     return text
+
+
+#: Help shown under ``segurlink mss lookup --help``: what the local mock's directory holds.
+LOOKUP_EPILOG = """\
+Exactly one of: a person (NAME and/or --first-name, or --rpps / --adeli), an organisation
+(--finess and/or --organization), or an address (--address, --exact for the whole
+address). Names match the start of the name, case and accents ignored. Red-listed
+mailboxes are never shown. Exit 1 when no mailbox is found.
+With the local mocks (`segurlink mock serve`), the Annuaire Santé mock holds, e.g.:
+  segurlink mss lookup MEDECIN-TEST --first-name Paul       PER and CAB of Paul
+  segurlink mss lookup --rpps 10009876543 --type PER        Claire INFIRMIERE-TEST
+  segurlink mss lookup --finess 010000016 --type ORG --type APP
+  segurlink mss lookup MARTIN --json                        64 MARTIN: several pages
+  segurlink mss lookup --address secretariat@segurlink-test.mssante.fr --exact
+"""
+
+
+def _criterion(name: str) -> Any:
+    """An argument type checking one lookup criterion with the library's own rules."""
+
+    def parse(text: str) -> str:
+        from ..errors import InputError
+        from ..mssante.directory import MailboxQuery
+
+        given: dict[str, Any] = {name: text}
+        try:
+            query = MailboxQuery(**given)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+        return str(getattr(query, name))
+
+    parse.__name__ = name.replace("_", " ")
+    return parse
 
 
 def register(groups: Any, common: argparse.ArgumentParser) -> None:
@@ -74,6 +108,41 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     )
     receipts.add_argument("message_id", nargs="?", type=_message_id, help="<id@host>")
     receipts.set_defaults(handler=_receipts)
+
+    lookup = commands.add_parser(
+        "lookup",
+        parents=[common],
+        help="find MSSanté addresses in the Annuaire Santé (exit 1 if none)",
+        description="Look up the MSSanté mailboxes of a professional, an organisation or an "
+        "address in the Annuaire Santé ([annuaire] settings: endpoint, api_key).",
+        epilog=LOOKUP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lookup.add_argument(
+        "name", nargs="?", type=_criterion("name"), help="family name of a professional"
+    )
+    lookup.add_argument("--first-name", type=_criterion("first_name"), help="first name")
+    lookup.add_argument("--rpps", type=_criterion("rpps"), help="RPPS number (11 digits)")
+    lookup.add_argument("--adeli", type=_criterion("adeli"), help="ADELI number (9 characters)")
+    lookup.add_argument("--finess", type=_criterion("finess"), help="FINESS of an organisation")
+    lookup.add_argument(
+        "--organization", type=_criterion("organization"), help="start of an organisation's name"
+    )
+    lookup.add_argument("--address", type=non_empty, help="part of an address (see --exact)")
+    lookup.add_argument("--exact", action="store_true", help="--address is the whole address")
+    lookup.add_argument(
+        "--type",
+        dest="kinds",
+        action="append",
+        type=str.upper,
+        choices=("PER", "ORG", "APP", "CAB"),
+        metavar="TYPE",
+        help="mailbox type PER, ORG, APP or CAB (repeat for several; default all)",
+    )
+    lookup.add_argument(
+        "--max-pages", type=bounded_int(1), help="pages read per search ([annuaire] max_pages)"
+    )
+    lookup.set_defaults(handler=_lookup)
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -230,3 +299,60 @@ def _receipts(args: argparse.Namespace) -> CommandResult:
     ] or ["no receipt"]
     negative = bool(args.message_id) and any(not r.ok for r in receipts)
     return CommandResult(data=data, text="\n".join(lines), exit_code=1 if negative else 0)
+
+
+def _lookup(args: argparse.Namespace) -> CommandResult:
+    from ..mssante import AnnuaireClient, MailboxKind
+    from ..mssante.directory import MailboxQuery
+
+    # Checked before the settings are read: a bad combination is the user's to fix first.
+    query = MailboxQuery(
+        name=args.name or "",
+        first_name=args.first_name or "",
+        rpps=args.rpps or "",
+        adeli=args.adeli or "",
+        finess=args.finess or "",
+        organization=args.organization or "",
+        address=args.address or "",
+        exact=args.exact,
+        kinds=frozenset(MailboxKind(k) for k in args.kinds or MailboxKind),
+    )
+    with AnnuaireClient.from_settings(load_settings(args)) as annuaire:
+        found = annuaire.lookup(query, max_pages=args.max_pages)
+    data = {
+        "mailboxes": [
+            {
+                "address": m.address,
+                "type": m.kind.value if m.kind else None,
+                "holder": m.holder,
+                "name": m.name,
+                "family": m.family or None,
+                "given": m.given or None,
+                "rpps": m.rpps or None,
+                "adeli": m.adeli or None,
+                "organization": m.organization or None,
+                "finess": m.finess or None,
+                "description": m.description or None,
+                "service": m.service or None,
+                "digitization": m.digitization,
+            }
+            for m in found
+        ],
+        "withheld": found.withheld,
+        "truncated": found.truncated,
+    }
+    lines = [
+        f"{m.kind.value if m.kind else '?':<4} {m.address}  {m.name}"
+        + (f" (RPPS {m.rpps})" if m.rpps else f" (ADELI {m.adeli})" if m.adeli else "")
+        + (f", {m.organization}" if m.organization and m.organization != m.name else "")
+        + (f" [{m.description}]" if m.description else "")
+        for m in found
+    ] or ["no MSSanté mailbox found"]
+    if found.withheld:
+        lines.append(f"({found.withheld} red-listed mailbox(es) not shown)")
+    warnings = []
+    if found.truncated:
+        warnings.append("more results than the pages read: narrow the search or raise --max-pages")
+    return CommandResult(
+        data=data, text="\n".join(lines), exit_code=0 if len(found) else 1, warnings=warnings
+    )

@@ -48,11 +48,16 @@ __all__ = [
     "PERSON_EVENTS",
     "build_ack",
     "build_identity_update",
+    "decode_message",
     "escape_value",
+    "field_repetitions",
+    "field_value",
     "hl7_datetime",
     "parse_ack",
     "parse_header",
     "parse_message",
+    "parse_tree",
+    "unescape_value",
 ]
 
 #: Message structure (MSH-9.3) of each ADT event segurlink reads or writes.
@@ -155,6 +160,48 @@ def parse_header(data: bytes | str) -> MessageHeader | None:
         return None
 
 
+def decode_message(data: bytes | str) -> str:
+    """The text of a message as received: bytes decoded with the character set MSH-18
+    declares (a UTF-8 BOM and leading blank lines dropped); text is returned as is.
+
+    Raises :class:`~segurlink.errors.Hl7Error` (``MSH-18``, code ``103``/``102``) for a
+    character set segurlink does not read or bytes invalid for it.
+    """
+    if isinstance(data, bytes | bytearray):
+        return _decode(data)
+    if not isinstance(data, str):
+        raise Hl7Error("an HL7 message is bytes or text", segment="MSH", code="100")
+    return data
+
+
+def parse_tree(text: str) -> tuple[MessageHeader, Any]:
+    """One message (segments separated by ``\\r``) as its header and python-hl7's tree.
+
+    The delimiters and every segment ID are checked first; python-hl7's failures become
+    :class:`~segurlink.errors.Hl7Error`. Read values with :func:`field_value`.
+    """
+    tree = _parse_text(text)
+    return _header(tree, _msh_text(text)), tree
+
+
+def field_repetitions(segment: Any, number: int) -> list[list[list[str]]]:
+    """The raw (still escaped) repetitions → components → sub-components of a field."""
+    return _reps(segment, number)
+
+
+def field_value(
+    message: Any, segment: Any, number: int, *, rep: int = 0, component: int = 1, sub: int = 1
+) -> str:
+    """One value of a field (1-based component and sub-component), unescaped; ``""`` when
+    absent or the HL7 null ``\"\"``. A broken escape raises :class:`Hl7Error`."""
+    return _value(message, segment, number, rep=rep, component=component, sub=sub)
+
+
+def unescape_value(message: Any, raw: str) -> str:
+    """``raw`` (a value as :func:`field_repetitions` gives it) with its escapes decoded."""
+    return _unescape(message, raw)
+
+
 def parse_ack(data: bytes | str) -> Acknowledgement:
     """Read an ``ACK`` (MSA and ERR segments, v2.5 ``ERR-2``/``ERR-3`` or older ``ERR-1``).
 
@@ -188,9 +235,11 @@ def parse_ack(data: bytes | str) -> Acknowledgement:
 
 def _ack_error(message: Any, err: Any) -> AckError:
     location = _reps(err, 2)
+    sequence = ""
     if location:  # v2.5: ERR-2 ERL, ERR-3 CWE
         comps = location[0]
         segment, field, component = _sub(comps, 0), _sub(comps, 2), _sub(comps, 4)
+        sequence = _sub(comps, 1)
         code = _value(message, err, 3)
         label = _value(message, err, 3, component=2)
     else:  # v2.3: ERR-1 ELD = segment^sequence^field^code&text
@@ -206,6 +255,8 @@ def _ack_error(message: Any, err: Any) -> AckError:
         component=int(component) if component.strip().isdigit() else None,
         severity=_value(message, err, 4).strip(),
         application_code=_value(message, err, 5).strip(),
+        application_label=_value(message, err, 5, component=2).strip(),
+        sequence=int(sequence) if sequence.strip().isdigit() else 1,
     )
 
 
@@ -732,6 +783,8 @@ _ERROR_LABELS: Final[dict[str, str]] = {
     "203": "Unsupported version id",
     "204": "Unknown key identifier",
     "205": "Duplicate key identifier",
+    "198": "Non-conformant cardinality",
+    "199": "Other HL7 Error",
     "206": "Application record locked",
     "207": "Application internal error",
 }
@@ -748,13 +801,18 @@ def build_ack(
     application: str | None = None,
     facility: str | None = None,
     text: str = "",
+    error_system: str = "HL70357",
+    application_system: str = "SEGURLINK",
 ) -> bytes:
     """The ``ACK`` of a received message: MSH, ``MSA|code|<its MSH-10>``, one ``ERR`` each.
 
     MSH is python-hl7's ``create_ack`` of the received MSH (sender and receiver swapped,
-    MSH-9 ``ACK^<event>^ACK``, MSH-11 and MSH-12 echoed), with MSH-18 echoed too. When the
-    received MSH could not be read (``header`` None) the ACK has an empty MSA-2.
-    ``application``/``facility`` default to the receiver named in the received MSH.
+    MSH-9 ``ACK^<event>^ACK``, MSH-11 and MSH-12 echoed), with MSH-17 and MSH-18 echoed
+    too. When the received MSH could not be read (``header`` None) the ACK has an empty
+    MSA-2. ``application``/``facility`` default to the receiver named in the received MSH.
+    ``ERR-3`` is ``<code>^<label>^<error_system>`` (HL7 table 0357) and ``ERR-5``
+    ``<application_code>^<application_label>^<application_system>``: ANS's guides name
+    the tables ``messageErrorCondition`` and ``applicationErrorCode``.
 
     >>> from segurlink.hl7 import parse_ack
     >>> ack = build_ack(None, AckCode.AR, [AckError("100", "no MSH")],
@@ -775,9 +833,10 @@ def build_ack(
             facility=None if facility is None else esc_(facility),
         )
         ack.segment("MSH").assign_field(hl7_datetime(now), 7)
-        charset = _field_text(source.segment("MSH"), 18)
-        if charset:
-            ack.segment("MSH").assign_field(charset, 18)
+        for number in (17, 18):  # country code, character set
+            value = _field_text(source.segment("MSH"), number)
+            if value:
+                ack.segment("MSH").assign_field(value, number)
     else:
         ack = python_hl7.parse(
             _ACK_TEMPLATE.format(
@@ -791,7 +850,10 @@ def build_ack(
     esc = ack.esc
     if text:
         ack.segment("MSA").assign_field(_escape_separators(text, ack.separators, esc), 3)
-    segments = [*ack, *(_err_segment(ack, error) for error in errors)]
+    segments = [
+        *ack,
+        *(_err_segment(ack, error, error_system, application_system) for error in errors),
+    ]
     encoding = _CODECS.get(header.charset if header is not None else "", "utf-8")
     return str(ack.create_message(segments)).encode(encoding, "replace")
 
@@ -804,7 +866,7 @@ def _new_segment(message: Any, fields: list[str]) -> Any:
     return python_hl7.parse(text)[1]
 
 
-def _err_segment(ack: Any, error: AckError) -> Any:
+def _err_segment(ack: Any, error: AckError, error_system: str, application_system: str) -> Any:
     _, _, _, comp, _ = ack.separators
 
     def esc_(text: str) -> str:
@@ -812,7 +874,7 @@ def _err_segment(ack: Any, error: AckError) -> Any:
 
     location = ""
     if error.segment:
-        parts = [esc_(error.segment), "1"]
+        parts = [esc_(error.segment), str(error.sequence)]
         if error.field is not None:
             parts.append(str(error.field))
             if error.component is not None:
@@ -820,7 +882,15 @@ def _err_segment(ack: Any, error: AckError) -> Any:
         location = comp.join(parts)
     label = _ERROR_LABELS.get(error.code, "")
     application_code = (
-        comp.join((esc_(error.application_code), "", "SEGURLINK")) if error.application_code else ""
+        comp.join(
+            (
+                esc_(error.application_code),
+                esc_(error.application_label),
+                esc_(application_system),
+            )
+        )
+        if error.application_code
+        else ""
     )
     return _new_segment(
         ack,
@@ -828,7 +898,7 @@ def _err_segment(ack: Any, error: AckError) -> Any:
             "ERR",
             "",
             location,
-            comp.join((esc_(error.code), label, "HL70357")),
+            comp.join((esc_(error.code), label, esc_(error_system))),
             esc_(error.severity),
             application_code,
             "",

@@ -59,8 +59,11 @@ class AckError:
     ``code`` is the HL7 table 0357 code (ERR-3: ``101`` required field missing, ``102`` data
     type error, ``200`` unsupported message type, ``207`` application internal error...),
     ``segment``/``field``/``component`` the error location (ERR-2), ``severity`` ERR-4
-    (``E``, ``W``, ``I``), ``application_code`` ERR-5 (segurlink's own code, e.g.
-    ``INSI_NOT_FOUND``), ``message`` ERR-8. Messages never carry health data.
+    (``E``, ``W``, ``I``), ``application_code`` ERR-5.1 (segurlink's own code, e.g.
+    ``INSI_NOT_FOUND``, or a code of the receiver's table such as the document gateway's
+    ``902``) and ``application_label`` ERR-5.2, ``message`` ERR-8; ``sequence`` is which
+    occurrence of the segment (ERR-2.2: ``OBX^4^5`` is the fourth OBX). Messages never
+    carry health data.
     """
 
     code: str
@@ -70,6 +73,8 @@ class AckError:
     component: int | None = None
     severity: str = "E"
     application_code: str = ""
+    application_label: str = ""
+    sequence: int = 1
 
     @property
     def location(self) -> str:

@@ -5,8 +5,13 @@
 ...     sent = mss.send(Draft(sender=mss.settings.address, to=(doctor,), documents=(cda,)))
 ...     mss.status(sent.message_id).receipts
 
-Pure parts: :mod:`~segurlink.mssante.messages` (compose, read messages and receipts) and
-:mod:`~segurlink.mssante.xdm` (build and read ``IHE_XDM.ZIP``). I/O: :class:`MssClient`.
+Pure parts: :mod:`~segurlink.mssante.messages` (compose, read messages and receipts),
+:mod:`~segurlink.mssante.xdm` (build and read ``IHE_XDM.ZIP``) and
+:mod:`~segurlink.mssante.directory` (look up addresses in the Annuaire Santé). I/O:
+:class:`MssClient` (SMTP, IMAP) and :class:`AnnuaireClient` (the Annuaire Santé FHIR API).
+
+>>> with AnnuaireClient.from_settings(settings) as annuaire:           # doctest: +SKIP
+...     doctor = annuaire.lookup(rpps="10001234567", kinds={"PER"}).addresses[0]
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from .annuaire import AnnuaireClient
     from .client import MemorySentStore, MssClient, sasl_oauthbearer, sasl_xoauth2
+    from .directory import (
+        DirectoryMailbox,
+        MailboxLookup,
+        MailboxQuery,
+        lookup_flow,
+        parse_mailboxes,
+    )
     from .messages import (
         SUBJECT_PREFIX,
         compose,
@@ -53,22 +66,33 @@ if TYPE_CHECKING:
         XdmEntry,
         XdmPackage,
     )
-    from .settings import DEFAULT_MAX_MESSAGE_SIZE, MssSettings
+    from .settings import (
+        ANNUAIRE_ENDPOINT,
+        DEFAULT_MAX_MESSAGE_SIZE,
+        AnnuaireSettings,
+        MssSettings,
+    )
     from .xdm import XDM_FILENAME, XdmLimits, build_xdm, document_file_name, parse_xdm
     from .xdm import read_xdm as read_xdm
 
 __all__ = [
+    "ANNUAIRE_ENDPOINT",
     "APPLICATION_ERRORS",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "PATIENT_DOMAIN",
     "SUBJECT_PREFIX",
     "XDM_FILENAME",
     "AccessTokenSource",
+    "AnnuaireClient",
+    "AnnuaireSettings",
     "ApplicationError",
     "Attachment",
     "DeliveryStatus",
+    "DirectoryMailbox",
     "Draft",
     "MailboxKind",
+    "MailboxLookup",
+    "MailboxQuery",
     "MemorySentStore",
     "MssClient",
     "MssSettings",
@@ -86,7 +110,9 @@ __all__ = [
     "build_xdm",
     "compose",
     "document_file_name",
+    "lookup_flow",
     "normalize_message_id",
+    "parse_mailboxes",
     "parse_message",
     "parse_receipts",
     "parse_xdm",
@@ -98,6 +124,7 @@ __all__ = [
 ]
 
 _EXPORTS = {
+    "AnnuaireClient": ".annuaire",
     **dict.fromkeys(
         (
             "MemorySentStore",
@@ -106,6 +133,16 @@ _EXPORTS = {
             "sasl_xoauth2",
         ),
         ".client",
+    ),
+    **dict.fromkeys(
+        (
+            "DirectoryMailbox",
+            "MailboxLookup",
+            "MailboxQuery",
+            "lookup_flow",
+            "parse_mailboxes",
+        ),
+        ".directory",
     ),
     **dict.fromkeys(
         (
@@ -147,6 +184,8 @@ _EXPORTS = {
     ),
     **dict.fromkeys(
         (
+            "ANNUAIRE_ENDPOINT",
+            "AnnuaireSettings",
             "DEFAULT_MAX_MESSAGE_SIZE",
             "MssSettings",
         ),

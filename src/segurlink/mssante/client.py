@@ -30,6 +30,7 @@ from .._clock import Clock, utc_datetime
 from ..config import Settings
 from ..errors import (
     ConfigurationError,
+    InputError,
     MalformedResponse,
     MessageTooLarge,
     MssAuthenticationError,
@@ -229,8 +230,13 @@ class MssClient:
 
     # -- SMTP ----------------------------------------------------------------------------
 
-    def send(self, message: OutgoingMessage | Draft) -> SendResult:
+    def send(self, message: OutgoingMessage | Draft, *, notify: Iterable[str] = ()) -> SendResult:
         """Submit ``message`` (a draft is composed first); per-recipient results.
+
+        ``notify`` asks the operator for delivery status notifications (RFC 3461
+        ``NOTIFY=``, e.g. ``("SUCCESS", "FAILURE")``: a DSN for every recipient reached
+        or not) when the server offers the ``DSN`` extension; without it the server's
+        default applies (failures only).
 
         Raises :class:`~segurlink.errors.MessageTooLarge` before connecting,
         :class:`~segurlink.errors.MssAuthenticationError` for a refused login,
@@ -253,7 +259,7 @@ class MssClient:
         with _network_errors(where, "SMTP"):
             smtp = self._smtp_connect()
             try:
-                result = self._submit(smtp, message)
+                result = self._submit(smtp, message, _notify_option(notify))
             finally:
                 with contextlib.suppress(smtplib.SMTPException, OSError, ValueError):
                     smtp.quit()
@@ -325,7 +331,7 @@ class MssClient:
                 enhanced_status=_enhanced(exc.smtp_error),
             ) from exc
 
-    def _submit(self, smtp: smtplib.SMTP, message: OutgoingMessage) -> SendResult:
+    def _submit(self, smtp: smtplib.SMTP, message: OutgoingMessage, notify: str) -> SendResult:
         options = [f"SIZE={message.size}"] if smtp.has_extn("size") else []
         code, reply = smtp.mail(message.sender, options)
         if code != 250:
@@ -338,8 +344,9 @@ class MssClient:
             )
         accepted: list[str] = []
         refused: list[RecipientRefusal] = []
+        rcpt_options = [notify] if notify and smtp.has_extn("dsn") else []
         for recipient in message.recipients:
-            code, reply = smtp.rcpt(recipient)
+            code, reply = smtp.rcpt(recipient, rcpt_options)
             if code in (250, 251):
                 accepted.append(recipient)
             else:
@@ -475,8 +482,7 @@ class MssClient:
         """The MDNs, DSNs and KO mails of ``mailbox``, correlated with the store."""
         found: list[Receipt] = []
         for message in self.messages(mailbox=mailbox, since_uid=since_uid):
-            if message.receipt is not None:
-                found.append(message.receipt)
+            found.extend(message.receipts)  # a DSN reports several recipients
         return found
 
     def status(self, message_id: str, *, mailbox: str = "INBOX") -> DeliveryStatus:
@@ -493,6 +499,20 @@ class MssClient:
         return [
             m for m in self.messages(mailbox=mailbox) if m.receipt is None and m.replies_to(wanted)
         ]
+
+
+_NOTIFY_VALUES = ("SUCCESS", "FAILURE", "DELAY", "NEVER")
+
+
+def _notify_option(notify: Iterable[str]) -> str:
+    """``NOTIFY=SUCCESS,FAILURE`` (RFC 3461) from the wanted conditions; ``""`` for none."""
+    values = [v.strip().upper() for v in notify]
+    unknown = [v for v in values if v not in _NOTIFY_VALUES]
+    if unknown or ("NEVER" in values and len(values) > 1):
+        raise InputError(
+            f"notify takes SUCCESS, FAILURE, DELAY or NEVER alone, not {','.join(values)!r}"
+        )
+    return f"NOTIFY={','.join(dict.fromkeys(values))}" if values else ""
 
 
 def _quote(mailbox: str) -> str:

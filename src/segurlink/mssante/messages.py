@@ -54,6 +54,7 @@ SUBJECT_PREFIX = "XDM/1.0/DDM+"
 _HL7 = "urn:hl7-org:v3"
 _ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+_MESSAGE_ID = re.compile(r"<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+>")
 _ACTION_TEXT = {
     "replace": (
         "Ce message annule et remplace une version précédente du document joint "
@@ -277,6 +278,11 @@ def compose(
     message_uuid = uuid_factory()
     domain = sender.rsplit("@", 1)[1]
     message_id = f"<{message_uuid}@{domain}>"
+    if draft.message_id is not None:
+        message_id = normalize_message_id(draft.message_id)
+        if not _MESSAGE_ID.fullmatch(message_id):
+            raise InputError(f"message_id is not a Message-ID <local@domain>: {message_id!r}")
+    reply_to = _check_address(draft.reply_to, "Reply-To") if draft.reply_to else None
 
     xdm = b""
     pdfs: list[MailAttachment] = []
@@ -322,7 +328,11 @@ def compose(
             patient.birth_date,
         )
     else:
-        subject = draft.subject
+        subject = draft.subject.strip()
+        if not subject:
+            # Operators refuse a message without a Subject (550 5.6.0) after the whole
+            # upload: say it before connecting.
+            raise InputError("a message without CI-SIS documents needs a subject")
 
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
@@ -333,6 +343,8 @@ def compose(
     msg["Subject"] = subject
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = message_id
+    if reply_to:
+        msg["Reply-To"] = reply_to
     if draft.in_reply_to:
         msg["In-Reply-To"] = normalize_message_id(draft.in_reply_to)
     references = [normalize_message_id(r) for r in draft.references if r.strip()]
@@ -655,6 +667,7 @@ def parse_message(
         },
         receipt=receipts[0] if receipts else None,
         xdm_error=skip_xdm,
+        receipts=receipts,
     )
 
 

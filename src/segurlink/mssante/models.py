@@ -90,6 +90,9 @@ class Draft:
     ``action`` is ``"replace"`` (the CDA carries its RPLC relatedDocument) or ``"delete"``:
     the XDM ``action`` slot says ``C`` or ``D`` and the body explains it.
     ``receipt`` asks for MDNs (``Disposition-Notification-To`` = the sender).
+    ``reply_to`` is where answers go (``Reply-To``). ``message_id`` (``<local@domain>``)
+    replaces the generated Message-ID: give one derived from an idempotency key, and a
+    message sent again after an interrupted exchange carries the same id.
     """
 
     sender: str
@@ -107,6 +110,8 @@ class Draft:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     subject: str = ""
+    reply_to: str | None = None
+    message_id: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -323,7 +328,9 @@ class ReceivedMessage:
     """A message read from the mailbox: who sent it, its threading, text and documents.
 
     ``xdm`` is the unpacked ``IHE_XDM.ZIP`` when there was one; ``attachments`` the other
-    files. ``in_reply_to`` / ``references`` thread it to what was sent.
+    files. ``in_reply_to`` / ``references`` thread it to what was sent. ``receipts`` are
+    every acknowledgement the message carries (a DSN reports each recipient), ``receipt``
+    the first of them.
     """
 
     uid: int
@@ -340,6 +347,7 @@ class ReceivedMessage:
     headers: dict[str, str] = field(default_factory=dict)
     receipt: Receipt | None = None
     xdm_error: str = ""
+    receipts: tuple[Receipt, ...] = ()
 
     @property
     def documents(self) -> tuple[XdmDocument, ...]:

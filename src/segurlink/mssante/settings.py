@@ -19,18 +19,43 @@
     source_oid = "1.2.250.1.999.1.1"     # METADATA.XML sourceId (default: [dmp] source_oid)
 
 Timeouts come from ``[timeouts]``: every socket operation is bounded by ``read``.
+
+The Annuaire Santé (lookup of MSSanté addresses) has its own table::
+
+    [annuaire]
+    endpoint = "https://gateway.api.esante.gouv.fr/fhir/v2"
+    api_key = "..."              # ESANTE-API-KEY (redacted in reprs and logs)
+    ca_bundle = "/etc/ssl/certs/ca-certificates.crt"  # the gateway has a public certificate
+    page_size = 50               # resources per page (at most 50)
+    max_pages = 20               # pages read per search
+    max_retry_wait = 30          # the longest Retry-After (seconds) a 429/503 is waited for
+    retry_deadline = 60          # the time budget (seconds) of the retries of one page
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from ..config import Settings, SoftwareIdentity, Timeouts, TlsConfig
+from ..config import (
+    Limits,
+    Secret,
+    Settings,
+    SoftwareIdentity,
+    Timeouts,
+    TlsConfig,
+    as_secret,
+    check_url,
+)
 from ..errors import ConfigurationError
 
-__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "MssSettings"]
+__all__ = ["ANNUAIRE_ENDPOINT", "DEFAULT_MAX_MESSAGE_SIZE", "AnnuaireSettings", "MssSettings"]
+
+#: The Annuaire Santé FHIR API (production; there is no test platform with fictitious data).
+ANNUAIRE_ENDPOINT = "https://gateway.api.esante.gouv.fr/fhir/v2"
+#: The most resources the Annuaire Santé serves in one page.
+_ANNUAIRE_MAX_PAGE = 50
 
 #: Mon espace santé refuses messages over 25 MB; operators may have lower caps.
 DEFAULT_MAX_MESSAGE_SIZE = 25 * 1024 * 1024
@@ -156,4 +181,91 @@ class MssSettings:
             product_reference=reference,
             software=software,
             source_oid=str(source_oid or "1.2.250.1.999.1.1"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnnuaireSettings:
+    """Settings of :class:`segurlink.mssante.AnnuaireClient`, from the ``[annuaire]`` table.
+
+    ``api_key`` is the ``ESANTE-API-KEY`` given by the ANS API portal (a
+    :class:`~segurlink.config.Secret`). ``tls`` is the global ``[tls]`` with the table's
+    overrides: the gateway's certificate is from a public CA, so a ``[tls] ca_bundle``
+    holding only the IGC-Santé chain needs ``[annuaire] ca_bundle`` (the system bundle).
+    ``page_size`` (at most 50) and ``max_pages`` bound each search; a 429 or 503 is
+    waited for when its ``Retry-After`` is at most ``max_retry_wait`` seconds, within
+    ``retry_deadline`` seconds per page.
+
+    >>> s = Settings.from_mapping({"annuaire": {"api_key": "k"}})
+    >>> annuaire = AnnuaireSettings.from_settings(s)
+    >>> annuaire.endpoint, annuaire.api_key
+    ('https://gateway.api.esante.gouv.fr/fhir/v2', Secret('***'))
+    """
+
+    api_key: Secret
+    endpoint: str = ANNUAIRE_ENDPOINT
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
+    page_size: int = _ANNUAIRE_MAX_PAGE
+    max_pages: int = 20
+    max_retry_wait: float = 30.0
+    retry_deadline: float = 60.0
+
+    def __post_init__(self) -> None:
+        check_url("annuaire.endpoint", self.endpoint)
+        if not isinstance(self.api_key, Secret) or not self.api_key.reveal().strip():
+            raise ConfigurationError("annuaire.api_key (ESANTE-API-KEY) is not set")
+        for name, low, high in (("page_size", 1, _ANNUAIRE_MAX_PAGE), ("max_pages", 1, 1000)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigurationError(
+                    f"annuaire.{name} must be a whole number from {low} to {high}, not {value!r}"
+                )
+        for seconds, least in (("max_retry_wait", 0.0), ("retry_deadline", 1.0)):
+            wait = getattr(self, seconds)
+            if (
+                isinstance(wait, bool)
+                or not isinstance(wait, int | float)
+                or not (least <= wait <= 3600)
+            ):
+                raise ConfigurationError(
+                    f"annuaire.{seconds} must be a number of seconds from {least:g} to 3600, "
+                    f"not {wait!r}"
+                )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Typed settings from ``[annuaire]`` (+ ``[tls]``, ``[timeouts]``, ``[limits]``)."""
+        section = settings.section("annuaire")
+        key = as_secret(section.get("api_key"))
+        if key is None:
+            raise ConfigurationError(
+                "annuaire.api_key (ESANTE-API-KEY) is not set (TOML [annuaire] api_key or "
+                "SEGURLINK_ANNUAIRE__API_KEY)"
+            )
+        optional: dict[str, Any] = {}
+        if section.get("endpoint"):
+            optional["endpoint"] = str(section["endpoint"])
+        for name, kind in (
+            ("page_size", int),
+            ("max_pages", int),
+            ("max_retry_wait", float),
+            ("retry_deadline", float),
+        ):
+            value = section.get(name)
+            if value in (None, ""):
+                continue
+            try:
+                optional[name] = kind(str(value))
+            except ValueError:
+                raise ConfigurationError(
+                    f"annuaire.{name} must be a number, not {value!r}"
+                ) from None
+        return cls(
+            api_key=key,
+            tls=settings.tls_for("annuaire"),
+            timeouts=settings.timeouts,
+            limits=settings.limits,
+            **optional,
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, InputError
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..dmp import Audience
     from ..identity import Ins
+    from ..mssante import Draft
     from ..ror import CapacityUpdate
 
 __all__ = ["Outbox", "open_store"]
@@ -181,6 +182,29 @@ class Outbox:
             with self.store._transaction(write=False) as tx:
                 row = tx.execute(sql, params).fetchone()
         return None if row is None else str(row[0])
+
+    def send_mail(
+        self,
+        draft: Draft,
+        *,
+        key: str | None = None,
+        structure: str | None = None,
+        notify: Iterable[str] = (),
+        reference: Mapping[str, Any] | None = None,
+        connection: Any = None,
+    ) -> Enqueued:
+        """Queue an MSSanté message; its job key is its Message-ID (see
+        :mod:`segurlink.outbox.mssante`). ``structure`` (FINESS) defaults to the CDA
+        author's organisation of the first document."""
+        from .dmp import _header, _structure
+        from .mssante import mail_job
+
+        if structure is None:
+            if not draft.documents:
+                raise InputError("no structure: give the FINESS of the sending structure")
+            structure = _structure(_header(draft.documents[0]), None)
+        job = mail_job(draft, structure=structure, key=key, notify=notify, reference=reference)
+        return self.enqueue(job, connection=connection)
 
     def publish_capacity(
         self,

@@ -2,8 +2,9 @@
 
 A delivery that failed for a reason that may pass — the network, a timeout, the service
 unavailable or overloaded (HTTP 5xx, 408, 429, XDS *NotAvailable/Busy*, SOAP ``Receiver``
-faults), our own configuration being fixed — is retried later with backoff. A refusal of
-the service about this job — unknown patient, no INS, refused rights, invalid metadata, a
+faults, SMTP 4xx: the error's ``is_transient``), our own configuration or the MSSanté
+mailbox's credentials being fixed — is retried later with backoff. A refusal of the
+service about this job — unknown patient, no INS, refused rights, invalid metadata, a
 uniqueId already used by another document — or bad input is final: the job goes ``dead``
 with the reason, for a person to read.
 
@@ -24,6 +25,8 @@ from ..errors import (
     ConfigurationError,
     FhirError,
     HttpStatusError,
+    MssAuthenticationError,
+    MssError,
     OidcError,
     SegurlinkError,
     SoapFault,
@@ -82,6 +85,8 @@ def _code(exc: SegurlinkError) -> str:
         return exc.error
     if isinstance(exc, FhirError | HttpStatusError):
         return str(exc.status)
+    if isinstance(exc, MssError):
+        return str(exc.code or "")
     return ""
 
 
@@ -98,4 +103,6 @@ def _retryable(exc: BaseException) -> bool:
         return True  # a bug or an OS failure: keep the job, the budget bounds the retries
     if isinstance(exc, ConfigurationError):
         return True  # fixed by a person; the jobs wait meanwhile
+    if isinstance(exc, MssAuthenticationError):
+        return True  # the structure's certificate or token is fixed by a person
     return exc.is_transient

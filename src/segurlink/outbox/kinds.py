@@ -3,8 +3,8 @@
 A :class:`JobKind` is one entry: its name (``service.operation``), the service whose client
 delivers it (the jobs of one service and one structure share a client), how to build that
 client from the structure's settings, and the delivery itself. :func:`builtin_kinds`
-lists them; a new kind — MSSanté's send, when its adapter exists — is one more entry
-there (its builder of :class:`~segurlink.outbox.models.NewJob` sits beside its delivery).
+lists them; a new kind is one more entry there (its builder of
+:class:`~segurlink.outbox.models.NewJob` sits beside its delivery).
 
 A delivery returns the job's result (JSON, no health data) or raises; the worker sorts
 the failure with :func:`segurlink.outbox.classify.classify`.
@@ -32,7 +32,17 @@ def registry(kinds: Iterable[JobKind]) -> dict[str, JobKind]:
 
 def builtin_kinds() -> dict[str, JobKind]:
     """Every kind segurlink delivers: DMP deposit, replace, hide, archive, delete; ROR
-    capacity publication."""
-    from . import dmp, ror
+    capacity publication; MSSanté send."""
+    from . import dmp, mssante, ror
 
-    return registry([dmp.DEPOSIT, dmp.REPLACE, dmp.HIDE, dmp.ARCHIVE, dmp.DELETE, ror.CAPACITY])
+    return registry(
+        [
+            dmp.DEPOSIT,
+            dmp.REPLACE,
+            dmp.HIDE,
+            dmp.ARCHIVE,
+            dmp.DELETE,
+            ror.CAPACITY,
+            mssante.SEND,
+        ]
+    )

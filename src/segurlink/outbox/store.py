@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -54,6 +54,8 @@ class Store(Protocol):
 
     def enqueue(self, job: NewJob, *, connection: Any = None) -> Enqueued: ...
 
+    def enqueue_all(self, jobs: Sequence[NewJob]) -> list[Enqueued]: ...
+
     def claim(
         self,
         owner: str,
@@ -76,6 +78,8 @@ class Store(Protocol):
     def retry(self, job_id: int) -> Job: ...
 
     def get(self, job_id: int, *, blobs: bool = False) -> Job | None: ...
+
+    def find(self, kind: str, structure: str, key: str) -> Job | None: ...
 
     def jobs(
         self, state: JobState | str | None = None, *, kind: str | None = None, limit: int = 100
@@ -186,6 +190,18 @@ class SqlStore:
         if result.created:
             self._notify_local()
         return result
+
+    def enqueue_all(self, jobs: Sequence[NewJob]) -> list[Enqueued]:
+        """Queue several jobs in one transaction: all of them are written, or none.
+
+        Each is idempotent as with :meth:`enqueue`; they are inserted in order (an
+        ordering chain sees them in this order).
+        """
+        with self._transaction() as tx:
+            results = [self._insert(tx, job) for job in jobs]
+        if any(r.created for r in results):
+            self._notify_local()
+        return results
 
     def _insert(self, tx: Transaction, job: NewJob) -> Enqueued:
         now = self._ts(self._clock())
@@ -392,6 +408,16 @@ class SqlStore:
         if row is None:
             return None
         return self._job(row, {name: bytes(data) for name, data in content})
+
+    def find(self, kind: str, structure: str, key: str) -> Job | None:
+        """The job queued under ``key`` for this kind and structure (without blobs)."""
+        with self._transaction(write=False) as tx:
+            row = tx.execute(
+                f"SELECT {_COLUMNS} FROM {JOB_TABLE} "
+                "WHERE kind = ? AND structure = ? AND idempotency_key = ?",
+                (kind, structure, key),
+            ).fetchone()
+        return None if row is None else self._job(row, {})
 
     def jobs(
         self, state: JobState | str | None = None, *, kind: str | None = None, limit: int = 100

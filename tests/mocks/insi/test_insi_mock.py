@@ -972,4 +972,4 @@ def test_program_runs_until_sigterm(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+        process.communicate()  # waits and closes the pipe
