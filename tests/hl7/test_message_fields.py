@@ -171,7 +171,7 @@ def test_an_ack_as_written_and_read_back() -> None:
     data = build_ack(header, AckCode.AE, [error], control_id="ACK1", now=NOW, text="a|b")
     assert data.decode("utf-8").split("\r") == [
         "MSH|^~\\&|DUI|CHU-X|GAM|CHU-X|20240501103000||ACK^A31^ACK|ACK1|P|2.5^FRA^2.11"
-        "||||||UNICODE UTF-8",
+        "|||||FRA|UNICODE UTF-8",  # MSH-17 and MSH-18 echoed
         "MSA|AE|MSG0001|a\\F\\b",
         "ERR||PID^1^7^1^1|102^Data type error^HL70357|E|X\\F\\1^^SEGURLINK|||PID-7 bad",
         "",

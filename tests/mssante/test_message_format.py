@@ -148,7 +148,9 @@ def test_a_plain_message_as_written() -> None:
 
 
 def test_the_product_reference_is_trimmed_and_cc_only_is_enough() -> None:
-    message = build(Draft(sender=SENDER, cc=(SECRETARY,), text="x"), product_reference=" R1 ")
+    message = build(
+        Draft(sender=SENDER, cc=(SECRETARY,), text="x", subject="x"), product_reference=" R1 "
+    )
     head = _head(message.data)
     assert "X-MSS-NIL: R1" in head and f"Cc: {SECRETARY}" in head
     assert not any(line.startswith("To:") for line in head)
@@ -694,3 +696,40 @@ def test_a_text_in_an_unknown_charset_is_read_as_utf8() -> None:
         "détectée".encode(), "détectée".encode("latin-1")
     )
     assert parse_receipts(latin)[0].error == ApplicationError(904, "INS ne correspondant pas")
+
+
+def test_a_given_message_id_and_reply_to_as_written() -> None:
+    draft = Draft(
+        sender=SENDER,
+        to=(DOCTOR,),
+        subject="  Réponse  ",
+        message_id=" <mine@dui.fr> ",
+        reply_to=" secretariat@ehpad.fr ",
+    )
+    message = build(draft)
+    head = _head(message.data)
+    assert head[2:6] == [
+        "Subject: =?utf-8?q?R=C3=A9ponse?=",  # trimmed
+        "Date: Sat, 02 Mar 2024 09:00:00 +0000",
+        "Message-ID: <mine@dui.fr>",
+        "Reply-To: secretariat@ehpad.fr",
+    ]
+    assert message.message_id == "<mine@dui.fr>"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"subject": "  "}, "a message without CI-SIS documents needs a subject"),
+        ({"message_id": "no-at"}, "message_id is not a Message-ID <local@domain>: '<no-at>'"),
+        ({"reply_to": "nobody"}, "Reply-To is not an e-mail address: 'nobody'"),
+    ],
+)
+def test_a_message_without_documents_needs_a_subject_and_valid_ids(
+    changes: dict[str, str], message: str
+) -> None:
+    values: dict[str, Any] = {"sender": SENDER, "to": (DOCTOR,), "subject": "x"}
+    values.update(changes)
+    with pytest.raises(InputError) as info:
+        build(Draft(**values))
+    assert str(info.value) == message
