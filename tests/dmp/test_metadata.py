@@ -665,3 +665,42 @@ def test_a_structured_document_without_known_model_needs_a_format_code() -> None
     )
     given = Code("urn:asip:ci-sis:dlu:2015", "1.2.250.1.213.1.1.4.2.282")
     assert document_entry_from_header(header, data, format_code=given).format_code == given
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"patient": "no-ins"}, "the CDA has no INS: only a qualified identity can go to the DMP"),
+        ({"type_code": None}, "the CDA has no document type code"),
+        ({"effective_time": None}, "the CDA has no effectiveTime"),
+        ({"facility_type": None}, "the CDA lacks its healthcare facility type or practice setting"),
+        (
+            {"practice_setting": None},
+            "the CDA lacks its healthcare facility type or practice setting",
+        ),
+    ],
+)
+def test_what_the_dmp_needs_from_the_header_whole(change: dict[str, object], message: str) -> None:
+    data = f.cda()
+    header = parse_header(data)
+    if change == {"patient": "no-ins"}:
+        change = {"patient": dataclasses.replace(header.patient, ins=None)}
+    with pytest.raises(InputError) as info:
+        document_entry_from_header(dataclasses.replace(header, **change), data)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+def test_source_patient_info_from_what_the_header_has() -> None:
+    data = f.cda()
+    header = parse_header(data)
+    cases = [
+        ({"first_name": None, "first_names": ("ANNE", "MARIE")},
+         ("PID-5|ADRUN^ANNE^^^^^L", "PID-7|19751231", "PID-8|F")),
+        ({"first_name": None, "first_names": (), "birth_date": "19751231103000"},
+         ("PID-5|ADRUN^^^^^^L", "PID-7|19751231", "PID-8|F")),
+        ({"birth_name": None, "sex": None}, ("PID-5|^ZOE^^^^^L", "PID-7|19751231")),
+    ]  # fmt: skip
+    for changes, info in cases:
+        patient = dataclasses.replace(header.patient, **changes)  # type: ignore[arg-type]
+        entry = document_entry_from_header(dataclasses.replace(header, patient=patient), data)
+        assert entry.source_patient_info == info
