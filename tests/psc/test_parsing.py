@@ -693,3 +693,33 @@ def test_a_ciba_request_keeps_its_id_and_is_dated_now() -> None:
     request = messages.parse_ciba_start({"auth_req_id": "r-1", "expires_in": 0.5})
     assert request.auth_req_id == "r-1"
     assert before + 0.5 <= request.expires_at <= time.time() + 0.5
+
+
+def test_a_callback_given_as_a_path_with_its_query() -> None:
+    # what a web framework hands over as the request's full path
+    request = _login()
+    assert (
+        messages.parse_callback(f"/cb?code=c1&state={request.state}", request, issuer=ISSUER)
+        == "c1"
+    )
+
+
+def test_a_blank_iss_is_not_the_issuer() -> None:
+    request = _login()
+    with pytest.raises(OidcError) as info:
+        messages.parse_callback(f"code=c1&state={request.state}&iss=", request, issuer=ISSUER)
+    assert str(info.value) == "the callback comes from issuer '' (iss_mismatch)"
+
+
+def test_a_refusal_without_description() -> None:
+    request = _login()
+    with pytest.raises(OidcError) as info:
+        messages.parse_callback(
+            {"error": "access_denied", "state": request.state}, request, issuer=ISSUER
+        )
+    assert (info.value.error, info.value.description) == ("access_denied", "")
+
+
+def test_a_token_living_one_second() -> None:
+    tokens = messages.parse_token_response({"access_token": "at", "expires_in": 1}, now=1000.0)
+    assert tokens.expires_at == 1001.0
