@@ -733,3 +733,85 @@ def test_a_message_without_documents_needs_a_subject_and_valid_ids(
     with pytest.raises(InputError) as info:
         build(Draft(**values))
     assert str(info.value) == message
+
+
+# -- more of what a user reads (after the mutation run) ------------------------------------------
+
+
+def test_a_document_breaking_many_rules_shows_the_first_five() -> None:
+    root = etree.fromstring(cda())
+    for tag in ("title", "languageCode", "realmCode", "typeId", "setId", "versionNumber"):
+        element = root.find(f"{{urn:hl7-org:v3}}{tag}")
+        assert element is not None
+        root.remove(element)
+    with pytest.raises(ValidationError) as info:
+        build(Draft(sender=SENDER, to=(DOCTOR,), documents=(etree.tostring(root),)))
+    assert str(info.value) == (
+        "document 1 breaks CDA rules: realmCode is missing (h:realmCode); typeId is missing "
+        "(h:typeId); title is missing (h:title); languageCode is missing (h:languageCode); "
+        "setId is missing (h:setId)"
+    )
+    assert len(info.value.issues) == 6  # every error is kept, the message shows five
+
+
+def test_a_patient_address_from_a_message_without_document() -> None:
+    with pytest.raises(IdentityStatusError) as info:
+        build(Draft(sender=SENDER, subject="x", patient_from_document=True))
+    assert str(info.value).startswith("the document carries no qualified INS")
+
+
+def test_several_copies_are_listed_in_cc() -> None:
+    other = "cadre@hopital-test.mssante.fr"
+    message = build(Draft(sender=SENDER, to=(DOCTOR,), cc=(SECRETARY, other), subject="x"))
+    assert f"Cc: {SECRETARY}, {other}" in _head(message.data)
+
+
+def test_the_readable_pdf_is_named_after_the_document_type() -> None:
+    from segurlink.cda import parse_header
+
+    header = dataclasses.replace(parse_header(cda()), title="Titre libre")
+    assert readable_pdf_name(header) == (
+        "20240228_Projet personnalisé d'accompagnement_ADRUN_ZOE.pdf"
+    )
+
+
+def test_an_mdn_told_only_by_its_report_type() -> None:
+    # No message/disposition-notification part at all: the report-type says what it is.
+    data = (
+        b"From: x@h\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type="Disposition-Notification"; boundary="b"\r\n'
+        b"\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        b"Original-Message-ID: <sent@me>\r\n"
+        b"Disposition: automatic-action/MDN-sent-automatically; processed\r\n--b--\r\n"
+    )
+    (receipt,) = parse_receipts(data)
+    assert (receipt.kind, receipt.original_message_id, receipt.ok) == (
+        ReceiptKind.MDN,
+        "<sent@me>",
+        True,
+    )
+    dsn = data.replace(b'"Disposition-Notification"', b"delivery-status").replace(
+        b"Disposition: automatic-action/MDN-sent-automatically; processed\r\n",
+        b"\r\nFinal-Recipient: rfc822; a@x\r\nAction: failed\r\n",
+    )
+    with pytest.raises(MalformedResponse):  # a DSN without its report part has no fields
+        parse_receipts(dsn)
+
+
+def test_an_error_mail_label_and_date_come_from_the_mail() -> None:
+    data = KO.replace(b"[904]", b"[906]").replace(
+        b"INS ne correspondant pas", b"document illisible"
+    )
+    data = data.replace(
+        b"Message-ID: <ko@x>\r\n",
+        b"Message-ID: <ko@x>\r\nDate: Sat, 02 Mar 2024 12:00:00 +0000\r\n",
+    )
+    (receipt,) = parse_receipts(data)
+    assert receipt.error == ApplicationError(906, "document illisible")
+    assert receipt.date == dt.datetime(2024, 3, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def test_a_received_receipt_is_correlated_and_listed() -> None:
+    received = parse_message(MDN, known=lambda mid: False)
+    assert received.receipt is not None and received.receipt.known is False
+    assert received.receipts == (received.receipt,)
