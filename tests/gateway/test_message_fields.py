@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 
 import pytest
 
+from segurlink.cda import build_document, parse_header
 from segurlink.errors import Hl7Error
-from segurlink.gateway import parse_document_message
+from segurlink.gateway import (
+    Action,
+    BusinessAck,
+    BusinessAckKind,
+    build_business_ack,
+    build_inbound_mdm,
+    document_ack,
+    parse_document_message,
+)
 from segurlink.gateway.models import EncapsulatedDocument, MetadataFlag, Participant
+from segurlink.hl7 import parse_header as hl7_header
 from tests.dmp import factory as f
 from tests.gateway.conftest import FLAGS, ROW_PS_AND_PATIENT, b64, mdm, oru, reply_prt
 
@@ -180,3 +191,175 @@ def test_a_reply_to_participant() -> None:
     assert dataclasses.replace(reply) == Participant(
         role="REPLY", sequence=1, telecom_type="X.400", address="secretariat@ehpad.mssante.fr"
     )
+
+
+# -- what the gateway writes, line by line ------------------------------------------------------
+
+NOW = dt.datetime(2024, 3, 1, 10, 30, 5)
+ZAM_MSH = (
+    "MSH|^~\\&|PFI|EHPAD|DUI|EHPAD|20240301103005||ZAM^{event}^ZAM_Z01|Z42|{processing}|2.6"
+    "|||||FRA|UNICODE UTF-8|||2.1^CISIS_CDA_HL7_V2"
+)
+FAILED = BusinessAck(
+    BusinessAckKind.MSS_READ,
+    "MSG42",
+    False,
+    address="dr@x.fr",
+    person_id="8001",
+    error_code="902",
+    error_label="Identifiant inconnu",
+    error_system="applicationErrorCode",
+)
+
+
+def _zam(ack: BusinessAck, **kwargs: str) -> list[str]:
+    data = build_business_ack(
+        ack, control_id="Z42", now=NOW, application="PFI", facility="EHPAD",
+        producer_application="DUI", producer_facility="EHPAD", **kwargs,
+    )  # fmt: skip
+    return data.decode("utf-8").split("\r")
+
+
+def test_a_failed_read_acknowledgement_line_by_line() -> None:
+    assert _zam(FAILED) == [
+        ZAM_MSH.format(event="Z03", processing="P"),
+        "EVN||20240301103005",
+        "OBX|1|CWE|ACK_LECTURE_MSS^Accusé de lecture^AckMetierZAM|MSG42|N^^expandedYes-NoIndicator"
+        "||||||F",
+        "OBX|2|XTN|LECTEUR_MSS^Lecteur du courriel MSSanté^AckMetierZAM|8001|^^X.400^dr@x.fr"
+        "||||||F",
+        "ERR|||207^Application error^messageErrorCondition|E|902^Identifiant inconnu"
+        "^applicationErrorCode",
+    ]
+
+
+def test_successful_acknowledgements_line_by_line() -> None:
+    dmp = BusinessAck(BusinessAckKind.DMP_RECEIPT, "MSG42", True)
+    assert _zam(dmp, processing_id="T") == [
+        ZAM_MSH.format(event="Z01", processing="T"),
+        "EVN||20240301103005",
+        "OBX|1|CWE|ACK_RECEPTION_DMP^Accusé de réception DMP^AckMetierZAM|MSG42"
+        "|Y^^expandedYes-NoIndicator||||||F",
+    ]
+    delivered = BusinessAck(BusinessAckKind.MSS_DELIVERY, "MSG42", True, address="dr@x.fr")
+    assert _zam(delivered, processing_id="")[0] == ZAM_MSH.format(event="Z02", processing="P")
+    assert _zam(delivered)[2:] == [
+        "OBX|1|CWE|ACK_RECEPTION_MSS^Accusé de réception MSSanté^AckMetierZAM|MSG42"
+        "|Y^^expandedYes-NoIndicator||||||F",
+        "OBX|2|XTN|DESTINATAIRE_MSS^Destinataire MSSanté^AckMetierZAM||^^X.400^dr@x.fr||||||F",
+    ]
+
+
+def _inbound(**changes: object) -> list[str]:
+    document = build_document(f.replacement(f.make_document(seed=21), seed=22))
+    header = parse_header(document)
+    values: dict[str, object] = {
+        "action": Action.REPLACE,
+        "document": document,
+        "patient": header.patient,
+        "document_id": header.id.xds_unique_id,
+        "parent_id": "2.25.21000",
+        "type_code": ("80788-3", "Projet personnalisé", "LN"),
+        "message_id": "<m1@x.mssante.fr>",
+        "subject": "XDM/1.0/DDM+Projet",
+        "body": "Bonjour|^",
+        "sender": "dr@x.mssante.fr",
+        "recipients": ["app@y.mssante.fr", "other@y.mssante.fr"],
+        "reply_to": "sec@x.mssante.fr",
+        "flags": {"MASQUE_PS": True},
+        "control_id": "IN1",
+        "now": NOW,
+        "application": "PFI",
+        "facility": "EHPAD",
+        "receiver_application": "DPI",
+        "receiver_facility": "EHPAD",
+    }
+    values.update(changes)
+    data = build_inbound_mdm(**values)  # type: ignore[arg-type]
+    return data.decode("utf-8").split("\r")
+
+
+def _flag(sequence: int, code: str, label: str, value: str) -> str:
+    return f"OBX|{sequence}|CWE|{code}^{label}^MetaDMPMSS||{value}^^expandedYes-NoIndicator||||||F"
+
+
+def test_the_inbound_mdm_line_by_line() -> None:
+    lines = _inbound()
+    document = lines[7].rsplit("^", 1)[1].split("|", 1)[0]
+    assert base64.b64decode(document).startswith(b"<?xml")
+    assert [*lines[:7], lines[7].replace(document, "<b64>"), *lines[8:]] == [
+        "MSH|^~\\&|PFI|EHPAD|DPI|EHPAD|20240301103005||MDM^T10^MDM_T02|IN1|P|2.6|||||FRA"
+        "|UNICODE UTF-8|||1.1^CISIS_CDA_HL7_LPS",
+        "EVN||20240301103005",
+        "PID|1||275126322074974^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS"
+        "~IPP0021^^^&1.2.250.1.999.1.1.2&ISO^PI||ADRUN^ZOE^ZOE^^^^L||19751231|F",
+        "PV1|1|N",
+        "ORC|RO",
+        "OBR|1|||80788-3^Projet personnalisé^LN",
+        "TXA|1|80788-3|TEXT|||||||||2.25.22099|2.25.21000||||AU",
+        "OBX|1|ED|80788-3^Projet personnalisé^LN||^text^XML^Base64^<b64>||||||C",
+        "PRT||UC||SB^Send by^participation|||||||||||^^X.400^dr@x.mssante.fr",
+        "PRT||UC||RCT^Result Copies To^participation|||||||||||^^X.400^app@y.mssante.fr",
+        "PRT||UC||RCT^Result Copies To^participation|||||||||||^^X.400^other@y.mssante.fr",
+        "PRT||UC||REPLY^Reply To^participation|||||||||||^^X.400^sec@x.mssante.fr",
+        "OBX|2|ED|<m1@x.mssante.fr>^XDM/1.0/DDM+Projet||^text^^Base64^"
+        + base64.b64encode(b"Bonjour|^").decode()
+        + "||||||F",
+        _flag(3, "MASQUE_PS", "Masqué aux professionnels de Santé", "Y"),
+        _flag(4, "INVISIBLE_PATIENT", "Document Non Visible par le patient", "N"),
+        _flag(
+            5, "INVISIBLE_REP_LEGAUX", "Non visible par les représentants Légaux du patient", "N"
+        ),
+        _flag(6, "MODIF_CONF_CODE", "Modification Confidentiality Code", "N"),
+    ]
+
+
+def test_an_inbound_first_version_without_reply_to_nor_flags() -> None:
+    lines = _inbound(action=Action.INITIAL, parent_id=None, reply_to=None, flags=None)
+    assert lines[0].split("|")[8] == "MDM^T02^MDM_T02"
+    assert (lines[4], lines[6]) == ("ORC|NW", "TXA|1|80788-3|TEXT|||||||||2.25.22099|||||AU")
+    assert [line.split("|")[4].split("^")[0] for line in lines if line.startswith("PRT")] == [
+        "SB", "RCT", "RCT",
+    ]  # fmt: skip
+    assert lines[-4].endswith("||N^^expandedYes-NoIndicator||||||F")  # MASQUE_PS not asked
+
+
+def test_an_inbound_document_for_a_patient_without_ins_nor_first_name() -> None:
+    import dataclasses as dc
+
+    header = parse_header(build_document(f.make_document(seed=21)))
+    patient = dc.replace(
+        header.patient, ins=None, ids=header.patient.ids[1:], first_name=None,
+        first_names=("ANNE", "MARIE"), birth_date="1975-12-31", sex=None,
+    )  # fmt: skip
+    pid = _inbound(patient=patient)[2]
+    assert pid == (
+        "PID|1||IPP0021^^^&1.2.250.1.999.1.1.2&ISO^PI||ADRUN^ANNE^ANNE MARIE^^^^L||19751231|"
+    )
+
+
+def test_the_document_ack_names_its_sender_when_asked() -> None:
+    header = hl7_header(mdm(DOCUMENT))
+    data = document_ack(
+        header, None, control_id="A1", now=NOW, application="PFI", facility="EHPAD-2"
+    ).decode()
+    assert data.startswith("MSH|^~\\&|PFI|EHPAD-2|DUI|EHPAD|20240301103005||ACK^T02^ACK|A1|")
+
+
+@pytest.mark.parametrize("text", ["", "EVN||x\rMSH|^~\\&|A"])
+def test_a_document_message_starts_with_msh(text: str) -> None:
+    with pytest.raises(Hl7Error) as info:
+        parse_document_message(text)
+    error = info.value
+    assert (str(error), error.segment, error.code) == (
+        "the message does not start with an MSH segment", "MSH", "100",
+    )  # fmt: skip
+
+
+def test_one_document_message_at_a_time() -> None:
+    with pytest.raises(Hl7Error) as info:
+        parse_document_message(mdm(DOCUMENT) + mdm(DOCUMENT))
+    error = info.value
+    assert (str(error), error.segment, error.code) == (
+        "the input holds several messages: one at a time", "MSH", "100",
+    )  # fmt: skip
