@@ -232,3 +232,71 @@ def test_a_cda_breaking_many_rules_names_five_of_them() -> None:
         "the CDA breaks 6 rule(s) of segurlink's validator: segurlink:realm, "
         "segurlink:type-id, segurlink:title, segurlink:language, segurlink:set-id"
     )
+
+
+# -- where an accepted message goes, whole ------------------------------------------------------
+
+
+def test_the_routing_of_a_message_to_the_dmp_professionals_and_the_patient() -> None:
+    from segurlink_mocks.mssante import REMOTE_PER_MAILBOX
+
+    from segurlink.gateway import Accepted, Action
+    from segurlink.gateway.models import DmpOrder, MailOrder, Routing
+    from tests.gateway.conftest import reply_prt
+
+    participants = [
+        sender_prt(),
+        recipient_prt(PER_MAILBOX, "101234567897"),
+        recipient_prt(REMOTE_PER_MAILBOX),
+        recipient_prt(PER_MAILBOX),  # the same address again: one recipient
+        patient_prt(),
+        reply_prt("sec@x.mssante.fr"),
+    ]
+    bodies = {"CORPSMAIL_PS": "Cher confrère", "CORPSMAIL_PATIENT": "Bonjour"}
+    text = mdm(DOCUMENT, fin=True, bodies=bodies, participants=participants)
+    result = check(parse_document_message(text.encode()), POLICY)
+    assert isinstance(result, Accepted)
+    assert result.routing == Routing(
+        dmp=DmpOrder(
+            action=Action.INITIAL, hidden_from=(), sender_id="801234567866",
+            sender_family="DUPONT", sender_given="JEAN",
+            content_type=("97", "1.2.250.1.213.2.2", ""),
+        ),
+        mails=(
+            MailOrder(
+                audience="ps", to=(PER_MAILBOX, REMOTE_PER_MAILBOX), text="Cher confrère",
+                people=((PER_MAILBOX, "101234567897"),), reply_to="sec@x.mssante.fr",
+                action=Action.INITIAL, delivery_receipts=True, read_receipts=True,
+            ),
+            MailOrder(
+                audience="patient", to_patient=True, text="Bonjour", no_reply=True,
+                people=(("275126322074974@patient.mssante.fr", "275126322074974"),),
+                reply_to="sec@x.mssante.fr", action=Action.INITIAL, delivery_receipts=True,
+                read_receipts=True,
+            ),
+        ),
+        dmp_receipt=True,
+    )  # fmt: skip
+    from segurlink.cda import parse_header
+
+    assert (result.document, result.document_sequence) == (DOCUMENT, 1)
+    assert result.header == parse_header(DOCUMENT)
+
+
+def test_receipts_only_as_the_producer_asked() -> None:
+    from segurlink.gateway import Accepted
+
+    text = mdm(DOCUMENT, acks={"ACK_RECEPTION": "N"})
+    result = check(parse_document_message(text.encode()), POLICY)
+    assert isinstance(result, Accepted)
+    assert result.routing.dmp_receipt is False
+    assert [(m.delivery_receipts, m.read_receipts, m.text) for m in result.routing.mails] == [
+        (False, False, ""),
+        (False, False, ""),
+    ]
+    mail_only = check(
+        parse_document_message(mdm(DOCUMENT, flags=ROW_PS_AND_PATIENT | {"DESTDMP": "N"}).encode()),
+        POLICY,
+    )
+    assert isinstance(mail_only, Accepted)
+    assert (mail_only.routing.dmp, mail_only.routing.dmp_receipt) == (None, False)
