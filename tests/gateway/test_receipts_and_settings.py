@@ -228,3 +228,76 @@ def test_gateway_settings_defaults_and_values() -> None:
 def test_gateway_settings_are_checked(table: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError, match="gateway"):
         GatewaySettings.from_settings(Settings.from_mapping({"gateway": table}))
+
+
+# -- the acknowledgements and jobs whole (issue 19: mutation testing) ----------------------------
+
+
+def test_a_failed_delivery_acknowledgement_whole() -> None:
+    (ack,) = business_acks(
+        dsn("failed", status="5.1.1", diagnostic="smtp; 550 5.1.1 unknown user"), REFERENCE
+    )
+    assert ack == BusinessAck(
+        BusinessAckKind.MSS_DELIVERY, "M1", False, "Dr@x.mssante.fr", "810001",
+        error_code="550", error_label="Action non effectuée : boîte aux lettres non disponible",
+        error_system="SMTPERRORCODE",
+    )  # fmt: skip
+    (unknown,) = business_acks(
+        Receipt(ReceiptKind.DSN, "<m@x>", recipient="other@x.fr", action="failed"), REFERENCE
+    )
+    assert (unknown.person_id, unknown.error_code, unknown.error_label) == (
+        "", "554", "L'envoi a échoué.",
+    )  # fmt: skip
+
+
+def test_read_acknowledgements_whole() -> None:
+    ok = Receipt(ReceiptKind.MDN, "<m@x>", recipient="dr@x.mssante.fr", disposition="a; processed")
+    assert business_acks(ok, REFERENCE) == [
+        BusinessAck(BusinessAckKind.MSS_READ, "M1", True, "dr@x.mssante.fr", "810001")
+    ]
+    failed = Receipt(ReceiptKind.MDN, "<m@x>", recipient="a@b", disposition="a; failed")
+    assert business_acks(failed, {**REFERENCE, "people": None}) == [
+        BusinessAck(
+            BusinessAckKind.MSS_READ, "M1", False, "a@b", "", error_code="906",
+            error_label="Autre erreur", error_system="applicationErrorCode",
+        )
+    ]  # fmt: skip
+
+
+def test_received_documents_become_inbound_jobs_whole() -> None:
+    import datetime as dt
+
+    from segurlink.gateway.jobs import INBOUND
+    from segurlink.mssante.models import (
+        ReceivedMessage,
+        XdmDocument,
+        XdmEntry,
+        XdmPackage,
+    )
+
+    def entry(n: int, mime: str = "text/xml", action: str = "") -> XdmDocument:
+        xdm_entry = XdmEntry(f"Document0{n}", f"2.25.{n}", "P^^^&1.2&ISO^NH", f"DOC000{n}.XML",
+                             mime_type=mime, action=action)  # fmt: skip
+        return XdmDocument(xdm_entry, f"<cda {n}/>".encode())
+
+    package = XdmPackage(
+        "IHE_XDM/SUBSET01", "2.25.9", "1.2", "P^^^&1.2&ISO^NH", "20240301",
+        (entry(1, mime=""), entry(2, "application/pdf"), entry(3, action=" c "), entry(4, action="D")),
+    )  # fmt: skip
+    message = ReceivedMessage(
+        uid=7, message_id="<m1@x>", sender="dr@x.fr", recipients=("app@y.fr", "b@y.fr"),
+        subject="XDM/1.0/DDM+CR", date=dt.datetime(2024, 3, 1, tzinfo=dt.UTC), text="Bonjour",
+        xdm=package,
+    )  # fmt: skip
+    jobs = inbound_jobs(message, structure="010000016")
+    common = {"message_id": "<m1@x>", "subject": "XDM/1.0/DDM+CR", "body": "Bonjour",
+              "sender": "dr@x.fr", "recipients": ["app@y.fr", "b@y.fr"], "flags": {}}  # fmt: skip
+    assert [(j.kind, j.structure, j.key, dict(j.payload), dict(j.blobs), j.ordering_key)
+            for j in jobs] == [
+        (INBOUND, "010000016", "<m1@x>/1", {"action": "initial", **common}, {"cda": b"<cda 1/>"},
+         "gateway-inbound:010000016"),
+        (INBOUND, "010000016", "<m1@x>/3", {"action": "replace", **common}, {"cda": b"<cda 3/>"},
+         "gateway-inbound:010000016"),
+        (INBOUND, "010000016", "<m1@x>/4", {"action": "delete", **common}, {"cda": b"<cda 4/>"},
+         "gateway-inbound:010000016"),
+    ]  # fmt: skip
