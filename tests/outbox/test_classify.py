@@ -13,6 +13,8 @@ from segurlink.errors import (
     InsiFault,
     Issue,
     MalformedResponse,
+    MssAuthenticationError,
+    MssError,
     OidcError,
     SegurlinkError,
     ServiceError,
@@ -139,3 +141,13 @@ def test_dates_become_four_stars() -> None:
     assert safe_message("born 1975-12-31, 31/12/1975 and 19751231: ok") == (
         "born ****, **** and ****: ok"
     )
+
+
+def test_mssante_refusals_keep_their_smtp_code() -> None:
+    full = classify(MssError("mailbox full", code=552, enhanced_status="5.2.2"))
+    assert (full.retry, full.error.error_class, full.error.code) == (False, "MssError", "552")
+    imap = classify(MssError("NO [UNAVAILABLE]"))  # IMAP: no SMTP code
+    assert (imap.retry, imap.error.code) == (False, "")
+    # a refused certificate or token is fixed by a person: the jobs wait meanwhile
+    auth = classify(MssAuthenticationError("535 5.7.8 token expired", code=535))
+    assert (auth.retry, auth.error.code) == (True, "535")

@@ -565,3 +565,13 @@ def test_a_schema_newer_than_segurlink_is_refused(store: SqlStore) -> None:
         f"the outbox schema of {store.description} is v{SCHEMA_VERSION + 7}, newer than this "
         f"segurlink's v{SCHEMA_VERSION}: upgrade segurlink"
     )
+
+
+def test_find_names_a_job_by_kind_structure_and_key(store: SqlStore) -> None:
+    job_id = store.enqueue(new("1.2.3.4", payload={"n": 1})).job_id
+    found = store.find("dmp.deposit", "010000016", "1.2.3.4")
+    assert found is not None
+    assert (found.id, found.key, found.payload, found.blobs) == (job_id, "1.2.3.4", {"n": 1}, {})
+    assert store.find("dmp.replace", "010000016", "1.2.3.4") is None
+    assert store.find("dmp.deposit", "010000024", "1.2.3.4") is None
+    assert store.find("dmp.deposit", "010000016", "other") is None
