@@ -87,6 +87,8 @@ def test_naive_timestamp_is_refused() -> None:
         (b"not a pdf", "application/pdf", "signature"),
         (b"", "text/plain", "empty"),
     ],
+    # named: mutation testing runs pytest with raw ids, where bytes cannot make one
+    ids=["html", "not-a-pdf", "empty-text"],
 )
 def test_bodies_the_cisis_does_not_allow_are_refused(
     content: bytes, media_type: str, message: str

@@ -394,3 +394,274 @@ def test_each_level1_media_type_has_its_format_code(media_type: str, format_code
         format_code,
         "1.3.6.1.4.1.19376.1.2.3",
     )
+
+
+# -- every value of the entries, whole (issue 19: mutation testing) ---------------------------
+
+NURSE_XCN = "810001234567^BLEEDER^Roberta^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+DOCTOR_XCN = "810009876543^CAMPARINI^Marcel^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+EHPAD_XON = "EHPAD SEGURLINK TEST^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^1010000016"
+INS_PID = "275126322074974^^^&1.2.250.1.213.1.4.8&ISO^NH"
+NURSE_AUTHOR = XdsAuthor(NURSE_XCN, (EHPAD_XON,), ("G15_60^Infirmier^1.2.250.1.213.1.1.4.5",))
+
+
+def test_the_document_entry_of_the_test_document_whole() -> None:
+    from segurlink.dmp.metadata import DocumentEntryMetadata
+
+    entry, data = _entry(comments="Réévaluation")
+    assert entry == DocumentEntryMetadata(
+        entry_id="Document01",
+        unique_id="2.25.1000",
+        patient_id=INS_PID,
+        mime_type="text/xml",
+        creation_time="20240301093000",
+        authors=(NURSE_AUTHOR,),
+        class_code=Code("44", J57, "Plan de soins, protocole de soins"),
+        type_code=Code("80788-3", LOINC, "Projet personnalisé d'accompagnement", "LOINC"),
+        confidentiality=(Code("N", "2.16.840.1.113883.5.25", "Normal"),),
+        format_code=Code(
+            "urn:ihe:iti:xds-sd:pdf:2008",
+            "1.3.6.1.4.1.19376.1.2.3",
+            "Document à corps non structuré en PDF/A-1",
+        ),
+        facility_type=Code("SA17", "1.2.250.1.71.4.2.4", "Etablissement pour personnes âgées"),
+        practice_setting=Code(
+            "ESSMS", "1.2.250.1.213.1.1.4.9", "Etablissement ou Service Social ou Médico-Social"
+        ),
+        title="Projet personnalisé d'accompagnement",
+        comments="Réévaluation",
+        language="fr-FR",
+        legal_authenticator=DOCTOR_XCN,
+        service_start="20240228093000",
+        service_stop="20240301093000",
+        source_patient_id="IPP0001^^^&1.2.250.1.999.1.1.2&ISO^PI",
+        source_patient_info=("PID-5|ADRUN^ZOE^^^^^L", "PID-7|19751231", "PID-8|F"),
+        hash=hashlib.sha1(data).hexdigest(),
+        size=len(data),
+    )
+
+
+def test_a_sparse_header_gets_the_dmp_defaults() -> None:
+    data = f.cda()
+    header = parse_header(data)
+    patient = dataclasses.replace(
+        header.patient, ids=header.patient.ids[:1], birth_date=None, sex=None
+    )
+    sparse = dataclasses.replace(
+        header,
+        patient=patient,
+        language=None,
+        legal_authenticator=None,
+        service_start=None,
+        service_stop=None,
+        confidentiality=None,
+    )
+    entry = document_entry_from_header(sparse, data)
+    assert (entry.language, entry.legal_authenticator) == ("fr-FR", "")
+    assert (entry.service_start, entry.service_stop) == ("", "")
+    assert entry.confidentiality == (Code("N", "2.16.840.1.113883.5.25", "Normal"),)
+    # without a local identifier, the INS is the source patient id
+    assert entry.source_patient_id == INS_PID
+    assert entry.source_patient_info == ("PID-5|ADRUN^ZOE^^^^^L",)
+
+
+def test_a_software_author_is_named_by_its_software() -> None:
+    from segurlink.cda.models import InstanceId, ParticipantFacts
+    from segurlink.dmp.metadata import _author
+
+    device = ParticipantFacts(
+        time=None,
+        id=InstanceId("1.2.250.1.999.7", "DUI-42"),
+        role=None,
+        name=None,
+        software_name="MonDUI 4.2",
+        organization=None,
+    )
+    assert _author(device) == XdsAuthor("DUI-42^MonDUI 4.2^^^^^^^&1.2.250.1.999.7&ISO^D^^^RI")
+    nameless = dataclasses.replace(device, software_name=None, id=InstanceId("1.2.250.1.999.7"))
+    assert _author(nameless).person == "1.2.250.1.999.7^^^^^^^^&1.2.250.1.999.7&ISO^D^^^RI"
+    assert _author(dataclasses.replace(device, id=None)) == XdsAuthor()
+
+
+def test_xcn_defaults_to_an_rpps_with_no_name() -> None:
+    from segurlink.dmp.metadata import xcn
+
+    assert xcn("810001234567") == "810001234567^^^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
+
+
+def test_the_submission_set_whole() -> None:
+    from segurlink.dmp.metadata import SubmissionSetMetadata
+
+    entry, _ = _entry()
+    second = XdsAuthor(DOCTOR_XCN, (EHPAD_XON,))
+    entry = dataclasses.replace(entry, authors=(NURSE_AUTHOR, second))
+    assert _submission(entry) == SubmissionSetMetadata(
+        unique_id="1.2.250.1.999.1.1.1.1",
+        source_id="1.2.250.1.999.1.1",
+        submission_time="20240302120000",
+        patient_id=INS_PID,
+        authors=(NURSE_AUTHOR,),  # the first document's first author
+        content_type=Code("04", "1.2.250.1.213.2.2", "x"),
+        title="Projet personnalisé d'accompagnement",
+    )
+    with pytest.raises(InputError) as info:
+        submission_set_for(
+            [], unique_id="1", source_id="1", submission_time=NOW, content_type=Code("04", "x")
+        )
+    assert str(info.value) == "a submission set needs at least one document"
+
+
+def test_the_signature_entry_whole() -> None:
+    from segurlink.dmp.metadata import DocumentEntryMetadata
+
+    entry, _ = _entry()
+    ss = _submission(entry)
+    signature = signature_entry(ss, entry, unique_id="1.2.3.4", content=b"<Signature/>")
+    assert signature == DocumentEntryMetadata(
+        entry_id="Signature01",
+        unique_id="1.2.3.4",
+        patient_id=INS_PID,
+        mime_type="text/xml",
+        creation_time="20240302120000",
+        authors=(NURSE_AUTHOR,),
+        class_code=Code("urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1", "URN", "Digital Signature"),
+        type_code=Code("E1762", "ASTM", "Full Document"),
+        confidentiality=(
+            Code("N", "2.16.840.1.113883.5.25", "Normal"),
+            Code("MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masqué aux professionnels de santé"),
+            Code("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13", "Non visible par le patient"),
+        ),
+        format_code=Code("http://www.w3.org/2000/09/xmldsig#", "URN", "Default Signature Style"),
+        facility_type=entry.facility_type,
+        practice_setting=entry.practice_setting,
+        title="Source",
+        language="art",
+        legal_authenticator=DOCTOR_XCN,
+        service_start="20240302120000",
+        service_stop="20240302120000",
+        source_patient_id=INS_PID,
+        hash=hashlib.sha1(b"<Signature/>").hexdigest(),
+        size=len(b"<Signature/>"),
+        event_codes=(Code("1.2.840.10065.1.12.1.14", "1.2.840.10065.1.12", "Source"),),
+    )
+
+
+# -- what each broken rule says, and where --------------------------------------------------
+
+
+def _issues(ss, documents) -> list[tuple[str, str, str, str]]:  # type: ignore[no-untyped-def]
+    return [(i.severity, i.rule, i.location, i.message) for i in check_metadata(ss, documents)]
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "message"),
+    [
+        ({"class_code": Code("99", J57), "type_code": Code("11502-2", LOINC)}, "classCode",
+         "classCode '99' is not in JDV_J57"),
+        ({"class_code": Code("10", J57)}, "classCode", "classCode 10 contradicts typeCode 80788-3"),
+        ({"type_code": Code("80788-3", "9.9.9")}, "typeCode", "typeCode is neither LOINC nor TRE_A05"),
+        ({"format_code": Code("urn:x", "1.3.6.1.4.1.19376.1.2.3")}, "formatCode",
+         "formatCode 'urn:x' is not a DMP format"),
+        ({"facility_type": Code("SA99", "1.2.250.1.71.4.2.4")}, "healthcareFacilityTypeCode",
+         "healthcareFacilityTypeCode 'SA99' is unknown"),
+        ({"facility_type": Code("SA17", "1.2.3")}, "healthcareFacilityTypeCode",
+         "healthcareFacilityTypeCode 'SA17' is unknown"),
+        ({"practice_setting": Code("NOPE", "1.2.250.1.213.1.1.4.9")}, "practiceSettingCode",
+         "practiceSettingCode 'NOPE' is unknown"),
+        ({"practice_setting": Code("ESSMS", "1.2.3")}, "practiceSettingCode",
+         "practiceSettingCode 'ESSMS' is unknown"),
+        ({"confidentiality": ()}, "confidentialityCode",
+         "exactly one HL7 confidentiality code (N/R/V) is required"),
+        ({"patient_id": "110086322083060^^^&1.2.250.1.213.1.4.8&ISO^NH"}, "patientId",
+         "patientId differs from the submission set's"),
+        ({"authors": (XdsAuthor("x", (xon("OTHER", "1999999999"),)),)}, "authorInstitution",
+         "authorInstitution differs between the document and the submission set"),
+        ({"creation_time": ""}, "creationTime", "creationTime is missing"),
+    ],
+)  # fmt: skip
+def test_each_broken_rule_says_what_and_where(
+    change: dict[str, object], rule: str, message: str
+) -> None:
+    entry, _ = _entry()
+    ss = _submission(entry)
+    broken = dataclasses.replace(entry, entry_id="Document07", **change)  # type: ignore[arg-type]
+    assert _issues(ss, [broken]) == [("error", rule, "Document07", message)]
+
+
+def test_a_patient_id_that_is_not_an_ins() -> None:
+    entry, _ = _entry()
+    local = "IPP0001^^^&1.2.250.1.999.1.1.2&ISO^PI"
+    ss = dataclasses.replace(_submission(entry), patient_id=local)
+    broken = dataclasses.replace(entry, patient_id=local)
+    assert _issues(ss, [broken]) == [
+        ("error", "patientId", "Document01", "patientId is not an INS (…^NH)")
+    ]
+
+
+def test_submission_set_rules_say_what_and_where() -> None:
+    entry, _ = _entry()
+    ss = dataclasses.replace(
+        _submission(entry),
+        authors=(XdsAuthor(NURSE_XCN),),
+        content_type=Code("04", "1.2.3.4"),
+    )
+    bare = dataclasses.replace(entry, authors=(XdsAuthor(NURSE_XCN),))
+    assert _issues(ss, [bare]) == [
+        ("error", "author", "SubmissionSet", "the submission set has no authorInstitution"),
+        (
+            "error",
+            "contentTypeCode",
+            "SubmissionSet",
+            "contentTypeCode system '1.2.3.4' is not one of JDV_J59 (TRE_A00, TRE_R209, TRE_R02)",
+        ),
+    ]
+
+
+def test_documents_after_the_signature_entry_are_checked_too() -> None:
+    entry, _ = _entry()
+    ss = _submission(entry)
+    sig = signature_entry(ss, entry, unique_id="1.2.3.4", content=b"<Signature/>")
+    broken = dataclasses.replace(entry, creation_time="")
+    assert [i.rule for i in check_metadata(ss, [sig, broken])] == ["creationTime"]
+
+
+def test_require_valid_metadata_lists_every_broken_rule() -> None:
+    from segurlink.dmp.metadata import require_valid_metadata
+    from segurlink.errors import ValidationError
+
+    entry, _ = _entry()
+    ss = _submission(entry)
+    require_valid_metadata(ss, [entry])  # valid: nothing raised
+    broken = dataclasses.replace(entry, creation_time="", class_code=Code("10", J57))
+    with pytest.raises(ValidationError) as info:
+        require_valid_metadata(ss, [broken])
+    assert str(info.value) == (
+        "the XDS metadata break DMP rules: classCode 10 contradicts typeCode 80788-3; "
+        "creationTime is missing"
+    )
+    assert [i.rule for i in info.value.issues] == ["classCode", "creationTime"]
+
+
+def test_unknown_confidentiality_code_names_the_known_ones() -> None:
+    from segurlink.dmp.metadata import confidentiality_code
+
+    with pytest.raises(InputError) as info:
+        confidentiality_code("SECRET")
+    assert str(info.value) == (
+        "unknown confidentiality code 'SECRET'; known: N, R, V, MASQUE_PS, INVISIBLE_PATIENT, "
+        "INVISIBLE_REPRESENTANTS_LEGAUX"
+    )
+    code = Code("R", "2.16.840.1.113883.5.25")
+    assert confidentiality_code(code) is code
+
+
+def test_a_structured_document_without_known_model_needs_a_format_code() -> None:
+    data = f.cda()
+    header = dataclasses.replace(parse_header(data), media_type=None, template_ids=("1.2.3.4",))
+    with pytest.raises(InputError) as info:
+        document_entry_from_header(header, data)
+    assert str(info.value) == (
+        "cannot derive the formatCode of this structured document; pass format_code"
+    )
+    given = Code("urn:asip:ci-sis:dlu:2015", "1.2.250.1.213.1.1.4.2.282")
+    assert document_entry_from_header(header, data, format_code=given).format_code == given

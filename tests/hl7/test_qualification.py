@@ -8,7 +8,14 @@ import pytest
 
 from segurlink.hl7 import AckCode, PamIdentity, Refusal, decide, status_after_insi, traits_for_insi
 from segurlink.hl7.models import IdentityUpdate
-from segurlink.identity import IdDocumentKind, IdentityRecord, IdentityStatus, IdentityTraits, Ins
+from segurlink.identity import (
+    IdDocumentKind,
+    IdentityRecord,
+    IdentityStatus,
+    IdentityTraits,
+    Ins,
+    Sex,
+)
 from segurlink.insi import (
     CrCode,
     HistoricalIns,
@@ -242,3 +249,73 @@ def test_used_names_of_the_message_are_kept() -> None:
     )
     result = update(decide(identity(), with_used, found()))
     assert (result.traits.used_name, result.traits.used_first_name) == ("MARTIN", "PIERRE")
+
+
+# -- what each refusal says (the ERR segment a sender reads) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codes", "kind"), [(("DOUT",), "doubtful"), (("FICTI",), "fictitious"),
+                        (("DOUT", "FICTI"), "fictitious")],
+)  # fmt: skip
+def test_an_identity_not_sent_to_insi_says_why(codes: tuple[str, ...], kind: str) -> None:
+    (error,) = refusal(traits_for_insi(identity(reliability_codes=codes))).errors
+    assert (error.code, error.message) == (
+        "207",
+        f"the identity is {kind} (PID-32): INSi is not called",
+    )
+
+
+def test_traits_refusals_carry_the_traits_message() -> None:
+    (missing,) = refusal(traits_for_insi(identity(birth_name=None))).errors
+    assert missing.message == "the message gives no birth name (PID-5, repetition L, XPN.1)"
+    (invalid,) = refusal(traits_for_insi(identity(birth_name="R2D2"))).errors
+    assert invalid.message == (
+        "birth_name contains the digit '2' (U+0032 DIGIT TWO); names cannot contain digits"
+    )
+    assert (invalid.segment, invalid.field, invalid.component) == ("PID", 5, 1)
+
+
+@pytest.mark.parametrize(
+    ("result", "message"),
+    [
+        (InsNotFound(CrCode.NOT_FOUND, "x"), "INSi found no identity (CR 01)"),
+        (MultipleIdentities(CrCode.MULTIPLE, "x"), "INSi found several identities (CR 02)"),
+    ],
+)
+def test_no_single_identity_says_which(result: object, message: str) -> None:
+    decision = refusal(decide(identity(), TRAITS, SearchOutcome(result, ())))  # type: ignore[arg-type]
+    assert [(e.message, e.segment) for e in decision.errors] == [(message, "")]
+
+
+def test_every_mismatch_is_reported_after_an_ins_conflict_or_a_superseded_ins() -> None:
+    import dataclasses
+
+    other_sex = found(dataclasses.replace(TRAITS, sex=Sex.F))
+    conflict = refusal(decide(identity(ins=Ins("2751263220749", "74")), TRAITS, other_sex))
+    assert [(e.code, e.message, e.location, e.application_code) for e in conflict.errors] == [
+        ("207", "INSi returned another INS than the message's", "PID-3", "INS_CONFLICT"),
+        ("207", "INSi's sex differs from the message's", "PID-8", "TRAITS_MISMATCH"),
+    ]
+    superseded = refusal(decide(identity(ins=OLD), TRAITS, other_sex))
+    assert [e.message for e in superseded.errors] == ["INSi's sex differs from the message's"]
+    birth = refusal(
+        decide(identity(), TRAITS, found(dataclasses.replace(TRAITS, birth_date="2009-07-15")))
+    )
+    assert [e.message for e in birth.errors] == ["INSi's birth date differs from the message's"]
+
+
+def test_insi_dates_the_ins_when_it_gives_a_start() -> None:
+    result = update(
+        decide(
+            identity(ins=ACTIVE, ins_effective_date=datetime.date(2010, 1, 1)),
+            TRAITS,
+            found(start=datetime.date(2009, 7, 20)),
+        )
+    )
+    assert result.ins_effective_date == datetime.date(2009, 7, 20)
+
+
+def test_a_recup_identity_takes_insi_reference_traits() -> None:
+    result = update(decide(identity(reliability_codes=()), TRAITS, found()))
+    assert result.traits == TRAITS

@@ -154,3 +154,46 @@ def test_the_default_oid_is_the_nir() -> None:
 def test_neighbouring_oids_are_refused(oid: str) -> None:
     with pytest.raises(InvalidIdentifier, match="unknown INS OID"):
         Ins("2751263220749", "74", oid)
+
+
+# The messages a user reads: the field at fault, the masked value, what is expected.
+@pytest.mark.parametrize(
+    ("matricule", "key", "message"),
+    [
+        ("2751263220749", 74, "an INS matricule and key are strings"),
+        (2751263220749, "74", "an INS matricule and key are strings"),
+        (
+            "27512632207４9",
+            "74",
+            "an INS matricule is written in ASCII (0-9, 2A/2B): "
+            "character 12 is '４' (U+FF14 FULLWIDTH DIGIT FOUR)",
+        ),
+        (
+            "2751263220749",
+            "7４",
+            "an INS key is written in ASCII (0-9, 2A/2B): "
+            "character 2 is '４' (U+FF14 FULLWIDTH DIGIT FOUR)",
+        ),
+        (
+            "275126322074",
+            "74",
+            "not an INS matricule: '27********74' (12 characters); expected 13 characters",
+        ),
+        ("2751263220749", "7", "an INS key is exactly 2 digits, given 1 characters"),
+    ],
+    ids=["key not a string", "matricule not a string", "matricule digit", "key digit",
+         "matricule shape", "key shape"],
+)
+def test_refusal_messages(matricule: object, key: object, message: str) -> None:
+    with pytest.raises(InvalidIdentifier) as info:
+        Ins(matricule, key)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+def test_an_unknown_oid_is_refused_with_the_known_ones_listed() -> None:
+    with pytest.raises(InvalidIdentifier) as info:
+        Ins("2751263220749", "74", "1.2.3")
+    assert str(info.value) == (
+        "unknown INS OID '1.2.3'; expected one of 1.2.250.1.213.1.4.10, "
+        "1.2.250.1.213.1.4.11, 1.2.250.1.213.1.4.8, 1.2.250.1.213.1.4.9"
+    )

@@ -130,3 +130,43 @@ def test_any_single_character_substitution_is_detected(
     assert new_key != nir_key(matricule)
     with pytest.raises(InvalidIdentifier, match="key mismatch"):
         check_nir(f"{changed}{nir_key(matricule):02d}")
+
+
+# The messages a user reads (CLI, logs): what is wrong, the masked value, what is expected.
+# Whole messages on purpose: each part of them is a rule of its own (masking, the form).
+@pytest.mark.parametrize(
+    ("call", "value", "message"),
+    [
+        (
+            nir_key,
+            "2751263220X49",
+            "not a NIR/NIA matricule: '27*********49' (13 characters); expected 13 characters: "
+            "sex digit 1-8, year, month, département (2 digits, 2A or 2B), commune, order",
+        ),
+        (
+            split_nir,
+            "27512632207X974",
+            "not a NIR/NIA: '27***********74' (15 characters); expected 15 characters "
+            "(13-character matricule followed by a 2-digit key)",
+        ),
+        (nir_key, 275126322074, "a NIR matricule is a string, not int"),
+        (split_nir, 275126322074974, "a NIR is a string, not int"),
+        (
+            nir_key,
+            "２751263220749",
+            "a NIR/NIA matricule is written with ASCII digits 0-9 (and 2A/2B): "
+            "character 1 is '２' (U+FF12 FULLWIDTH DIGIT TWO)",
+        ),
+        (
+            check_nir,
+            "2 75 12 63 220 ７49 74",
+            "a NIR/NIA is written with ASCII digits 0-9 (and 2A/2B): "
+            "character 11 is '７' (U+FF17 FULLWIDTH DIGIT SEVEN)",
+        ),
+    ],
+    ids=["matricule shape", "nir shape", "matricule type", "nir type", "matricule digit", "nir digit"],
+)
+def test_refusal_messages(call: object, value: object, message: str) -> None:
+    with pytest.raises(InvalidIdentifier) as info:
+        call(value)  # type: ignore[operator]
+    assert str(info.value) == message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -472,4 +473,161 @@ def test_partial_birth_dates_at_the_edges_are_accepted(typed: str) -> None:
     assert traits.birth_date_value is None
     assert IdentityTraits("ADRUN", ("ZOE",), Sex.F, traits.birth_date).birth_date == (
         traits.birth_date
+    )
+
+
+# -- the refusals a user reads (CLI, forms): the field at fault and the whole message ---------
+
+NOT_INSI = "which cannot be written with INSi's characters (A-Z, space, apostrophe, hyphen)"
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "message"),
+    [
+        (lambda: normalize_birth_name("Dupont & Fils"), "birth_name",
+         f"birth_name contains the character '&' (U+0026 AMPERSAND), {NOT_INSI}"),
+        # a Greek mark whose capital is a Greek letter: another script, refused
+        (lambda: normalize_birth_name("Dupont\u0345"), "birth_name",
+         f"birth_name contains the character 'Ι' (U+0399 GREEK CAPITAL LETTER IOTA), {NOT_INSI}"),
+        # a private-use character has no Unicode name
+        (lambda: normalize_birth_name("Du\ue000pont"), "birth_name",
+         f"birth_name contains the character '\\ue000' (U+E000 unnamed character), {NOT_INSI}"),
+        (lambda: normalize_birth_name("Dupont2"), "birth_name",
+         "birth_name contains the digit '2' (U+0032 DIGIT TWO); names cannot contain digits"),
+        # numbers that are not decimal digits are digits to a reader too
+        (lambda: normalize_birth_name("Henri Ⅳ"), "birth_name",
+         "birth_name contains the digit 'Ⅳ' (U+2163 ROMAN NUMERAL FOUR); "
+         "names cannot contain digits"),
+        (lambda: normalize_birth_name("Dupont²"), "birth_name",
+         "birth_name contains the digit '²' (U+00B2 SUPERSCRIPT TWO); names cannot contain digits"),
+        (lambda: normalize_birth_name(3), "birth_name",  # type: ignore[arg-type]
+         "birth_name must be a string, not int"),
+        (lambda: normalize_first_name("jean pierre"), "first_names",
+         "first_names: a single first name cannot contain a space (INSi separates first names "
+         "with spaces); pass them as a list or use normalize_first_names"),
+        (lambda: normalize_first_names(3), "first_names",  # type: ignore[arg-type]
+         "first_names must be a string or a list, not int"),
+        (lambda: normalize_first_names(["Zoé", 3]), "first_names",  # type: ignore[list-item]
+         "first_names must be strings, not int"),
+        (lambda: normalize_first_names(" , "), "first_names",
+         "first_names is empty: at least one first name is needed"),
+        (lambda: adrun(used_name="Martin2"), "used_name",
+         "used_name contains the digit '2' (U+0032 DIGIT TWO); names cannot contain digits"),
+        (lambda: adrun(used_first_name="Zoé2"), "used_first_name",
+         "used_first_name contains the digit '2' (U+0032 DIGIT TWO); names cannot contain digits"),
+        # a used first name may hold several names: each one is checked
+        (lambda: adrun(used_first_name="Zoé' Anne"), "used_first_name",
+         "used_first_name: a first name cannot end with \"'\""),
+        (lambda: adrun(birth_date="1975-02-30"), "birth_date", "birth_date is not a possible date"),
+        (lambda: adrun(birth_date="1975-13-00"), "birth_date", "birth_date is not a possible date"),
+        (lambda: adrun(birth_date="2999-00-00"), "birth_date", "birth_date is in the future"),
+        (lambda: adrun(birth_date="1975.12.31"), "birth_date",
+         "birth_date must be a date, 'YYYY-MM-DD' or 'DD/MM/YYYY'"),
+        (lambda: adrun(birth_date=19751231), "birth_date",
+         "birth_date must be a date or a string, not int"),
+        (lambda: adrun(birth_place=63220), "birth_place", "birth_place must be a string"),
+    ],
+    ids=["symbol", "greek-mark", "unnamed", "digit", "roman-numeral", "superscript", "name-type",
+         "first-name-space", "first-names-type", "first-names-item-type", "first-names-empty",
+         "used-name", "used-first-name", "used-first-name-word", "impossible-date", "month-13", "future",
+         "date-form", "date-type", "birth-place-type"],
+)  # fmt: skip
+def test_refusal_messages(call: Callable[[], object], field: str, message: str) -> None:
+    with pytest.raises(InvalidTraits) as info:
+        call()
+    assert (info.value.field, str(info.value)) == (field, message)
+
+
+NOT_NORMALISED = (
+    "is not normalised to INSi's rules; build the traits with IdentityTraits.from_input()"
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"birth_name": 3}, "birth_name", "birth_name must be a string"),
+        ({"first_names": ("zoe",)}, "first_names", f"first_names {NOT_NORMALISED}"),
+        ({"first_names": ("ZOE", 3)}, "first_names", "first_names must be a string"),
+        ({"first_names": "ZOE"}, "first_names", "first_names must be a tuple of single first names"),
+        ({"first_names": ()}, "first_names", "first_names is empty: at least one first name is needed"),
+        ({"sex": "U"}, "sex", "sex 'U' cannot be used: INSi knows only M or F"),
+        ({"birth_date": "31/12/1975"}, "birth_date",
+         "birth_date must be 'YYYY-MM-DD' (month and day may be 00)"),
+        ({"birth_place": "2C020"}, "birth_place",
+         "birth_place must be a 5-character INSEE COG code (digits, or 2A/2B + 3 digits)"),
+        ({"used_name": "martin"}, "used_name", f"used_name {NOT_NORMALISED}"),
+        ({"used_first_name": "zoe"}, "used_first_name", f"used_first_name {NOT_NORMALISED}"),
+    ],
+)  # fmt: skip
+def test_constructor_refusal_messages(changes: dict[str, object], field: str, message: str) -> None:
+    values: dict[str, object] = {
+        "birth_name": "ADRUN",
+        "first_names": ("ZOE",),
+        "sex": "F",
+        "birth_date": "1975-12-31",
+    }
+    values.update(changes)
+    with pytest.raises(InvalidTraits) as info:
+        IdentityTraits(**values)  # type: ignore[arg-type]
+    assert (info.value.field, str(info.value)) == (field, message)
+
+
+def test_the_first_year_is_1() -> None:
+    assert IdentityTraits("ADRUN", ("ZOE",), Sex.F, "0001-01-01").birth_date == "0001-01-01"
+    with pytest.raises(InvalidTraits, match="not a possible date"):
+        IdentityTraits("ADRUN", ("ZOE",), Sex.F, "0000-01-01")
+
+
+def test_birth_dates_up_to_today_are_accepted() -> None:
+    today = datetime.date.today()
+    year, month = today.year, today.month
+    next_month = f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
+    for accepted in (today.isoformat(), f"{year}-{month:02d}-00", f"{year}-00-00",
+                     f"{year}-00-{today.day:02d}"):  # fmt: skip
+        assert adrun(birth_date=accepted).birth_date == accepted
+    for future in ((today + datetime.timedelta(days=1)).isoformat(), f"{next_month}-00",
+                   f"{year + 1}-00-00"):  # fmt: skip
+        with pytest.raises(InvalidTraits, match=r"^birth_date is in the future$"):
+            adrun(birth_date=future)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        # at most 4 * MAX_NAME_LENGTH characters are normalised; beyond, refused at once
+        (" " + "A" * 400 + " ", "birth_name has 400 characters once normalised; at most 100"),
+        ("A" * 401, "birth_name has 401 characters; at most 100 are sent to INSi"),
+    ],
+)
+def test_the_early_length_bound_is_four_times_the_limit(typed: str, message: str) -> None:
+    with pytest.raises(InvalidTraits) as info:
+        normalize_birth_name(typed)
+    assert str(info.value).startswith(message)
+
+
+def test_long_first_names_are_refused_before_they_are_normalised() -> None:
+    with pytest.raises(InvalidTraits) as info:
+        normalize_first_name("A" * 1000)
+    assert str(info.value) == "first_names has 1000 characters; at most 100 are sent to INSi"
+    # a list item is bounded as typed, before it is split into names
+    with pytest.raises(InvalidTraits) as info:
+        normalize_first_names(["A " * 300])
+    assert str(info.value) == "first_names has 599 characters; at most 100 are sent to INSi"
+
+
+def test_an_empty_item_before_a_first_name_is_skipped() -> None:
+    assert normalize_first_names(["", " , ", "Zoé"]) == ("ZOE",)
+
+
+def test_repr_masks_each_value_to_its_first_letter() -> None:
+    bare = IdentityTraits("ADRUN", ("ZOE", "ANNE"), Sex.F, "1975-12-31")
+    assert repr(bare) == (
+        "IdentityTraits(birth_name='A***', first_names=('Z***', 'A***'), sex='F', "
+        "birth_date='****-**-**', birth_place=None, used_name=None, used_first_name=None)"
+    )
+    full = IdentityTraits("ADRUN", ("ZOE",), Sex.M, "1975-12-31", "63220", "MARTIN", "ZOE ANNE")
+    assert repr(full) == (
+        "IdentityTraits(birth_name='A***', first_names=('Z***',), sex='M', "
+        "birth_date='****-**-**', birth_place='*****', used_name='M***', used_first_name='Z***')"
     )

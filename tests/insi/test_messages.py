@@ -495,3 +495,198 @@ def test_not_found_and_multiple_keep_the_service_label() -> None:
         ))
         assert isinstance(result, kind)
         assert (result.code.value, result.label) == (code, label)
+
+
+# -- the vitale request, faults and labels whole (issue 19: mutation testing) ----------------
+
+ACTION_SEARCH_VITALE = "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale"
+
+
+def test_vitale_request_whole(messages: InsiMessages) -> None:
+    now = datetime(2026, 11, 23, 9, 30, 5, 500_000, tzinfo=UTC)
+    query = VitaleQuery(
+        "ADRUN", "1975-12-31", birth_rank=2,
+        nir=("2751263220749", "74"), holder_nir=("1090763220888", "35"),
+    )  # fmt: skip
+    request = messages.search_by_vitale(query, message_id="uuid:vit-1", now=now)
+    assert (request.operation, request.action, request.message_id) == (
+        "rechercherInsAvecCarteVitale",
+        ACTION_SEARCH_VITALE,
+        "uuid:vit-1",
+    )
+    assert request.body.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n")
+    env = etree.fromstring(request.body)
+    body = env.find(f"{{{SOAP}}}Body")[0]
+    assert [(etree.QName(c).localname, [g.text for g in c] or c.text) for c in body] == [
+        ("MatriculeIndividu", ["2751263220749", "74"]),
+        ("MatriculeOD", ["1090763220888", "35"]),
+        ("NomNaissance", "ADRUN"),
+        ("DateNaissance", "1975-12-31"),
+        ("RangNaissance", "2"),
+    ]
+    _schema("INSiRecVit.xsd").assertValid(etree.ElementTree(body))
+    header = env.find(f"{{{SOAP}}}Header")
+    wsa = "http://www.w3.org/2005/08/addressing"
+    assert [a.text for a in header.iter(f"{{{wsa}}}Action")] == [ACTION_SEARCH_VITALE]
+    assert header.findtext(f"{{{wsa}}}MessageID") == "uuid:vit-1"
+    temps = header.findtext("{urn:siram:lps:ctxlps}ContexteLPS/{urn:siram:lps:ctxlps}Temps")
+    assert temps == "2026-11-23T09:30:05.500Z"
+
+
+def test_the_siram_time_is_utc_whatever_the_machine_zone(
+    messages: InsiMessages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    from datetime import timedelta, timezone
+
+    monkeypatch.setenv("TZ", "America/Cayenne")  # a French DUI outside metropolitan France
+    time.tzset()
+    try:
+        paris = timezone(timedelta(hours=1))
+        now = datetime(2026, 11, 23, 10, 30, 5, 999_999, tzinfo=paris)
+        query = TraitsQuery.from_traits(_traits(), with_birth_place=False)
+        env = etree.fromstring(messages.search_by_traits(query, now=now).body)
+        ns = {"l": "urn:siram:lps:ctxlps", "b": "urn:siram:bam:ctxbam"}
+        assert env.findtext(".//l:ContexteLPS/l:Temps", namespaces=ns) == "2026-11-23T09:30:05.999Z"
+        assert env.findtext(".//b:ContexteBAM/b:Temps", namespaces=ns) == "2026-11-23T09:30:05.999Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_contract_wsdl_with_remote_imports_loads_through_the_url_map(tmp_path: Any) -> None:
+    import shutil
+
+    from segurlink.errors import ConfigurationError
+
+    shutil.copytree(schemas_dir() / "insi", tmp_path / "insi")
+    wsdl = tmp_path / "insi" / "insi.wsdl"
+    remote = "https://contrat.test/INSiRecSans.xsd"
+    text = wsdl.read_text("utf-8").replace(
+        'schemaLocation="xsd/INSiRecSans.xsd"', f'schemaLocation="{remote}"'
+    )
+    wsdl.write_text(text, "utf-8")
+    with pytest.raises(ConfigurationError, match="network fetch"):
+        InsiMessages(SOFTWARE, emitter="E", wsdl=wsdl)
+    mapped = InsiMessages(
+        SOFTWARE,
+        emitter="E",
+        wsdl=wsdl,
+        url_map={remote: tmp_path / "insi" / "xsd" / "INSiRecSans.xsd"},
+    )
+    request = mapped.search_by_traits(TraitsQuery.from_traits(_traits(), with_birth_place=False))
+    assert b"<ns0:NomNaissance>TCHITCHI</ns0:NomNaissance>" in request.body
+
+
+@pytest.mark.parametrize(
+    ("fault", "message", "fields"),
+    [
+        (
+            FAULT_2022,
+            "INSi fault siram_40/insi_102: L'appel au service de recherche avec les traits "
+            "d'identité renvoie une erreur technique.",
+            ("Receiver", "siram_40", "insi_102", "fatal", ""),
+        ),
+        (
+            FAULT_2025,
+            "INSi fault siram_100/DESIR_560: Niveau d'accès insuffisant",
+            ("Sender", "siram_100", "DESIR_560", "erreur", "uuid:42"),
+        ),
+    ],
+)
+def test_fault_messages_whole(fault: bytes, message: str, fields: tuple[str, ...]) -> None:
+    with pytest.raises(InsiFault) as info:
+        parse_answer(fault)
+    error = info.value
+    assert str(error) == message
+    codes = (error.code, error.subcode, error.detail_code, error.severity, error.message_id)
+    assert codes == fields
+
+
+BARE_FAULT = (
+    f'<S:Envelope xmlns:S="{SOAP}"><S:Body><S:Fault><S:Code><S:Value>S:Receiver</S:Value>'
+    '</S:Code><S:Reason><S:Text xml:lang="fr">Erreur  interne</S:Text></S:Reason>{detail}'
+    "</S:Fault></S:Body></S:Envelope>"
+)
+
+
+@pytest.mark.parametrize(
+    "detail",
+    ["", '<S:Detail><siram:Erreur xmlns:siram="urn:siram"/></S:Detail>'],
+    ids=["none", "empty"],
+)
+def test_a_fault_without_detail_reads_its_code_and_reason(detail: str) -> None:
+    with pytest.raises(InsiFault) as info:
+        parse_answer(BARE_FAULT.format(detail=detail).encode())
+    error = info.value
+    assert str(error) == "INSi fault Receiver: Erreur interne"
+    assert (error.code, error.subcode, error.detail_code, error.severity, error.message_id) == (
+        "Receiver", "", "", "", "",
+    )  # fmt: skip
+    assert error.reason == "Erreur interne"
+
+
+def test_a_result_without_label_has_an_empty_label() -> None:
+    result = parse_answer(_answer(f"<RESULTAT {RESULT_NS}><CR><CodeCR>01</CodeCR></CR></RESULTAT>"))
+    assert (result.code, result.label) == (CrCode.NOT_FOUND, "")
+    found = parse_answer(
+        _answer(
+            f"<RESULTAT {RESULT_NS}><CR><CodeCR>00</CodeCR></CR>"
+            f"<INDIVIDU>{_ins_block()}{_tiq()}</INDIVIDU></RESULTAT>"
+        )
+    )
+    assert isinstance(found, InsFound)
+    assert (found.code, found.label, found.found) == (CrCode.FOUND, "", True)
+
+
+def test_found_without_individu_says_so() -> None:
+    with pytest.raises(MalformedResponse) as info:
+        parse_answer(_answer(f"<RESULTAT {RESULT_NS}><CR><CodeCR>00</CodeCR></CR></RESULTAT>"))
+    assert str(info.value) == "INSi CR 00 without INDIVIDU"
+
+
+@pytest.mark.parametrize(
+    ("block", "reason"),
+    [
+        (
+            "<INSACTIF><IdIndividu><Cle>74</Cle></IdIndividu><OID>1.2.250.1.213.1.4.8</OID></INSACTIF>",
+            "not an INS matricule: '' (0 characters); expected 13 characters",
+        ),
+        (
+            "<INSACTIF><IdIndividu><NumIdentifiant>2751263220749</NumIdentifiant></IdIndividu>"
+            "<OID>1.2.250.1.213.1.4.8</OID></INSACTIF>",
+            "an INS key is exactly 2 digits, given 0 characters",
+        ),
+        (
+            "<INSACTIF><IdIndividu><NumIdentifiant>2751263220749</NumIdentifiant><Cle>74</Cle>"
+            "</IdIndividu></INSACTIF>",
+            "unknown INS OID ''; expected one of 1.2.250.1.213.1.4.10, 1.2.250.1.213.1.4.11, "
+            "1.2.250.1.213.1.4.8, 1.2.250.1.213.1.4.9",
+        ),
+    ],
+    ids=["no-matricule", "no-key", "no-oid"],
+)
+def test_an_ins_without_one_of_its_parts_says_which(block: str, reason: str) -> None:
+    with pytest.raises(MalformedResponse) as info:
+        parse_answer(_found(block + _tiq()))
+    assert str(info.value) == f"INSi returned an INS segurlink cannot read: {reason}"
+
+
+def test_zeep_refusing_a_value_is_an_invalid_traits_error(messages: InsiMessages) -> None:
+    # A query that bypassed TraitsQuery's checks: zeep's own error never reaches the caller.
+    from types import SimpleNamespace
+
+    query = SimpleNamespace(
+        birth_name="ADRUN",
+        first_name=["ZOE"],
+        sex=SimpleNamespace(value="F"),
+        birth_date="1975-12-31",
+        birth_place=None,
+    )
+    with pytest.raises(InvalidTraits) as info:
+        messages.search_by_traits(query)  # type: ignore[arg-type]
+    assert info.value.field == "request"
+    assert str(info.value) == (
+        "cannot build the INSi request: The String type doesn't accept collections as value"
+    )
+    assert isinstance(info.value.__cause__, ValueError)

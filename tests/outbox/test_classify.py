@@ -133,3 +133,9 @@ def test_the_kept_error_of_a_service_refusal() -> None:
     assert (error.error_class, error.code) == ("FhirError", "404")
     assert error.message == "the ROR did not accept the capacity (unknown-location)"
     assert str(error) == "FhirError [404]: the ROR did not accept the capacity (unknown-location)"
+
+
+def test_dates_become_four_stars() -> None:
+    assert safe_message("born 1975-12-31, 31/12/1975 and 19751231: ok") == (
+        "born ****, **** and ****: ok"
+    )

@@ -16,6 +16,7 @@ from segurlink.errors import ConfigurationError, InputError
 from segurlink.outbox import (
     DEFAULT_POLICY,
     Job,
+    JobError,
     JobKind,
     JobState,
     KindCounts,
@@ -326,3 +327,19 @@ def test_the_structure_comes_from_the_authors_organisation() -> None:
     with pytest.raises(InputError, match="no structure"):
         deposit_job(build_document(unknown))
     assert deposit_job(build_document(unknown), structure="010000016").structure == "010000016"
+
+
+def test_a_job_error_as_a_person_reads_it() -> None:
+    assert str(JobError("XdsError", "XDSDocumentUniqueIdError", "déjà déposé")) == (
+        "XdsError [XDSDocumentUniqueIdError]: déjà déposé"
+    )
+    assert str(JobError("TransportError", message="timeout")) == "TransportError: timeout"
+
+
+def test_an_ordering_key_of_one_character_is_accepted() -> None:
+    assert NewJob("dmp.deposit", "010000016", "k", ordering_key="o").ordering_key == "o"
+
+
+def test_a_status_report_without_pending_job() -> None:
+    report = StatusReport((KindCounts("a.b", done=1),))
+    assert report.to_json()["oldest_pending"] is None

@@ -468,3 +468,100 @@ def test_the_outbox_purges_by_age(store: SqlStore, clock: FakeClock) -> None:
     assert outbox.purge(dt.timedelta(hours=1)) == 1
     with pytest.raises(InputError):
         outbox.job(job_id)
+
+
+# -- what a caller reads back, whole (issue 19: mutation testing) ------------------------------
+
+
+def test_a_fresh_job_reads_back_whole(store: SqlStore, clock: FakeClock) -> None:
+    import datetime as dt
+
+    queued = store.enqueue(new())
+    again = store.enqueue(new())
+    assert (queued.created, again.created) == (True, False)
+    job = store.get(queued.job_id)
+    assert job is not None
+    when = dt.datetime.fromtimestamp(clock.now, dt.UTC)
+    assert (job.created_at, job.updated_at, job.retry_since, job.next_attempt_at) == (
+        when, when, when, when,
+    )  # fmt: skip
+    assert job.created_at.tzinfo is dt.UTC
+    assert (job.state, job.attempts, job.lease_owner, job.lease_expires_at) == (
+        JobState.PENDING, 0, None, None,
+    )  # fmt: skip
+    assert (job.last_error, job.result) == (None, None)
+
+
+def test_an_error_without_code_or_message_reads_back_empty(store: SqlStore) -> None:
+    job_id = store.enqueue(new()).job_id
+    store.claim("w", 60)
+    store.bury(job_id, "w", JobError("Bug"))
+    job = store.get(job_id)
+    assert job is not None and job.last_error == JobError("Bug", "", "")
+
+
+def test_the_refusal_of_other_content_names_the_queued_job(store: SqlStore) -> None:
+    job_id = store.enqueue(new("1.2.3.4")).job_id
+    with pytest.raises(InputError) as info:
+        store.enqueue(new("1.2.3.4", blobs={"cda": CDA + b" "}))
+    assert str(info.value) == (
+        "a dmp.deposit job with key '1.2.3.4' is already queued for structure 010000016 with "
+        f"other content (job {job_id})"
+    )
+
+
+def test_leases_and_delays_at_their_bounds(store: SqlStore, clock: FakeClock) -> None:
+    with pytest.raises(InputError) as info:
+        store.claim("w", 0)
+    assert str(info.value) == "the lease must be positive"
+    job_id = store.enqueue(new()).job_id
+    claimed = store.claim("w", 0.5)
+    assert claimed is not None and claimed.id == job_id
+    with pytest.raises(InputError) as info:
+        store.reschedule(job_id, "w", -0.1, ERROR)
+    assert str(info.value) == "a retry delay cannot be negative"
+    assert store.reschedule(job_id, "w", 0, ERROR)  # due again at once
+    assert store.claim("w", 60) is not None
+
+
+def test_each_queued_job_moves_the_wake_token(store: SqlStore) -> None:
+    tokens = [store.wake_token()]
+    for key in ("a", "b", "c"):
+        store.enqueue(new(key))
+        tokens.append(store.wake_token())
+    assert len(set(tokens)) == 4
+    assert store.wait(tokens[1], 0.05)  # a token older than the last job wakes at once
+
+
+def test_jobs_lists_100_by_default_and_filters_by_kind(store: SqlStore) -> None:
+    for n in range(101):
+        store.enqueue(new(f"k{n}", blobs={}))
+    capacity = store.enqueue(new("c", kind="ror.capacity", blobs={})).job_id
+    assert len(store.jobs()) == 100
+    assert [j.id for j in store.jobs(kind="ror.capacity")] == [capacity]
+    assert [j.id for j in store.jobs("pending", kind="ror.capacity")] == [capacity]
+
+
+def test_the_status_of_an_empty_store_and_of_a_job_just_queued(store: SqlStore) -> None:
+    from segurlink.outbox._schema import SCHEMA_VERSION
+
+    assert store.status().schema_version == SCHEMA_VERSION
+    job_id = store.enqueue(new()).job_id
+    report = store.status()
+    assert (report.oldest_pending_id, report.oldest_pending_age) == (job_id, 0.0)
+
+
+def test_a_schema_newer_than_segurlink_is_refused(store: SqlStore) -> None:
+    from segurlink.outbox._schema import SCHEMA_TABLE, SCHEMA_VERSION
+
+    with store._transaction() as tx:
+        tx.execute(
+            f"INSERT INTO {SCHEMA_TABLE} (version, applied_at) VALUES (?, ?)",
+            (SCHEMA_VERSION + 7, store._ts(0)),
+        )
+    with pytest.raises(ConfigurationError) as info:
+        store.migrate()  # type: ignore[attr-defined]
+    assert str(info.value) == (
+        f"the outbox schema of {store.description} is v{SCHEMA_VERSION + 7}, newer than this "
+        f"segurlink's v{SCHEMA_VERSION}: upgrade segurlink"
+    )

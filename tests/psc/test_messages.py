@@ -679,3 +679,210 @@ def test_settings_presets_and_secret() -> None:
 def test_bad_settings_are_configuration_errors(table: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError):
         PscSettings.from_settings(Settings.from_mapping({"psc": table}))
+
+
+# -- what each refusal says (the description a log or a support person reads) -----------------
+
+#: The description of each forgery case; library wording (joserfc) is held by its prefix.
+FORGERY_DESCRIPTIONS = {
+    "not a token": "not a compact JWS: ",
+    "encrypted": "the token is encrypted (JWE); configure the provider to send signed tokens",
+    "alg none": "signature algorithm 'none' is not accepted",
+    "HS256 without secret": "HS256 needs the client secret",
+    "unknown kid": "no published key has kid 'k2'",
+    "other key same kid": "the token signature is invalid",
+    "tampered payload": "the token signature is invalid",
+    "wrong issuer": "id_token claim 'iss': ",
+    "wrong audience": "id_token claim 'aud': ",
+    "foreign azp": "the id_token azp is 'other', not this client",
+    "several aud no azp": "the id_token azp is None, not this client",
+    "expired": "the id_token has expired",
+    "issued in the future": "id_token claim 'iat': ",
+    "no sub": "the id_token lacks sub",
+    "no exp": "the id_token lacks exp",
+    "no iss": "the id_token lacks iss",
+    "no aud": "the id_token lacks aud",
+    "no aud but our azp": "the id_token lacks aud",
+    "no iat": "the id_token lacks iat",
+    "our aud, foreign azp": "the id_token azp is 'other', not this client",
+    "auth_time text": "the id_token auth_time is not a number",
+    "auth_time boolean": "the id_token auth_time is not a number",
+    "auth_time in the future": "the id_token auth_time is in the future",
+    "sid not a string": "the id_token sid is not a string",
+    "sid a list": "the id_token sid is not a string",
+    "wrong nonce": "id_token claim 'nonce': ",
+    "no nonce": "the id_token lacks nonce",
+    "wrong at_hash": "the id_token at_hash does not match",
+    "acr outside the set": "id_token claim 'acr': ",
+    "acr eidas4": "id_token claim 'acr': ",
+    "nonce list holding ours": "id_token claim 'nonce': ",
+    "acr list holding eidas1": "id_token claim 'acr': ",
+    "nbf in the future": "id_token claim 'nbf': ",
+    "no acr": "the id_token lacks acr",
+}
+
+
+@pytest.mark.parametrize(("case", "make", "error"), FORGERIES, ids=[f[0] for f in FORGERIES])
+def test_each_refusal_says_what_failed(case: str, make: Any, error: str) -> None:
+    with pytest.raises(OidcError) as info:
+        _validate(make())
+    expected = FORGERY_DESCRIPTIONS[case]
+    description = info.value.description
+    assert (
+        description == expected
+        if not expected.endswith(": ")
+        else (description.startswith(expected) and len(description) > len(expected))
+    )
+    assert str(info.value) == f"{description} ({error})"
+
+
+def test_every_forgery_case_has_its_description() -> None:
+    assert set(FORGERY_DESCRIPTIONS) == {case for case, _, _ in FORGERIES}
+
+
+def test_the_claims_read_from_an_id_token() -> None:
+    token = _sign(_claims(auth_time=NOW - 5, sid="s-1", authMode="CARD"))
+    claims = _validate(token)
+    assert (claims.subject, claims.issuer, claims.acr) == ("f:uuid:810001234567", ISSUER, "eidas1")
+    assert (claims.issued_at, claims.expires_at, claims.auth_time) == (NOW, NOW + 120, NOW - 5)
+    assert (claims.national_id, claims.auth_mode, claims.session_id) == (
+        "810001234567",
+        "CARD",
+        "s-1",
+    )
+    assert claims.claims["at_hash"] == _at_hash(ACCESS.reveal())
+    # Keycloak names the session session_state; the optional claims default to ""
+    bare = _validate(
+        _sign(_claims(acr=None, preferred_username=None, session_state="ks-1")), accepted_acr=()
+    )
+    assert (bare.acr, bare.national_id, bare.auth_mode, bare.session_id) == ("", "", "", "ks-1")
+
+
+@pytest.mark.parametrize(
+    ("aud", "azp"),
+    [(CLIENT, None), ([CLIENT], None), ([CLIENT], CLIENT), ([CLIENT, "other"], CLIENT)],
+)
+def test_azp_is_needed_only_with_several_audiences(aud: Any, azp: str | None) -> None:
+    assert _validate(_sign(_claims(aud=aud, azp=azp))).subject == "f:uuid:810001234567"
+
+
+def test_the_time_comes_from_the_caller_or_the_clock() -> None:
+    token = _sign(_claims())
+    assert _validate(token, now=lambda: NOW).issued_at == NOW
+    with pytest.raises(OidcError) as info:
+        _validate(token, now=lambda: NOW + 3600)
+    assert info.value.error == Rejection.EXPIRED
+    fresh = _sign(_claims(iat=int(time.time()), exp=int(time.time()) + 120))
+    assert _validate(fresh, now=None).subject
+
+
+def test_auth_time_at_the_edge_of_the_leeway_and_max_age() -> None:
+    assert _validate(_sign(_claims(auth_time=NOW + 30)), leeway=30).auth_time == NOW + 30
+    with pytest.raises(OidcError) as info:
+        _validate(_sign(_claims(auth_time=NOW - 301)), max_age=300, leeway=0)
+    assert info.value.description == (
+        "the professional authenticated 301 s ago, more than max_age 300"
+    )
+    with pytest.raises(OidcError) as info:
+        _validate(_sign(_claims(auth_time=None)), max_age=300)
+    assert info.value.description == "the id_token lacks auth_time (max_age asked)"
+
+
+@pytest.mark.parametrize("alg", ["RS384", "RS512", "PS256", "PS512", "ES384", "ES512"])
+def test_every_listed_algorithm_verifies(alg: str) -> None:
+    from joserfc.jwk import ECKey
+
+    curve = {"ES384": "P-384", "ES512": "P-521"}.get(alg)
+    key = ECKey.generate_key(curve, parameters={"kid": "e1"}) if curve else KEY
+    keys = KeySet([key]) if curve else KEYS
+    header = {"alg": alg, "kid": "e1" if curve else "k1"}
+    token = jwt.encode(header, _claims(at_hash=None), key, algorithms=[alg])
+    assert _validate(token, keys=keys).subject == "f:uuid:810001234567"
+
+
+def test_a_kid_that_is_not_text_makes_a_malformed_token() -> None:
+    # joserfc cannot write such a header: sign "header.payload" with the key directly.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def b64(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    signing_input = f"{b64({'alg': 'RS256', 'kid': 1})}.{b64(_claims())}"
+    signature = KEY.private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+    token = signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    with pytest.raises(OidcError) as info:
+        _validate(token)
+    assert info.value.error == Rejection.MALFORMED_TOKEN
+    assert info.value.description.startswith("the token cannot be decoded: ")
+
+
+def _jws(payload: bytes) -> str:
+    from joserfc import jws
+
+    return jws.serialize_compact({"alg": "RS256", "kid": "k1"}, payload, KEY)
+
+
+@pytest.mark.parametrize(
+    ("payload", "description"),
+    [(b"not json", "the token cannot be decoded: "), (b"[1, 2]", "the token cannot be decoded: ")],
+    ids=["not-json", "a-list"],
+)
+def test_a_signed_payload_that_is_not_claims_is_malformed(payload: bytes, description: str) -> None:
+    with pytest.raises(OidcError) as info:
+        _validate(_jws(payload))
+    assert info.value.error == Rejection.MALFORMED_TOKEN
+    assert info.value.description.startswith(description)
+
+
+def test_without_a_key_set_an_asymmetric_token_cannot_be_checked() -> None:
+    with pytest.raises(OidcError) as info:
+        _validate(_sign(_claims()), keys=None)
+    assert (info.value.error, info.value.description) == (
+        Rejection.UNKNOWN_KID,
+        "no key set to verify the token",
+    )
+
+
+def test_signed_userinfo_refusals_say_why() -> None:
+    cases = [
+        ({"iss": "https://evil.test"}, "the signed userinfo comes from another issuer"),
+        ({"aud": "other"}, "the signed userinfo is for another client"),
+    ]
+    for claims, description in cases:
+        with pytest.raises(OidcError) as info:
+            _signed_userinfo(**claims)
+        assert info.value.description == description
+
+
+def test_signed_userinfo_with_the_client_secret() -> None:
+    secret = Secret("a-client-secret-long-enough-for-hs256!")
+    token = jwt.encode(
+        {"alg": "HS256"}, {**_userinfo(), "iss": ISSUER}, OctKey.import_key(secret.reveal())
+    )
+    claims = messages.verify_signed_userinfo(
+        token, keys=None, issuer=ISSUER, client_id=CLIENT, client_secret=secret
+    )
+    assert claims["preferred_username"] == "810001234567"
+
+
+def test_algorithm_refusals_name_the_algorithms() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        messages.accepted_algorithms(["RS256", "ES256"], registered="HS256")
+    assert str(info.value) == (
+        "psc.id_token_signed_response_alg 'HS256' is not among the id_token algorithms of the "
+        "provider that segurlink verifies (RS256, ES256)"
+    )
+    with pytest.raises(OidcError) as info2:
+        messages.accepted_algorithms(["EdDSA", "none"])
+    assert info2.value.description == (
+        "the provider signs id_tokens with EdDSA, none only; segurlink verifies "
+        + ", ".join(messages.ASYMMETRIC_ALGS + messages.HMAC_ALGS)
+    )
+
+
+def test_a_provider_error_keeps_the_status() -> None:
+    error = messages.provider_error({"error": "invalid_grant"}, status=400)
+    assert error is not None
+    assert str(error) == "the provider refused (HTTP 400): invalid_grant"
+    assert messages.provider_error({"access_token": "a"}, status=200) is None

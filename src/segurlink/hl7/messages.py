@@ -527,6 +527,7 @@ def _ins(identifiers: Iterable[PatientIdentifier]) -> tuple[Ins | None, datetime
             continue
         value = identifier.value.strip()
         try:
+            # 13 characters + a 2-digit key: any other length is refused here.
             ins = Ins(value[:13], value[13:], identifier.oid)
         except SegurlinkError as exc:
             raise Hl7Error(
@@ -535,13 +536,6 @@ def _ins(identifiers: Iterable[PatientIdentifier]) -> tuple[Ins | None, datetime
                 field=3,
                 component=1,
             ) from None
-        if len(value) != 15:
-            raise Hl7Error(
-                f"PID-3 repetition {number}: an INS is 15 characters, given {len(value)}",
-                segment="PID",
-                field=3,
-                component=1,
-            )
         return ins, _cx_date(identifier.effective_date, number)
     return None, None
 

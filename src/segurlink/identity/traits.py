@@ -355,11 +355,9 @@ def _parse_birth_date(value: str | datetime.date) -> str:
 
 def _not_in_future(iso: str) -> str:
     # A typing slip (2079 for 1979) must be caught here, not sent to INSi (CR 01).
-    # Partial dates compare on what they give: 1975-00-00 is in the past all year long.
-    today = datetime.date.today().isoformat()
-    year, month, day = iso.split("-")
-    given = iso if month != "00" and day != "00" else f"{year}-{month}" if month != "00" else year
-    if given > today[: len(given)]:
+    # Partial dates compare on what they give: "00" sorts before any real month or day, so
+    # 1975-00-00 is in the past all year long and this month's YYYY-MM-00 is not future.
+    if iso > datetime.date.today().isoformat():
         raise InvalidTraits("birth_date is in the future", field="birth_date")
     return iso
 

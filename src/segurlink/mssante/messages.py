@@ -442,9 +442,10 @@ def _fields(text: str) -> dict[str, str]:
 
 
 def _address_of(field: str) -> str:
-    """``rfc822; someone@x.mssante.fr`` → ``someone@x.mssante.fr``."""
+    """``rfc822; someone@x.mssante.fr`` or ``Name <someone@x.mssante.fr>`` → the address."""
     _, _, address = field.partition(";")
-    return (address or field).strip().strip("<>").strip()
+    text = (address or field).strip()
+    return email.utils.parseaddr(text)[1] or text.strip("<>").strip()
 
 
 def _date(msg: Message) -> dt.datetime | None:

@@ -76,8 +76,11 @@ class MssSettings:
     structure's certificate of an APP mailbox); ``XOAUTH2``/``OAUTHBEARER`` need an
     access-token source given to the client.
 
+    >>> from pathlib import Path
     >>> s = MssSettings(address="a@x.mssante.fr", smtp_host="127.0.0.1",
-    ...     tls=TlsConfig(ca_bundle=Path("ca.pem")), product_reference="R1")  # doctest: +SKIP
+    ...     tls=TlsConfig(ca_bundle=Path("ca.pem")), product_reference="R1")
+    >>> s.smtp_port, s.smtp_security, s.auth
+    (587, 'starttls', 'XOAUTH2')
     """
 
     address: str
