@@ -24,6 +24,14 @@ from segurlink.hl7 import (
     parse_header,
     parse_message,
 )
+from segurlink.hl7.messages import (
+    decode_message,
+    escape_value,
+    field_repetitions,
+    field_value,
+    parse_tree,
+    unescape_value,
+)
 from segurlink.identity import IdentityStatus, IdentityTraits, Ins
 from tests.hl7.conftest import adt
 
@@ -299,3 +307,171 @@ def test_a_person_update_keeps_the_patient_segments_in_order() -> None:
     assert [line[:3] for line in out.decode().split("\r") if line] == [
         "MSH", "EVN", "PID", "PD1", "ROL", "NK1", "PV1", "ZFD",
     ]  # fmt: skip
+
+
+def test_an_update_writes_the_ins_and_the_legal_name_a_pid_does_not_have() -> None:
+    out = build_identity_update(parse_message(MSH + "\rPID|1"), _qual(), control_id="1", now=NOW)
+    assert out.decode().split("\r")[2] == (
+        "PID|1||275126322074974^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS^^20090102"
+        "||ADRUN^ZOE^ZOE^^^^L" + "|" * 27 + "QUAL"
+    )
+    # the legal name goes first, before a used name; a name without type is kept as is
+    text = MSH + "\rPID|1||X||USED^ANA^^^^^D~OLD^NAME^^^^"
+    out = build_identity_update(parse_message(text), _qual(), control_id="1", now=NOW)
+    pid = out.decode().split("\r")[2].split("|")
+    assert pid[5] == "ADRUN^ZOE^ZOE^^^^L~USED^ANA^^^^^D~OLD^NAME^^^^"
+    # only the first legal name takes the reference traits
+    text = MSH + "\rPID|1||X||A^B^^^^^L~C^D^^^^^L"
+    out = build_identity_update(parse_message(text), _qual(), control_id="1", now=NOW)
+    assert out.decode().split("\r")[2].split("|")[5] == "ADRUN^ZOE^ZOE^^^^L~C^D^^^^^L"
+
+
+def test_every_ins_repetition_gives_way_to_the_qualified_one() -> None:
+    # an INS told by its OID only (no CX.5), then a second INS told by CX.5 only
+    pid3 = "275126322074974^^^&1.2.250.1.213.1.4.8&ISO~LOC^^^X&1.2.3&ISO^PI~OLD^^^^INS"
+    text = MSH + f"\rPID|1||{pid3}||A^B^^^^^L"
+    out = build_identity_update(parse_message(text), _qual(), control_id="1", now=NOW)
+    assert out.decode().split("\r")[2].split("|")[3] == (
+        "275126322074974^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS^^20090102"
+        "~LOC^^^X&1.2.3&ISO^PI"
+    )
+
+
+def test_a_merge_update_keeps_the_mrg_segment() -> None:
+    text = adt(event="A40", extra_segments="MRG|OLD1^^^CHU-X&1.2.250.1.999.1&ISO^PI")
+    out = build_identity_update(parse_message(text), _qual(), control_id="1", now=NOW, event="A40")
+    assert out.decode().split("\r")[-2] == "MRG|OLD1^^^CHU-X&1.2.250.1.999.1&ISO^PI"
+
+
+def test_an_update_escapes_with_the_escape_character_of_the_message() -> None:
+    text = "MSH|^~#&|A|B|C|D|2024||ADT^A31^ADT_A05|1|P|2.5\rPID|1||X#T#Y||A^B^^^^^L"
+    out = build_identity_update(
+        parse_message(text), _qual(), control_id="C|1", now=NOW, application="MON|DUI"
+    ).decode()
+    msh, _, pid = out.split("\r")[:3]
+    assert msh.startswith("MSH|^~#&|MON#F#DUI||C|D|20240501103000||ADT^A31^ADT_A05|C#F#1|")
+    assert pid.split("|")[3].startswith("X#T#Y~")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (adt().replace("ADRUN^ZOE", "AD\\RUN^ZOE"), ("PID", 5)),
+        (adt().replace("LOC123", "LOC\\Z"), ("PID", 3)),
+        (adt().replace("|F|", "|F\\Q|"), ("PID", 8)),
+        (adt().replace("BDL^^63220", "BDL^^63\\Q\\"), ("PID", 11)),
+        (adt().replace("^BDL^", "^B\\Q\\DL^"), ("PID", 11)),
+        (adt(extra_segments="MRG|OLD\\Z"), ("MRG", 1)),
+    ],
+)
+def test_a_broken_escape_names_its_field(text: str, where: tuple[str, int]) -> None:
+    with pytest.raises(Hl7Error) as info:
+        parse_message(text)
+    error = info.value
+    assert (str(error), error.segment, error.field, error.code) == (
+        f"{where[0]}-{where[1]}: an escape sequence is incomplete or unknown", *where, "102",
+    )  # fmt: skip
+
+
+def test_dates_are_ascii_digits_and_may_be_a_year_only() -> None:
+    assert parse_message(adt(birth_date="1975")).identity.birth_date == "1975-00-00"
+    with pytest.raises(Hl7Error, match=r"^PID-7 is not a date \(YYYY\[MM\[DD\]\]\)$"):
+        parse_message(adt(birth_date="١٩٧٥١٢٣١"))  # Arabic-Indic digits
+    full_width = adt(ins="275126322074974").replace("^INS^^20101207", "^INS^^２０１０１２０７")
+    with pytest.raises(Hl7Error, match=r"^PID-3 repetition 2: CX.7 is not a date"):
+        parse_message(full_width)
+
+
+def test_names_in_hex_escapes_and_a_charset_field_that_repeats() -> None:
+    # \Xhh\ bytes that are not UTF-8 are Latin-1
+    assert parse_message(adt().replace("ADRUN", "D\\XE9\\SIR")).identity.birth_name == "DéSIR"
+    # MSH-18 may repeat: the first repetition is the character set of the message
+    text = MSH + "|||||FRA|8859/1~UNICODE UTF-8\rPID|1||X||DÉ^Z^^^^^L"
+    message = parse_message(text.encode("latin-1"))
+    assert (message.header.charset, message.identity.birth_name) == ("8859/1", "DÉ")
+    # an MSH that stops at MSH-17 declares no character set: UTF-8
+    text = MSH + "|||||FRA\rPID|1||X||DÉ^Z^^^^^L"
+    message = parse_message(text.encode())
+    assert (message.header.charset, message.identity.birth_name) == ("", "DÉ")
+
+
+def test_a_batch_around_one_message_is_read() -> None:
+    text = "FHS|^~\\&|A\rBHS|^~\\&|A\r" + adt() + "BTS|1\rFTS|1\r"
+    assert parse_message(text).identity.birth_name == "ADRUN"
+    assert parse_message(adt().replace("\r", "\r\n")).identity.birth_name == "ADRUN"
+
+
+def test_ack_errors_read_with_their_sequence_and_application_label() -> None:
+    ack = "MSH|^~\\&|DUI|CHU-X|GAM|CHU-X|20240501103000||ACK|1|P|2.5\rMSA|AE|MSG0001\r"
+    err = "ERR||OBX^4^5^1^2|102^Data type error^HL70357|E|902^Type non autorisé^X|||OBX-5 illisible"
+    assert parse_ack(ack + err).errors == (
+        AckError("102", "OBX-5 illisible", segment="OBX", field=5, component=2, severity="E",
+                 application_code="902", application_label="Type non autorisé", sequence=4),
+    )  # fmt: skip
+    # v2.3: ERR-1 names the segment's sequence too
+    assert parse_ack(ack + "ERR|OBX^3^5^102&Data type error").errors[0].sequence == 3
+    # numbers in other scripts are no numbers; an ERR without any field is read empty
+    assert parse_ack(ack + "ERR||PID^²^٣^1^²|102").errors == (
+        AckError("102", segment="PID", severity=""),
+    )
+    assert parse_ack(ack + "ERR").errors == (AckError("", segment="", severity=""),)
+    with pytest.raises(Hl7Error) as info:
+        parse_ack(ack + "ERR||PID^1|102|||||bad \\Q escape")
+    assert (str(info.value), info.value.segment, info.value.field) == (
+        "ERR-8: an escape sequence is incomplete or unknown", "ERR", 8,
+    )  # fmt: skip
+
+
+def test_an_ack_error_without_text_ends_at_its_last_field() -> None:
+    ack = build_ack(
+        parse_header(adt()), AckCode.AE, [AckError("101", segment="PID", field=3)],
+        control_id="A1", now=NOW,
+    )  # fmt: skip
+    assert ack.decode().split("\r")[2] == "ERR||PID^1^3|101^Required field missing^HL70357|E"
+
+
+def test_an_ack_to_a_character_set_segurlink_does_not_write_is_in_utf_8() -> None:
+    header = dataclasses.replace(parse_header(adt()) or pytest.fail("no header"), charset="KOI8-R")
+    ack = build_ack(header, AckCode.AA, control_id="A1", now=NOW, text="é")
+    assert ack.endswith("MSA|AA|MSG0001|é\r".encode())
+
+
+def test_escape_value_writes_control_characters_as_hex() -> None:
+    assert escape_value("A\x7fB\x1fC") == "A\\X7F\\B\\X1F\\C"
+
+
+# -- the reading helpers other modules use (gateway) ---------------------------------------------
+
+
+def test_decode_message_gives_the_text_as_received() -> None:
+    data = b"\xef\xbb\xbf\r\n " + adt(charset="8859/1").replace("ADRUN", "DÉSIR").encode("latin-1")
+    assert decode_message(data) == adt(charset="8859/1").replace("ADRUN", "DÉSIR")
+    assert decode_message("MSH|as is") == "MSH|as is"
+    with pytest.raises(Hl7Error) as info:
+        decode_message(42)  # type: ignore[arg-type]
+    assert (str(info.value), info.value.segment, info.value.code) == (
+        "an HL7 message is bytes or text", "MSH", "100",
+    )  # fmt: skip
+
+
+def test_the_tree_and_its_values() -> None:
+    text = adt(ins="275126322074974").replace("|F|", '|""|').replace("CHU-X|DUI", "CHU\\T\\X|DUI")
+    header, tree = parse_tree(text.rstrip("\r"))  # one message, segments joined by CR
+    assert header == parse_header(text)
+    pid = tree.segment("PID")
+    assert field_value(tree, pid, 3) == "LOC123"
+    assert field_value(tree, pid, 3, rep=1) == "275126322074974"
+    assert field_value(tree, pid, 3, rep=1, component=4, sub=2) == "1.2.250.1.213.1.4.8"
+    assert field_value(tree, pid, 3, rep=2) == ""  # no third repetition
+    assert field_value(tree, pid, 8) == ""  # the HL7 null
+    assert field_value(tree, pid, 99) == ""
+    msh = tree.segment("MSH")
+    assert field_value(tree, msh, 4) == "CHU&X"
+    assert field_repetitions(msh, 4) == [[["CHU\\T\\X"]]]
+    assert field_repetitions(pid, 3)[1][3] == ["ASIP-SANTE-INS-NIR", "1.2.250.1.213.1.4.8", "ISO"]
+    assert unescape_value(tree, "A\\S\\B") == "A^B"
+    with pytest.raises(Hl7Error) as info:
+        unescape_value(tree, "A\\B")
+    assert (str(info.value), info.value.segment, info.value.field) == (
+        "an escape sequence is incomplete or unknown", "", None,
+    )  # fmt: skip

@@ -29,6 +29,7 @@ from typing import Any, Final
 import hl7 as python_hl7
 from hl7.util import unescape as _hl7_unescape
 
+from .._ascii import is_ascii_digits
 from ..errors import Hl7Error, SegurlinkError
 from ..identity import IdentityStatus, Ins, InsOid
 from .models import (
@@ -93,11 +94,13 @@ _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
 _BATCH_SEGMENTS = frozenset({"FHS", "BHS", "FTS", "BTS"})
 # python-hl7 logs (with the field's content) any escape it cannot decode: only these reach it.
 _ESCAPE_SEQUENCE = re.compile(
-    r"[FSTREHN]|X(?:[0-9A-Fa-f]{2})+|\.(?:br|fi|nf|ce)|\.(?:sp|sk|in|ti)(?:[+-]?\d+)?"
+    r"[FSTREHN]|X(?:[0-9A-Fa-f]{2})+|\.(?:br|fi|nf|ce)|\.(?:sp|sk|in|ti)(?:[+-]?[0-9]+)?"
 )
+# [0-9], never \d: a date in another script's digits is not a date (see _ascii).
 _DTM = re.compile(
-    r"(?P<y>\d{4})(?:(?P<m>\d{2})(?:(?P<d>\d{2})(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,4})?)?)?)?)?)?"
-    r"(?:[+-]\d{4})?"
+    r"(?P<y>[0-9]{4})(?:(?P<m>[0-9]{2})(?:(?P<d>[0-9]{2})"
+    r"(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:\.[0-9]{1,4})?)?)?)?)?)?"
+    r"(?:[+-][0-9]{4})?"
 )
 _STATUS_CODES = frozenset(status.value for status in IdentityStatus)
 _HL7_NULL = '""'
@@ -126,7 +129,7 @@ def parse_message(data: bytes | str) -> PamMessage:
     header = _header(message, _msh_text(text))
     if header.message_type != "ADT":
         raise Hl7Error(
-            f"MSH-9 is a {header.message_type or 'missing'} message, not ADT",
+            f"MSH-9 is a {header.message_type} message, not ADT",  # _header refused an empty one
             segment="MSH",
             field=9,
             code="200",
@@ -136,7 +139,7 @@ def parse_message(data: bytes | str) -> PamMessage:
         raise Hl7Error("the message has no PID segment", segment="PID", code="100")
     identity = _identity(message, pids[0])
     mrgs = _segments(message, "MRG")
-    prior = _identifiers(message, mrgs[0], 1, "MRG") if mrgs else ()
+    prior = _identifiers(message, mrgs[0], 1) if mrgs else ()
     return PamMessage(
         header=header,
         identity=identity,
@@ -235,36 +238,37 @@ def parse_ack(data: bytes | str) -> Acknowledgement:
 
 def _ack_error(message: Any, err: Any) -> AckError:
     location = _reps(err, 2)
-    sequence = ""
-    if location:  # v2.5: ERR-2 ERL, ERR-3 CWE
+    if location:  # v2.5: ERR-2 ERL = segment^sequence^field^repetition^component, ERR-3 CWE
         comps = location[0]
-        segment, field, component = _sub(comps, 0), _sub(comps, 2), _sub(comps, 4)
-        sequence = _sub(comps, 1)
-        code = _value(message, err, 3)
-        label = _value(message, err, 3, component=2)
+        component = _number(_sub(comps, 4))
+        code, label = _value(message, err, 3), _value(message, err, 3, component=2)
     else:  # v2.3: ERR-1 ELD = segment^sequence^field^code&text
         comps = (_reps(err, 1) or [[[""]]])[0]
-        segment, field, component = _sub(comps, 0), _sub(comps, 2), ""
-        code = _sub(comps, 3)
-        label = _sub(comps, 3, 1)
+        component = None
+        code, label = _sub(comps, 3), _sub(comps, 3, 1)
     return AckError(
         code=code.strip(),
-        message=_unescape(message, _field_text(err, 8)) or label.strip(),
-        segment=segment.strip(),
-        field=int(field) if field.strip().isdigit() else None,
-        component=int(component) if component.strip().isdigit() else None,
+        message=_unescape(message, _field_text(err, 8), err, 8) or label.strip(),
+        segment=_sub(comps, 0).strip(),
+        field=_number(_sub(comps, 2)),
+        component=component,
         severity=_value(message, err, 4).strip(),
         application_code=_value(message, err, 5).strip(),
         application_label=_value(message, err, 5, component=2).strip(),
-        sequence=int(sequence) if sequence.strip().isdigit() else 1,
+        sequence=_number(_sub(comps, 1)) or 1,
     )
+
+
+def _number(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if is_ascii_digits(text) else None  # not isdigit: int("²") fails
 
 
 def _message_texts(data: bytes | str) -> list[str]:
     text = _decode(data) if isinstance(data, bytes | bytearray) else data
     if not isinstance(text, str):
         raise Hl7Error("an HL7 message is bytes or text", segment="MSH", code="100")
-    lines = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
+    lines = text.replace("\n", "\r").split("\r")  # CR LF: the empty line is dropped
     segments = [line for line in lines if line.strip() and line[:3] not in _BATCH_SEGMENTS]
     if not segments or not segments[0].startswith("MSH"):
         raise Hl7Error("the message does not start with an MSH segment", segment="MSH", code="100")
@@ -318,7 +322,7 @@ def _charset(raw_field: str) -> str:
 
 
 def _msh_text(text: str) -> str:
-    return text.split("\r", 1)[0]
+    return text.partition("\r")[0]
 
 
 def _check_delimiters(text: str) -> None:
@@ -326,7 +330,7 @@ def _check_delimiters(text: str) -> None:
         raise Hl7Error("MSH is too short to hold its delimiters", segment="MSH", field=2)
     separator = text[3]
     end = text.find(separator, 4)
-    encoding = text[4:end] if end != -1 else text[4:]
+    encoding = text[4:end]  # read only when end != -1 (the first test below)
     delimiters = separator + encoding
     if (
         end == -1
@@ -406,7 +410,9 @@ def _unescape(message: Any, raw: str, segment: Any = None, number: int | None = 
     if len(parts) % 2 == 0 or not all(_ESCAPE_SEQUENCE.fullmatch(s) for s in parts[1::2]):
         where = "" if segment is None else str(segment[0])
         raise Hl7Error(
-            f"{where}-{number}: an escape sequence is incomplete or unknown",
+            f"{where}-{number}: an escape sequence is incomplete or unknown"
+            if where
+            else "an escape sequence is incomplete or unknown",
             segment=where,
             field=number,
         )
@@ -455,9 +461,7 @@ def _header(message: Any, msh_text: str) -> MessageHeader:
     return header
 
 
-def _identifiers(
-    message: Any, segment: Any, number: int, segment_id: str
-) -> tuple[PatientIdentifier, ...]:
+def _identifiers(message: Any, segment: Any, number: int) -> tuple[PatientIdentifier, ...]:
     found: list[PatientIdentifier] = []
     for comps in _reps(segment, number):
 
@@ -478,7 +482,7 @@ def _identifiers(
 
 
 def _identity(message: Any, pid: Any) -> PamIdentity:
-    identifiers = _identifiers(message, pid, 3, "PID")
+    identifiers = _identifiers(message, pid, 3)
     ins, ins_date = _ins(identifiers)
     birth_name: str | None = None
     first_names: tuple[str, ...] = ()
@@ -722,33 +726,18 @@ def _pid3(
         ins_rep = ins_rep.rstrip(comp_sep)
     kept: list[str] = []
     placed = False
-    field = pid[3] if len(pid) > 3 else []
-    for rep, identifier in zip(field, _raw_identifiers(message, pid), strict=False):
-        if identifier is not None and identifier.is_ins:
+    for comps in _reps(pid, 3):
+        # parse_message read this PID-3 already: its escapes are valid.
+        oid, type_code = _unescape(message, _sub(comps, 3, 1)), _unescape(message, _sub(comps, 4))
+        if PatientIdentifier(value="", oid=oid, type_code=type_code).is_ins:
             if ins_rep is not None and not placed:
                 kept.append(ins_rep)
             placed = True
             continue
-        kept.append(str(rep))
+        kept.append(comp_sep.join(sub_sep.join(c) for c in comps))
     if ins_rep is not None and not placed:
         kept.append(ins_rep)
     return rep_sep.join(r for r in kept if r)
-
-
-def _raw_identifiers(message: Any, pid: Any) -> list[PatientIdentifier | None]:
-    # One entry per raw repetition (empty repetitions give None), aligned with pid[3].
-    found: list[PatientIdentifier | None] = []
-    for comps in _reps(pid, 3):
-
-        def value(component: int, sub: int = 0, comps: list[list[str]] = comps) -> str:
-            return _unescape(message, _sub(comps, component, sub), pid, 3)
-
-        found.append(
-            PatientIdentifier(
-                value=value(0), namespace=value(3), oid=value(3, 1), type_code=value(4)
-            )
-        )
-    return found
 
 
 def _pid5(
