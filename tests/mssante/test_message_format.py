@@ -689,6 +689,11 @@ def test_an_error_mail_whole() -> None:
     assert parse_receipts(KO.replace(b"[KO]", b"[Erreur MSS]"))[0].kind is ReceiptKind.ERROR_MAIL
 
 
+def test_an_error_code_in_other_digits_is_no_error_mail() -> None:
+    # [0-9], never \d: int() would read the Arabic-Indic "٩٠٤" as 904
+    assert parse_receipts(KO.replace(b"[904]", "[٩٠٤]".encode())) == ()
+
+
 def test_a_text_in_an_unknown_charset_is_read_as_utf8() -> None:
     data = KO.replace(b'charset="utf-8"', b'charset="x-unknown"')
     assert parse_receipts(data)[0].error == ApplicationError(904, "INS ne correspondant pas")

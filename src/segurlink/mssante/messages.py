@@ -393,7 +393,7 @@ _FIELD = re.compile(
     r"|Action|Status|Diagnostic-Code)[ \t]*:[ \t]*(.*?)[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_KO_SUBJECT = re.compile(r"^\s*\[(?:KO[^\]]*|Erreur[^\]]*)\]\s*\[(\d{3})\]", re.IGNORECASE)
+_KO_SUBJECT = re.compile(r"^\s*\[(?:KO[^\]]*|Erreur[^\]]*)\]\s*\[([0-9]{3})\]", re.IGNORECASE)
 _ERROR_IN_DISPOSITION = re.compile(r"error\s*:\s*(.+)$", re.IGNORECASE)
 _LABEL_IN_TEXT = re.compile(r"Erreur d[ée]tect[ée]e\s*:\s*(.+)", re.IGNORECASE)
 
