@@ -171,6 +171,10 @@ BROKEN: dict[str, tuple[Callable[[], etree._Element], Mutation, list[Expected]]]
         [("effective-time", "time zone offset", "/effectiveTime[1]")]),
     "effectiveTime date only": (v1, set_(f"{DOC}/h:effectiveTime", "value", "20240301+0100"),
                                 [("effective-time", "to the minute", "/effectiveTime[1]")]),
+    "effectiveTime nullFlavor": (
+        v1, both(set_(f"{DOC}/h:effectiveTime", "value", None),
+                 set_(f"{DOC}/h:effectiveTime", "nullFlavor", "UNK")),
+        [("effective-time", "to the minute", "/effectiveTime[1]")]),
     "no confidentialityCode": (v1, remove(f"{DOC}/h:confidentialityCode"),
                                [("confidentiality", "confidentialityCode is missing", "")]),
     "confidentiality X": (v1, set_(f"{DOC}/h:confidentialityCode", "code", "X"),
@@ -398,6 +402,7 @@ ISSUES: dict[str, list[tuple[str, str]]] = {
     'no effectiveTime': [('effectiveTime is missing (h:effectiveTime)', '/ClinicalDocument')],
     'effectiveTime without offset': [("effectiveTime must be a timestamp to the minute at least with a time zone offset (e.g. 20240131143000+0100), got '20240301103000'", '/ClinicalDocument/effectiveTime[1]')],
     'effectiveTime date only': [("effectiveTime must be a timestamp to the minute at least with a time zone offset (e.g. 20240131143000+0100), got '20240301+0100'", '/ClinicalDocument/effectiveTime[1]')],
+    'effectiveTime nullFlavor': [("effectiveTime must be a timestamp to the minute at least with a time zone offset (e.g. 20240131143000+0100), got ''", '/ClinicalDocument/effectiveTime[1]')],
     'no confidentialityCode': [('confidentialityCode is missing (h:confidentialityCode)', '/ClinicalDocument')],
     'confidentiality X': [('confidentialityCode must be N, R or V in 2.16.840.1.113883.5.25', '/ClinicalDocument/confidentialityCode[1]')],
     'confidentiality system': [('confidentialityCode must be N, R or V in 2.16.840.1.113883.5.25', '/ClinicalDocument/confidentialityCode[1]')],
@@ -579,6 +584,10 @@ def test_context_times_without_offset_are_warnings_only() -> None:
     # A date alone has no time of day, so no offset to ask for.
     set_(f"{EVENT}/h:effectiveTime/h:low", "value", "20240228")(root)
     assert len(check_header(root)) == 1
+    # Anything longer than a date is a time of day.
+    set_(f"{EVENT}/h:effectiveTime/h:low", "value", "202402281")(root)
+    assert len(check_header(root)) == 2
+    set_(f"{EVENT}/h:effectiveTime/h:low", "value", "20240228")(root)
     # The end of the interval too, and the time to the hour.
     set_(f"{EVENT}/h:effectiveTime/h:high", "value", "2024030110")(root)
     issues = check_header(root)
