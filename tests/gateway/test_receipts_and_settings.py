@@ -262,6 +262,20 @@ def test_read_acknowledgements_whole() -> None:
             error_label="Autre erreur", error_system="applicationErrorCode",
         )
     ]  # fmt: skip
+    # a code outside the 900-906 table, without label: the code alone, for the person
+    unknown = Receipt(
+        ReceiptKind.MDN,
+        "<m@x>",
+        recipient="dr@x.mssante.fr",
+        disposition="a; failed",
+        error=ApplicationError(950, ""),
+    )
+    assert business_acks(unknown, REFERENCE) == [
+        BusinessAck(
+            BusinessAckKind.MSS_READ, "M1", False, "dr@x.mssante.fr", "810001", error_code="950",
+            error_label="", error_system="applicationErrorCode",
+        )
+    ]  # fmt: skip
 
 
 def test_received_documents_become_inbound_jobs_whole() -> None:
