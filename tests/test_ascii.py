@@ -37,6 +37,13 @@ def test_describe_non_ascii_names_the_first_one_only() -> None:
     assert describe_non_ascii("") is None
 
 
+def test_a_character_without_a_unicode_name_is_said_unnamed() -> None:
+    # U+E000 is a private-use character: unicodedata knows no name for it.
+    assert describe_non_ascii("12\ue0003") == (
+        "character 3 is '\\ue000' (U+E000 unnamed character)"
+    )
+
+
 @pytest.mark.parametrize("digits", [FULL_WIDTH_42, ARABIC_INDIC_42])
 def test_psc_rpps_is_derived_from_ascii_digits_only(digits: str) -> None:
     assert ProfessionalIdentity(national_id="810001234567").rpps == "10001234567"

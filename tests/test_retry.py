@@ -83,8 +83,36 @@ def test_nonsense_policies_are_refused(kwargs: dict[str, float]) -> None:
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"initial": -2.0}, "initial must be a positive number of seconds, not -2.0"),
+        ({"initial": 2.0, "maximum": 1.0}, "maximum (1.0) must be >= initial (2.0)"),
+        ({"multiplier": 0.5}, "multiplier must be >= 1, not 0.5"),
+        ({"max_attempts": 0}, "max_attempts must be >= 1 or None, not 0"),
+        ({"deadline": -1.0}, "deadline must be > 0 seconds or None, not -1.0"),
+        ({"max_retry_after": -1.0}, "max_retry_after must be >= 0 or None"),
+    ],
+)
+def test_a_refused_policy_says_which_setting_and_why(
+    kwargs: dict[str, float], message: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
 def test_the_boundaries_of_valid_policies_are_accepted() -> None:
     RetryPolicy(initial=1.0, maximum=1.0, multiplier=1.0, max_attempts=1, max_retry_after=0.0)
+    RetryPolicy(deadline=0.5)  # any positive budget, under a second too
+
+
+def test_ceiling_below_e_grows_by_its_own_multiplier() -> None:
+    # The overflow guard compares exponents in base `multiplier`, not e: with 1.5 the
+    # ceiling is still growing at attempt 6 (1.5 ** 5 = 7.59), far below the maximum.
+    policy = RetryPolicy(initial=1.0, maximum=100.0, multiplier=1.5)
+    assert [policy.ceiling(n) for n in (6, 8)] == [pytest.approx(7.59375), pytest.approx(17.0859375)]
+    assert policy.ceiling(13) == 100.0
 
 
 @given(
@@ -111,6 +139,16 @@ def test_parse_retry_after_seconds_and_dates() -> None:
     assert parse_retry_after("", now=now) is None
     assert parse_retry_after("-5", now=now) is None
     assert parse_retry_after("tomorrow", now=now) is None
+
+
+def test_parse_retry_after_reads_the_date_in_its_own_zone() -> None:
+    now = dt.datetime(2024, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+    # An offset is honoured; "-0000" (no zone information) is read as GMT.
+    assert parse_retry_after("Fri, 01 Mar 2024 13:01:30 +0100", now=now) == 90.0
+    assert parse_retry_after("Fri, 01 Mar 2024 12:01:30 -0000", now=now) == 90.0
+    # Without `now`, the date is compared with the current UTC time.
+    assert parse_retry_after("Fri, 01 Mar 2024 12:01:30 GMT") == 0.0
+    assert parse_retry_after("Thu, 01 Mar 2125 12:00:00 GMT") > 86400.0
 
 
 class Clock:
@@ -201,6 +239,33 @@ def test_retry_call_honours_retry_after_and_the_deadline() -> None:
         )
     # Waits of 10 s at 0 and 10 s; a third would start at 30 s > 25 s.
     assert clock.sleeps == [10.0, 10.0] and len(attempts) == 3
+
+
+class Busy(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("busy")
+        self.retry_after = retry_after
+
+
+def test_retry_call_asks_each_failure_for_its_own_retry_after() -> None:
+    clock = Clock()
+    failures = [Busy(3.0), Busy(7.0)]
+
+    def operation() -> str:
+        if failures:
+            raise failures.pop(0)
+        return "done"
+
+    result = retry_call(
+        operation,
+        RetryPolicy(initial=1.0, maximum=1.0),
+        retry_if=lambda e: isinstance(e, Busy),
+        retry_after=lambda e: e.retry_after if isinstance(e, Busy) else None,
+        clock=clock,
+        sleep=clock.sleep,
+        rand=lambda: 0.0,
+    )
+    assert result == "done" and clock.sleeps == [3.0, 7.0]
 
 
 def test_module_examples() -> None:

@@ -63,8 +63,26 @@ def test_what_is_not_a_finess_is_refused_with_the_reason(finess: str, message: s
 
 
 def test_a_finess_is_a_string() -> None:
-    with pytest.raises(InputError, match="string"):
+    with pytest.raises(InputError, match="^a FINESS number is a string, not int$"):
         check_finess(10000016)
+    with pytest.raises(InputError, match="^a FINESS number is a string, not bytes$"):
+        check_finess(b"010000016")
+
+
+@pytest.mark.parametrize(
+    ("typed", "named"),
+    [("2A00000X0", "character 8 is 'X'"), ("2b1234y67", "character 7 is 'y'"),
+     ("01A000016", "character 3 is 'A'")],
+)  # fmt: skip
+def test_the_first_character_after_the_departement_that_is_not_a_digit_is_named(
+    typed: str, named: str
+) -> None:
+    # The département's own letters (2A, 2B) are not the character at fault.
+    with pytest.raises(InputError) as info:
+        check_finess(typed)
+    assert f": {named}, not a digit 0-9 (expected the département, then 7 digits)" in str(
+        info.value
+    )
 
 
 @pytest.mark.parametrize(("digits", "key"), [("01000001", 6), ("45000008", 8), ("7", 5)])
@@ -73,8 +91,10 @@ def test_luhn_key(digits: str, key: int) -> None:
 
 
 def test_luhn_key_takes_ascii_digits_only() -> None:
-    with pytest.raises(InputError):
-        luhn_key("0100000١")
+    for digits in ("0100000١", "", "12a"):
+        with pytest.raises(InputError) as info:
+            luhn_key(digits)
+        assert str(info.value) == "a Luhn key is computed over ASCII digits only"
 
 
 departements = st.sampled_from([f"{d:02d}" for d in range(1, 96) if d != 20] + ["97", "98"])
