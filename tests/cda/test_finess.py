@@ -63,9 +63,9 @@ def test_what_is_not_a_finess_is_refused_with_the_reason(finess: str, message: s
 
 
 def test_a_finess_is_a_string() -> None:
-    with pytest.raises(InputError, match="^a FINESS number is a string, not int$"):
+    with pytest.raises(InputError, match=r"^a FINESS number is a string, not int$"):
         check_finess(10000016)
-    with pytest.raises(InputError, match="^a FINESS number is a string, not bytes$"):
+    with pytest.raises(InputError, match=r"^a FINESS number is a string, not bytes$"):
         check_finess(b"010000016")
 
 
