@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from .._ascii import is_ascii_digits
 from ..errors import (
     ConfigurationError,
     InputError,
@@ -379,9 +380,10 @@ def _deliver_dmp(ctx: GatewayContext, clients: _DmpClients, job: Job) -> Mapping
 
 def smtp_error(code: int | str, status: str = "") -> tuple[str, str, str]:
     """ERR-5 of a ZAM^Z02 for an SMTP answer: ``(code, label, "SMTPERRORCODE")``; a DSN
-    that gives only an enhanced status (``5.1.1``) maps to 550 (4.x.x to 450)."""
+    that gives only an enhanced status (``5.1.1``) maps to 550 (4.x.x to 450). A code is
+    three ASCII digits (``'²²²'`` or Arabic-Indic digits are not one)."""
     text = str(code or "")
-    if not (len(text) == 3 and text.isdigit()):
+    if not (len(text) == 3 and is_ascii_digits(text)):
         text = {"4": "450", "5": "550"}.get(status[:1], "554")
     return text, SMTP_ERRORS.get(text, ""), "SMTPERRORCODE"
 
