@@ -7,11 +7,13 @@ this table holds every field of the ERR on the same hand-written messages.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from segurlink_mocks.mssante import PER_MAILBOX
 
 from segurlink.cda import Validator, build_document
+from segurlink.errors import InputError
 from segurlink.gateway import Policy, Rejection, check
 from segurlink.gateway.messages import parse_document_message
 from tests.dmp import factory as f
@@ -139,8 +141,33 @@ CASES: dict[str, Callable[[], str]] = {
     ),
     "DMP not configured": lambda: mdm(DOCUMENT),
     "MSSante not configured": lambda: mdm(DOCUMENT),
+    # Echoed input is cut (8 characters, 10 for a structure), whatever its length.
+    "long message type": lambda: mdm(DOCUMENT).replace("MDM^T02^MDM_T02", "ADTXYZ123^A01^ADT_A01"),
+    "long event": lambda: mdm(DOCUMENT).replace("MDM^T02^MDM_T02", "MDM^T02123456^MDM_T02"),
+    "no event": lambda: mdm(DOCUMENT).replace("MDM^T02^MDM_T02", "MDM^^MDM_T02"),
+    "long structure": lambda: mdm(DOCUMENT).replace("MDM^T02^MDM_T02", "MDM^T02^MDM_T02XYZW"),
+    "long version": lambda: mdm(DOCUMENT).replace("|MSG0001|P|2.6|", "|MSG0001|P|2.6.1.12345|"),
+    "long ORC-1": lambda: mdm(DOCUMENT, event="T02", order_control="ROXYZ"),
+    "long OBX-11": lambda: mdm(DOCUMENT, event="T02", result_status="CXYZW"),
+    # The PRT SB is not always the first PRT: ERR-2.2 gives its own rank.
+    "sender names nobody": lambda: mdm(
+        DOCUMENT,
+        participants=[recipient_prt(PER_MAILBOX), sender_prt(person=""), patient_prt()],
+    ),
+    "second PRT sender without structure": lambda: mdm(
+        DOCUMENT,
+        participants=[recipient_prt(PER_MAILBOX), sender_prt(organization=""), patient_prt()],
+    ),
+    "CDA the validator cannot read": lambda: mdm(DOCUMENT),
 }
+
+
+def _validator_that_fails(document: bytes) -> Any:
+    raise InputError("the validator could not run")
+
+
 POLICIES = {
+    "CDA the validator cannot read": Policy(FINESS, validate=_validator_that_fails),
     "INS without traits": Policy(FINESS),
     "DMP not configured": Policy(FINESS, dmp=False),
     "MSSante not configured": Policy(FINESS, mail=False),
@@ -199,6 +226,16 @@ EXPECTED: dict[str, tuple[str, str, str, str, int, int | None, int | None, str, 
     'another patient address': ('AE', '207', "PRT RCT-15: the patient's address is not the one of the CDA's INS", 'PRT', 3, 15, None, '904', "L'INS transmis ne correspond pas exactement à celui stocké"),
     'DMP not configured': ('AR', '207', 'the DMP is not configured on this platform: send again later', '', 1, None, None, '', ''),
     'MSSante not configured': ('AR', '207', 'MSSanté is not configured on this platform: send again later', '', 1, None, None, '', ''),
+    'long message type': ('AE', '200', 'MSH-9: ADTXYZ12 message; the gateway takes MDM and ORU', 'MSH', 1, 9, None, '', ''),
+    'long event': ('AE', '201', 'MSH-9.2: event T0212345 is not T02/T10/T04 for MDM', 'MSH', 1, 9, 2, '', ''),
+    'no event': ('AE', '201', 'MSH-9.2: event missing is not T02/T10/T04 for MDM', 'MSH', 1, 9, 2, '', ''),
+    'long structure': ('AE', '201', 'MSH-9.3: structure MDM_T02XYZ is not MDM_T02', 'MSH', 1, 9, 3, '', ''),
+    'long version': ('AE', '203', 'MSH-12: MDM is HL7 2.6, not 2.6.1.12', 'MSH', 1, 12, None, '', ''),
+    'long ORC-1': ('AE', '199', 'ORC-1 ROXY contradicts the event T02 (expects NW)', 'ORC', 1, 1, None, '', ''),
+    'long OBX-11': ('AE', '199', 'OBX-11 CXYZ contradicts ORC-1 NW (expects F)', 'OBX', 1, 11, None, '', ''),
+    'sender names nobody': ('AE', '101', 'PRT SB names no person (PRT-5) and no device (PRT-10)', 'PRT', 2, 5, None, '', ''),
+    'second PRT sender without structure': ('AE', '101', "PRT SB-8.10: the sender's organisation is required for the DMP", 'PRT', 2, 8, 10, '', ''),
+    'CDA the validator cannot read': ('AE', '102', 'OBX-5.5: the CDA cannot be validated (InputError)', 'OBX', 1, 5, 5, '', ''),
 }
 # fmt: on
 
@@ -300,3 +337,24 @@ def test_receipts_only_as_the_producer_asked() -> None:
     )
     assert isinstance(mail_only, Accepted)
     assert (mail_only.routing.dmp, mail_only.routing.dmp_receipt) == (None, False)
+
+
+def test_absent_receipt_flags_ask_for_no_receipt() -> None:
+    from segurlink.gateway import Accepted
+
+    lines = mdm(DOCUMENT).split("\r")
+    text = "\r".join(s for s in lines if "|ACK_RECEPTION^" not in s and "|ACK_LECTURE_MSS^" not in s)
+    assert text != mdm(DOCUMENT)
+    result = check(parse_document_message(text.encode()), POLICY)
+    assert isinstance(result, Accepted)
+    assert result.routing.dmp_receipt is False
+    assert {(m.delivery_receipts, m.read_receipts) for m in result.routing.mails} == {(False, False)}
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_a_matrix_row_reads_absent_flags_as_no(number: int) -> None:
+    from segurlink.gateway import matrix_row
+    from segurlink.gateway.rules import MSSANTE_MATRIX
+
+    row = MSSANTE_MATRIX[number - 1]
+    assert matrix_row({code: True for code, want in row.items() if want}) == number

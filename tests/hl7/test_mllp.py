@@ -106,6 +106,7 @@ def test_frames_cut_anywhere_give_the_same_messages(messages: list[bytes], cuts:
         (b"\x0bMSH\x1cX", "not followed by a carriage return"),
         (b"\x0b" + b"x" * 11, "larger than the limit of 10 bytes"),
     ],
+    ids=["outside", "nested-start", "no-cr", "too-large"],
 )
 def test_broken_framing_is_an_mllp_error(stream: bytes, problem: str) -> None:
     with pytest.raises(MllpError, match=problem):
