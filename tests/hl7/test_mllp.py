@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segurlink.errors import MllpError, TransportError, TransportTimeout
+from segurlink.errors import InputError, MllpError, TransportError, TransportTimeout
 from segurlink.hl7 import AckCode, MllpClient, MllpListener, build_ack, parse_ack, parse_message
 from segurlink.hl7.mllp import FrameReader, frame_message
 from tests.hl7.conftest import adt
@@ -113,13 +113,48 @@ def test_broken_framing_is_an_mllp_error(stream: bytes, problem: str) -> None:
         FrameReader(max_message_bytes=10).feed(stream)
 
 
+@pytest.mark.parametrize(
+    ("stream", "message"),
+    [
+        (b"\r\n \tMSH", "data outside an MLLP frame (expected the start block 0x0B)"),
+        (b"\x0bMSH\x0b", "MLLP start block 0x0B inside a frame"),
+        (b"\x0bMSH\x1c\n", "MLLP end block 0x1C is not followed by a carriage return"),
+        (b"\x0b" + b"x" * 11, "MLLP frame larger than the limit of 10 bytes"),
+    ],
+    ids=["outside", "nested-start", "lf-not-cr", "too-large"],
+)
+def test_each_framing_error_says_what_broke(stream: bytes, message: str) -> None:
+    with pytest.raises(MllpError) as info:
+        FrameReader(max_message_bytes=10).feed(stream)
+    assert str(info.value) == message
+
+
+def test_the_reader_says_whether_a_frame_is_open() -> None:
+    reader = FrameReader()
+    assert reader.in_frame is False
+    assert reader.feed(b"\x0bMSH") == [] and reader.in_frame is True
+    assert reader.feed(b"|a\x1c") == [b"MSH|a"] and reader.in_frame is True  # the CR is due
+    assert reader.feed(b"\r") == [] and reader.in_frame is False
+
+
+def test_the_smallest_limit_is_one_byte() -> None:
+    assert FrameReader(max_message_bytes=1).feed(b"\x0bx\x1c\r") == [b"x"]
+    with pytest.raises(InputError) as info:
+        FrameReader(max_message_bytes=0)
+    assert str(info.value) == "max_message_bytes must be positive"
+
+
 def test_frame_of_exactly_the_limit_is_accepted() -> None:
     assert FrameReader(max_message_bytes=10).feed(b"\x0b" + b"x" * 10 + b"\x1c\r") == [b"x" * 10]
 
 
 def test_message_with_block_characters_cannot_be_framed() -> None:
-    with pytest.raises(MllpError):
-        frame_message(b"MSH\x1c")
+    for message in (b"MSH\x1c", b"\x0bMSH"):
+        with pytest.raises(MllpError) as info:
+            frame_message(message)
+        assert str(info.value) == (
+            "an HL7 message cannot contain the MLLP block characters 0x0B/0x1C"
+        )
 
 
 # -- listener -------------------------------------------------------------------------------
