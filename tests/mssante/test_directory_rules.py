@@ -310,6 +310,10 @@ def test_the_core_email_type_may_be_a_codeable_concept() -> None:
          "name is not a list in the answer"),
         ({"resourceType": "Practitioner", "identifier": {}, "telecom": [mss("a@x.fr")]},
          "identifier is not a list in the answer"),
+        ({"resourceType": "Organization", "identifier": {}, "telecom": [mss("a@x.fr")]},
+         "identifier is not a list in the answer"),
+        ({"resourceType": "Organization", "telecom": ["a@x.fr"]},
+         "a telecom entry is not an object"),
         ({"resourceType": "Organization",
           "telecom": [{"system": "email", "value": "a@x.fr", "extension": ["x"]}]},
          "an extension list is not a list of objects"),
@@ -407,6 +411,9 @@ def test_other_resources_hold_no_mailbox() -> None:
     ("bundle", "message"),
     [
         ({"resourceType": "Bundle", "type": "searchset", "link": {}}, "link is not a list in the answer"),
+        ({"resourceType": "Bundle", "type": "searchset", "entry": {}}, "entry is not a list in the answer"),
+        ({"resourceType": "Bundle", "type": "searchset", "entry": ["junk"]},
+         "a Bundle entry without a resource"),
         ({"resourceType": "Bundle", "type": "searchset", "link": [{"relation": "next", "url": ""}]},
          "a next link without a URL"),
         ({"resourceType": "Bundle", "type": "searchset", "total": -1},
@@ -507,3 +514,54 @@ def test_every_red_listed_address_is_withheld_and_counted_once() -> None:
         pages,
     )
     assert (result.addresses, result.withheld) == (("ok@x.fr",), 2)
+
+
+def test_an_error_without_a_page_names_none() -> None:
+    with pytest.raises(MalformedResponse) as info:
+        parse_page([])
+    assert info.value.url == ""
+    with pytest.raises(MalformedResponse) as info:
+        parse_mailboxes({"resourceType": "Organization", "telecom": {}})
+    assert info.value.url == ""
+
+
+def test_included_resources_are_kept_by_type_and_id() -> None:
+    org = organization("o1", "E")
+    anonymous = {"resourceType": "Organization", "name": "no id"}
+    page = parse_page(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [
+                {"resource": org, "search": {"mode": "include"}},
+                {"resource": anonymous, "search": {"mode": "include"}},
+            ],
+        }
+    )
+    assert page.included == {"Organization/o1": org, "Organization/": anonymous}
+    assert page.matches == ()
+
+
+def test_telecoms_that_are_not_mssante_addresses_are_skipped_not_the_rest() -> None:
+    skipped = [
+        {"system": "phone", "value": "a@x.fr", "extension": mss("a@x.fr")["extension"]},
+        {"system": "email", "value": "", "extension": mss("a@x.fr")["extension"]},
+        {"system": "email", "value": 5, "extension": mss("a@x.fr")["extension"]},
+        {"system": "email", "value": "plain@example.org"},
+    ]
+    resource = organization("o1", "E", *skipped, mss("ok@x.fr", "ORG"))
+    assert [m.address for m in parse_mailboxes(resource)] == ["ok@x.fr"]
+
+
+def test_a_mailbox_of_a_type_not_asked_for_does_not_hide_the_next_one() -> None:
+    pages = {"Practitioner": Page((practitioner("p1", "X", mss("c@x.fr", "CAB"), mss("p@x.fr")),))}
+    result, _ = run(
+        lookup_flow(MailboxQuery(name="X", kinds=frozenset({MailboxKind.PER})), base_url=BASE),
+        pages,
+    )
+    assert result.addresses == ("p@x.fr",)
+
+
+def test_the_base_url_is_kept_as_given_apart_from_trailing_slashes() -> None:
+    flow = lookup_flow(MailboxQuery(name="X"), base_url="https://annuaire.invalid/FHIR-X//")
+    assert next(flow).url == "https://annuaire.invalid/FHIR-X/Practitioner?family=X&_count=50"
