@@ -93,6 +93,81 @@ def test_the_draft_comes_back_from_the_job(store: SqlStore) -> None:
     assert back.message_id == job.key and stored.payload["notify"] == ["SUCCESS"]
 
 
+def _as_stored(new: Any) -> Any:
+    """The job a store gives back for ``new``: its payload through JSON, its blobs."""
+    import datetime as dt
+    import json
+
+    from segurlink.outbox import JobState
+    from segurlink.outbox.models import Job
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    return Job(
+        1, new.kind, new.structure, new.key, JobState.PENDING, 0, now, now, now, now,
+        payload=json.loads(json.dumps(new.payload)), blobs=dict(new.blobs),
+    )  # fmt: skip
+
+
+def test_every_field_of_the_draft_comes_back_from_the_job() -> None:
+    from dataclasses import replace
+
+    from segurlink.mssante import Attachment
+
+    draft = Draft(
+        sender=APP_MAILBOX,
+        to=(PER_MAILBOX, "b@x.mssante.fr"),
+        cc=("c@x.mssante.fr", "d@x.mssante.fr"),
+        documents=(cda(), cda(seed=3)),
+        text="Bonjour",
+        readable_pdf=b"%PDF-1.4 readable",
+        attachments=(
+            Attachment("a.txt", b"first", "text/plain"),
+            Attachment("b.pdf", b"second", "application/pdf"),
+        ),
+        patient_from_document=True,
+        patient_may_reply=False,
+        action="replace",
+        receipt=False,
+        in_reply_to="<earlier@x.mssante.fr>",
+        references=("<first@x.mssante.fr>", "<earlier@x.mssante.fr>"),
+        subject="",
+        reply_to="sec@x.mssante.fr",
+    )
+    new = mail_job(draft, structure=FINESS, key="k-every-field", notify=[" success", "Failure "])
+    assert new.payload["notify"] == ["SUCCESS", "FAILURE"]
+    assert set(new.blobs) == {
+        "document-01", "document-02", "pdf", "attachment-01", "attachment-02",
+    }  # fmt: skip
+    assert draft_of(_as_stored(new)) == replace(draft, message_id=new.key)
+    minimal = Draft(sender=APP_MAILBOX, to=(PER_MAILBOX,), subject="Objet", text="x")
+    back = draft_of(_as_stored(mail_job(minimal, structure=FINESS, key="k-minimal")))
+    assert back == replace(minimal, message_id=back.message_id)
+    assert (back.readable_pdf, back.attachments, back.cc, back.action) == (None, (), (), None)
+
+
+def test_the_message_id_of_a_key_is_stable_across_versions() -> None:
+    # Jobs queued by a previous release are sent again under the same Message-ID.
+    assert message_id_for("dui-message-42", "app@ehpad.mssante.fr") == (
+        "<a18ddf00-56a1-5271-9a72-8b3eba5e1e56@ehpad.mssante.fr>"
+    )
+    assert message_id_for("k", "a@x.fr") != message_id_for("k2", "a@x.fr")
+    with pytest.raises(InputError) as info:
+        message_id_for("k", "no-domain@ ")
+    assert str(info.value) == "the sender is not an e-mail address"
+
+
+def test_a_draft_s_own_message_id_is_the_job_s_key() -> None:
+    new = mail_job(_draft(message_id="  <Own.42@x.mssante.fr> "), structure=FINESS, key="ignored")
+    assert new.key == new.payload["message_id"] == "<Own.42@x.mssante.fr>"
+    assert (new.kind, new.structure, new.ordering_key) == ("mssante.send", FINESS, None)
+    custom = mail_job(_draft(), structure=FINESS, key="k", kind="gateway.mail", ordering_key="o")
+    assert (custom.kind, custom.ordering_key, custom.payload["reference"]) == (
+        "gateway.mail",
+        "o",
+        {},
+    )
+
+
 def test_a_queued_message_needs_a_key_and_no_identity_record() -> None:
     with pytest.raises(InputError, match="idempotency key"):
         mail_job(_draft(), structure=FINESS)
