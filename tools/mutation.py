@@ -13,8 +13,10 @@ The modules and their tests are the ``[tool.segurlink.mutation.modules]`` table 
 pyproject.toml; the settings every run shares are ``[tool.mutmut]``. Each module runs in its
 own workspace ``.mutation/<module>/`` (git-ignored): a ``pyproject.toml`` that narrows
 ``[tool.mutmut]`` to the module and its tests, symbolic links to ``src``, ``tests`` and
-``schemas``, and mutmut's ``mutants/`` copy with its results. Every run re-tests every mutant
-of the module, so a test added since the last run counts.
+``schemas``, and mutmut's ``mutants/`` copy with its results. Every run starts from a new
+workspace and re-tests every mutant of the module: mutmut 3 keeps the verdict of a mutant
+whose function did not change, so a test added since would not be tried on the survivors
+of an earlier run (``--incremental`` keeps that cache, for a quick look only).
 
 Surviving mutants judged equivalent (no input can tell them from the original) are listed
 with the reason in ``tools/mutation_equivalents.toml``; the report gives the raw score and the
@@ -156,8 +158,8 @@ def _mutmut(
         )
 
 
-def run(module: Module, *, jobs: int, fresh: bool) -> Score:
-    prepare(module, fresh=fresh)
+def run(module: Module, *, jobs: int, incremental: bool = False) -> Score:
+    prepare(module, fresh=not incremental)
     log = module.workspace / "run.log"
     print(f"{module.path}: mutmut run (log: {log.relative_to(ROOT)})", flush=True)
     done = _mutmut(module, "run", "--max-children", str(jobs), *module.mutant_patterns(), log=log)
@@ -278,7 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--all", action="store_true", help="every configured module")
     run_parser.add_argument("-j", "--jobs", type=int, default=1, help="mutmut workers (1)")
     run_parser.add_argument(
-        "--fresh", action="store_true", help="drop the module's workspace first"
+        "--fresh", action="store_true", help="(the default) start from a new workspace"
+    )
+    run_parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="keep mutmut's cached verdicts (survivors are not tried on new tests)",
     )
     report_parser = commands.add_parser("report", help="scores and survivors of the last runs")
     report_parser.add_argument("modules", nargs="*")
@@ -309,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         if not args.modules and not args.all:
             parser.error("name the modules to run, or --all")
-        scores = [run(modules[m], jobs=args.jobs, fresh=args.fresh) for m in chosen]
+        scores = [run(modules[m], jobs=args.jobs, incremental=args.incremental) for m in chosen]
         report(scores, verbose=True)
         return 0
     scores = [read_score(modules[m]) for m in chosen]
