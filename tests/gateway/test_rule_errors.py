@@ -159,6 +159,19 @@ CASES: dict[str, Callable[[], str]] = {
         participants=[recipient_prt(PER_MAILBOX), sender_prt(organization=""), patient_prt()],
     ),
     "CDA the validator cannot read": lambda: mdm(DOCUMENT),
+    "DMP only, CDA without INS": lambda: mdm(
+        DOCUMENT.replace(b'root="1.2.250.1.213.1.4.8"', b'root="1.2.250.1.999.7"'),
+        flags=DMP_ONLY,
+        pid3=f"{f.ZOE[0]}^^^&1.2.250.1.999.7&ISO^PI~IPP0011^^^&{f.IPP_ROOT}&ISO^PI",
+    ),
+    "MSSante not configured, professionals only": lambda: mdm(
+        DOCUMENT, flags=ROW_PS_ONLY, participants=[sender_prt(), recipient_prt(PER_MAILBOX)]
+    ),
+    "an id without OID, then another local id": lambda: mdm(
+        DOCUMENT,
+        pid3=f"{f.ZOE[0]}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS~IPP0011^^^LOCAL^PI"
+        f"~IPP9999^^^&{f.IPP_ROOT}&ISO^PI",
+    ),
 }
 
 
@@ -168,6 +181,7 @@ def _validator_that_fails(document: bytes) -> Any:
 
 POLICIES = {
     "CDA the validator cannot read": Policy(FINESS, validate=_validator_that_fails),
+    "MSSante not configured, professionals only": Policy(FINESS, mail=False),
     "INS without traits": Policy(FINESS),
     "DMP not configured": Policy(FINESS, dmp=False),
     "MSSante not configured": Policy(FINESS, mail=False),
@@ -236,6 +250,9 @@ EXPECTED: dict[str, tuple[str, str, str, str, int, int | None, int | None, str, 
     'sender names nobody': ('AE', '101', 'PRT SB names no person (PRT-5) and no device (PRT-10)', 'PRT', 2, 5, None, '', ''),
     'second PRT sender without structure': ('AE', '101', "PRT SB-8.10: the sender's organisation is required for the DMP", 'PRT', 2, 8, 10, '', ''),
     'CDA the validator cannot read': ('AE', '102', 'OBX-5.5: the CDA cannot be validated (InputError)', 'OBX', 1, 5, 5, '', ''),
+    'DMP only, CDA without INS': ('AE', '207', 'the CDA carries no INS: no DMP deposit and no mail to the patient without it', 'PID', 1, 3, None, '903', 'INS non présent dans le document'),
+    'MSSante not configured, professionals only': ('AR', '207', 'MSSanté is not configured on this platform: send again later', '', 1, None, None, '', ''),
+    'an id without OID, then another local id': ('AE', '207', "PID-3 repetition 3 is not among the CDA's recordTarget ids", 'PID', 1, 3, None, '906', 'Autre erreur'),
 }
 # fmt: on
 
