@@ -360,12 +360,16 @@ def test_absent_receipt_flags_ask_for_no_receipt() -> None:
     from segurlink.gateway import Accepted
 
     lines = mdm(DOCUMENT).split("\r")
-    text = "\r".join(s for s in lines if "|ACK_RECEPTION^" not in s and "|ACK_LECTURE_MSS^" not in s)
+    text = "\r".join(
+        s for s in lines if "|ACK_RECEPTION^" not in s and "|ACK_LECTURE_MSS^" not in s
+    )
     assert text != mdm(DOCUMENT)
     result = check(parse_document_message(text.encode()), POLICY)
     assert isinstance(result, Accepted)
     assert result.routing.dmp_receipt is False
-    assert {(m.delivery_receipts, m.read_receipts) for m in result.routing.mails} == {(False, False)}
+    assert {(m.delivery_receipts, m.read_receipts) for m in result.routing.mails} == {
+        (False, False)
+    }
 
 
 @pytest.mark.parametrize("number", [1, 2, 3])
