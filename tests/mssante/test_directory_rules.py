@@ -505,7 +505,9 @@ def test_every_red_listed_address_is_withheld_and_counted_once() -> None:
         "Practitioner": Page(
             (
                 practitioner("p1", "X", mss("r1@x.fr", red_list=True), mss("ok@x.fr")),
-                practitioner("p2", "X", mss("r2@x.fr", red_list=True), mss("R1@x.fr")),
+                practitioner(
+                    "p2", "X", mss("r2@x.fr", red_list=True), mss("R1@x.fr"), mss("ok2@x.fr")
+                ),
             )
         ),
     }
@@ -513,7 +515,7 @@ def test_every_red_listed_address_is_withheld_and_counted_once() -> None:
         lookup_flow(MailboxQuery(name="X", kinds=frozenset({MailboxKind.PER})), base_url=BASE),
         pages,
     )
-    assert (result.addresses, result.withheld) == (("ok@x.fr",), 2)
+    assert (result.addresses, result.withheld) == (("ok@x.fr", "ok2@x.fr"), 2)
 
 
 def test_an_error_without_a_page_names_none() -> None:
