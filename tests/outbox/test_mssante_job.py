@@ -169,10 +169,31 @@ def test_a_draft_s_own_message_id_is_the_job_s_key() -> None:
 
 
 def test_a_queued_message_needs_a_key_and_no_identity_record() -> None:
-    with pytest.raises(InputError, match="idempotency key"):
+    with pytest.raises(InputError) as info:
         mail_job(_draft(), structure=FINESS)
-    with pytest.raises(InputError, match="patient_from_document"):
+    assert str(info.value) == "give an idempotency key, or a draft with its message_id"
+    with pytest.raises(InputError) as info:
         mail_job(_draft(patient=record()), structure=FINESS, key="k")
+    assert str(info.value) == (
+        "a queued message takes the patient's address from the document "
+        "(patient_from_document=True), not from an IdentityRecord"
+    )
+
+
+def test_a_job_queued_without_the_optional_fields_gets_their_defaults() -> None:
+    # A payload that only has what every release wrote: the draft's defaults apply.
+    new = mail_job(_draft(text="", receipt=True), structure=FINESS, key="k-old")
+    stored = _as_stored(new)
+    for name in ("text", "patient_may_reply", "receipt", "cc", "attachments", "references"):
+        del stored.payload[name]
+    back = draft_of(stored)
+    assert (back.text, back.patient_may_reply, back.receipt) == ("", True, True)
+    assert (back.cc, back.attachments, back.references) == ((), (), ())
+
+
+def test_the_message_id_takes_the_domain_after_the_last_at_sign() -> None:
+    # A quoted local part may hold an @ (RFC 5321): the domain is what follows the last one.
+    assert message_id_for("k", '"dr@home"@x.mssante.fr').endswith("@x.mssante.fr>")
 
 
 def test_a_temporary_refusal_is_retried_then_delivered(
