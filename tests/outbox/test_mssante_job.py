@@ -193,7 +193,9 @@ def test_a_job_queued_without_the_optional_fields_gets_their_defaults() -> None:
 
 def test_the_message_id_takes_the_domain_after_the_last_at_sign() -> None:
     # A quoted local part may hold an @ (RFC 5321): the domain is what follows the last one.
-    assert message_id_for("k", '"dr@home"@x.mssante.fr').endswith("@x.mssante.fr>")
+    message_id = message_id_for("k", '"dr@home"@x.mssante.fr')
+    assert message_id.startswith("<") and message_id.count("@") == 1
+    assert message_id.endswith("@x.mssante.fr>")
 
 
 def test_a_temporary_refusal_is_retried_then_delivered(
