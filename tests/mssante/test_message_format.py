@@ -689,6 +689,12 @@ def test_an_error_mail_whole() -> None:
     assert parse_receipts(KO.replace(b"[KO]", b"[Erreur MSS]"))[0].kind is ReceiptKind.ERROR_MAIL
 
 
+def test_the_recipient_of_an_error_mail_whose_sender_name_holds_a_semicolon() -> None:
+    # "rfc822;" prefixes a report's recipient field; in a From, ';' is part of the name
+    data = KO.replace(b"From: Service <", b'From: "Service; urgences" <')
+    assert parse_receipts(data)[0].recipient == "service@hopital-test.mssante.fr"
+
+
 def test_an_error_code_in_other_digits_is_no_error_mail() -> None:
     # [0-9], never \d: int() would read the Arabic-Indic "٩٠٤" as 904
     assert parse_receipts(KO.replace(b"[904]", "[٩٠٤]".encode())) == ()

@@ -395,6 +395,7 @@ _FIELD = re.compile(
 )
 _KO_SUBJECT = re.compile(r"^\s*\[(?:KO[^\]]*|Erreur[^\]]*)\]\s*\[([0-9]{3})\]", re.IGNORECASE)
 _ERROR_IN_DISPOSITION = re.compile(r"error\s*:\s*(.+)$", re.IGNORECASE)
+_ADDRESS_TYPE = re.compile(r"[A-Za-z0-9-]+")
 _LABEL_IN_TEXT = re.compile(r"Erreur d[ée]tect[ée]e\s*:\s*(.+)", re.IGNORECASE)
 
 
@@ -443,8 +444,11 @@ def _fields(text: str) -> dict[str, str]:
 
 def _address_of(field: str) -> str:
     """``rfc822; someone@x.mssante.fr`` or ``Name <someone@x.mssante.fr>`` → the address."""
-    _, _, address = field.partition(";")
-    text = (address or field).strip()
+    kind, semicolon, address = field.partition(";")
+    # Only an address type (an atom: rfc822, utf-8...) comes before the ';' of a report's
+    # recipient field; in ``"Service; urgences" <...>`` the ';' belongs to the name.
+    typed = bool(semicolon) and _ADDRESS_TYPE.fullmatch(kind.strip()) is not None
+    text = (address if typed else field).strip()
     return email.utils.parseaddr(text)[1] or text.strip("<>").strip()
 
 
