@@ -520,17 +520,9 @@ def _dsn(msg: Message) -> tuple[Receipt, ...]:
     original = _original_id(msg)
     out: list[Receipt] = []
     for part in _report_parts(msg, "delivery-status"):
-        payload = part.get_payload()
-        blocks: list[str]
-        if isinstance(payload, list):
-            blocks = [
-                "\n".join(f"{k}: {v}" for k, v in m.items())
-                for m in payload
-                if isinstance(m, Message)
-            ]
-        else:
-            blocks = re.split(r"\r?\n\r?\n", _text_of(part))
-        for block in blocks:
+        # email's parser gives each block of fields as a message: _text_of writes them back
+        # as lines, a blank line between two blocks.
+        for block in re.split(r"\r?\n\r?\n", _text_of(part)):
             fields = _fields(block)
             if "final-recipient" not in fields and "action" not in fields:
                 continue
