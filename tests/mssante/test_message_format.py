@@ -958,6 +958,11 @@ def test_a_broken_recipient_address_is_shown_without_its_brackets() -> None:
     assert second.recipient == "Xavier.Dupont@"
 
 
+def test_a_recipient_field_is_read_after_its_address_type_only() -> None:
+    field = b'Final-Recipient: rfc822; "Dupont; Jean" <b@x>\r\nAction: failed\r\n'
+    assert parse_receipts(_dsn_with(field))[1].recipient == "b@x"
+
+
 def test_a_folded_disposition_is_read_whole() -> None:
     folded = MDN.replace(b"processed/error: nothing", b"processed/error:\r\n nothing")
     assert parse_receipts(folded)[0].disposition == (
