@@ -876,6 +876,33 @@ def test_the_subject_leaves_out_a_trait_the_document_leaves_empty(
     assert _subject(build(Draft(sender=SENDER, to=(DOCTOR,), documents=(document,)))) == subject
 
 
+GENDER = (
+    '<administrativeGenderCode code="F" displayName="Féminin" codeSystem="2.16.840.1.113883.5.1"/>'
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "qualified"),
+    [
+        ((b"", b""), "O"),
+        ((b'<given qualifier="BR">ZOE</given>', b'<given qualifier="BR"/>'), "O"),  # the list
+        ((b'<family qualifier="BR">ADRUN</family>', b'<family qualifier="BR"/>'), "N"),
+        ((b'<given>ZOE</given><given qualifier="BR">ZOE</given>', b'<given/><given qualifier="BR"/>'), "N"),
+        ((GENDER.encode(), b'<administrativeGenderCode nullFlavor="UNK"/>'), "N"),
+        ((b'<birthTime value="19751231"/>', b'<birthTime nullFlavor="UNK"/>'), "N"),
+    ],
+    ids=["every trait", "first names only", "no birth name", "no first name", "no sex", "no birth date"],
+)  # fmt: skip
+def test_x_mss_ins_says_whether_the_ins_comes_with_every_trait(
+    change: tuple[bytes, bytes], qualified: str
+) -> None:
+    before, after = change
+    assert before in cda()  # the element the case empties is there
+    document = cda().replace(before, after)
+    message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(document,)))
+    assert f"X-MSS-INS: {qualified}" in _head(message.data)
+
+
 def test_documents_with_one_ins_are_one_patient_whatever_id_they_list_first() -> None:
     ipp = b'<id root="1.2.250.1.999.1.1.2" extension="IPP0002"/>'
     second = cda(seed=2).replace(INS_ID + ipp, ipp + INS_ID)
