@@ -95,6 +95,14 @@ def test_the_birth_place_is_the_bdl_address_only() -> None:
     assert parse_message(text).identity.birth_place is None
 
 
+def test_names_a_pid_5_does_not_give_are_none_or_empty() -> None:
+    legal_only = parse_message(adt()).identity
+    assert (legal_only.used_name, legal_only.used_first_name) == (None, None)
+    used_only = parse_message(adt().replace("ADRUN^ZOE^ZOE^^^^L", "MARTIN^LEA^^^^^D")).identity
+    assert (used_only.birth_name, used_only.first_names) == (None, ())
+    assert (used_only.used_name, used_only.used_first_name) == ("MARTIN", "LEA")
+
+
 def test_a_merge_reads_the_prior_identifiers_of_mrg_1() -> None:
     text = adt(event="A40", extra_segments="MRG|OLD42^^^CHU-X&1.2.250.1.999.1&ISO^PI")
     (prior,) = parse_message(text).prior_identifiers
@@ -122,6 +130,7 @@ REFUSALS: dict[str, tuple[object, tuple[str, str, int | None, int | None, str]]]
     "7 characters": ("MSH|^~\\", ("MSH is too short to hold its delimiters", "MSH", 2, None, "102")),
     "repeated delimiter": ("MSH|^^\\&|A", ("MSH-1/MSH-2 do not hold a field separator and 4 distinct encoding characters", "MSH", 2, None, "102")),
     "no field after MSH-2": ("MSH|^~\\&", ("MSH-1/MSH-2 do not hold a field separator and 4 distinct encoding characters", "MSH", 2, None, "102")),
+    "MSH-2 not closed": ("MSH|^~\\&#", ("MSH-1/MSH-2 do not hold a field separator and 4 distinct encoding characters", "MSH", 2, None, "102")),
     "6 encoding characters": ("MSH|^~\\&#!|A|B", ("MSH-1/MSH-2 do not hold a field separator and 4 distinct encoding characters", "MSH", 2, None, "102")),
     "charset": (_latin1(MSH + "|||||FRA|KOI8-R\rPID|1"), (f"MSH-18 declares the character set 'KOI8-R', which segurlink does not read; supported: {SUPPORTED}", "MSH", 18, None, "103")),
     "long charset": (_latin1(MSH + "|||||FRA|" + "X" * 30 + "\rPID|1"), (f"MSH-18 declares the character set {'X' * 20!r}, which segurlink does not read; supported: {SUPPORTED}", "MSH", 18, None, "103")),
@@ -133,6 +142,9 @@ REFUSALS: dict[str, tuple[object, tuple[str, str, int | None, int | None, str]]]
     "no PID": (MSH + "\rEVN|", ("the message has no PID segment", "PID", None, None, "100")),
     "segment id": (MSH + "\rpid|1", ("segment 2 does not start with a segment ID (3 upper-case letters or digits) followed by the field separator", "", None, None, "100")),
     "segment separator": (MSH + "\rEVN|\rPID1||X", ("segment 3 does not start with a segment ID (3 upper-case letters or digits) followed by the field separator", "", None, None, "100")),
+    "segment id of 4 characters": (MSH + "\rPID1", ("segment 2 does not start with a segment ID (3 upper-case letters or digits) followed by the field separator", "", None, None, "100")),
+    "MLLP start byte": (b"\x0b" + adt().encode(), ("the message does not start with an MSH segment", "MSH", None, None, "100")),
+    "a letter before MSH": (b"X" + adt().encode(), ("the message does not start with an MSH segment", "MSH", None, None, "100")),
     "PID-7 form": (adt(birth_date="1975-12-31"), ("PID-7 is not a date (YYYY[MM[DD]])", "PID", 7, None, "102")),
     "PID-7 month 13": (adt(birth_date="19751301"), ("PID-7 is not a date (YYYY[MM[DD]])", "PID", 7, None, "102")),
     "PID-7 day 32": (adt(birth_date="19751232"), ("PID-7 is not a date (YYYY[MM[DD]])", "PID", 7, None, "102")),
@@ -474,4 +486,12 @@ def test_the_tree_and_its_values() -> None:
         unescape_value(tree, "A\\B")
     assert (str(info.value), info.value.segment, info.value.field) == (
         "an escape sequence is incomplete or unknown", "", None,
+    )  # fmt: skip
+
+
+def test_a_tree_that_does_not_start_with_msh_is_refused() -> None:
+    with pytest.raises(Hl7Error) as info:
+        parse_tree("PID|^~\\&|A")
+    assert (str(info.value), info.value.segment, info.value.field, info.value.code) == (
+        "python-hl7 cannot read the message (ParseException)", "MSH", None, "102",
     )  # fmt: skip

@@ -689,6 +689,12 @@ def test_an_error_mail_whole() -> None:
     assert parse_receipts(KO.replace(b"[KO]", b"[Erreur MSS]"))[0].kind is ReceiptKind.ERROR_MAIL
 
 
+def test_the_recipient_of_an_error_mail_whose_sender_name_holds_a_semicolon() -> None:
+    # "rfc822;" prefixes a report's recipient field; in a From, ';' is part of the name
+    data = KO.replace(b"From: Service <", b'From: "Service; urgences" <')
+    assert parse_receipts(data)[0].recipient == "service@hopital-test.mssante.fr"
+
+
 def test_an_error_code_in_other_digits_is_no_error_mail() -> None:
     # [0-9], never \d: int() would read the Arabic-Indic "٩٠٤" as 904
     assert parse_receipts(KO.replace(b"[904]", "[٩٠٤]".encode())) == ()
@@ -820,3 +826,200 @@ def test_a_received_receipt_is_correlated_and_listed() -> None:
     received = parse_message(MDN, known=lambda mid: False)
     assert received.receipt is not None and received.receipt.known is False
     assert received.receipts == (received.receipt,)
+
+
+# -- composition: what the documents leave empty -------------------------------------------------
+
+INS_ID = b'<id root="1.2.250.1.213.1.4.8" extension="275126322074974"/>'
+
+
+def _subject(message: Any) -> str:
+    return str(BytesParser(policy=policy.default).parsebytes(message.data)["Subject"])
+
+
+def test_a_given_readable_pdf_is_named_after_the_first_document() -> None:
+    documents = (cda(), cda(seed=2, type_key="DLU"))
+    message = build(
+        Draft(sender=SENDER, to=(DOCTOR,), documents=documents, readable_pdf=b"%PDF-1.4 rendu")
+    )
+    pdfs = [name for kind, _, name in _parts(message.data) if kind == "application/pdf"]
+    assert pdfs == ["20240228_Projet personnalisé d'accompagnement_ADRUN_ZOE.pdf"]
+
+
+def test_the_subject_takes_the_first_birth_first_name_when_the_br_one_is_empty() -> None:
+    document = cda().replace(b'<given qualifier="BR">ZOE</given>', b'<given qualifier="BR"/>')
+    document = document.replace(b"<given>ZOE</given>", b"<given>ANNE MARIE</given>")
+    message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(document,)))
+    assert _subject(message) == (
+        "XDM/1.0/DDM+Projet personnalisé d'accompagnement ADRUN ANNE 31/12/1975"
+    )
+
+
+@pytest.mark.parametrize(
+    ("empty", "subject"),
+    [
+        (
+            (b'<family qualifier="BR">ADRUN</family>', b'<family qualifier="BR"/>'),
+            "XDM/1.0/DDM+Projet personnalisé d'accompagnement ZOE 31/12/1975",
+        ),
+        (
+            (b'<given>ZOE</given><given qualifier="BR">ZOE</given>', b'<given/><given qualifier="BR"/>'),
+            "XDM/1.0/DDM+Projet personnalisé d'accompagnement ADRUN 31/12/1975",
+        ),
+    ],
+    ids=["birth name", "first names"],
+)  # fmt: skip
+def test_the_subject_leaves_out_a_trait_the_document_leaves_empty(
+    empty: tuple[bytes, bytes], subject: str
+) -> None:
+    document = cda().replace(*empty)
+    assert _subject(build(Draft(sender=SENDER, to=(DOCTOR,), documents=(document,)))) == subject
+
+
+GENDER = (
+    '<administrativeGenderCode code="F" displayName="Féminin" codeSystem="2.16.840.1.113883.5.1"/>'
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "qualified"),
+    [
+        ((b"", b""), "O"),
+        ((b'<given qualifier="BR">ZOE</given>', b'<given qualifier="BR"/>'), "O"),  # the list
+        ((b'<family qualifier="BR">ADRUN</family>', b'<family qualifier="BR"/>'), "N"),
+        ((b'<given>ZOE</given><given qualifier="BR">ZOE</given>', b'<given/><given qualifier="BR"/>'), "N"),
+        ((GENDER.encode(), b'<administrativeGenderCode nullFlavor="UNK"/>'), "N"),
+        ((b'<birthTime value="19751231"/>', b'<birthTime nullFlavor="UNK"/>'), "N"),
+    ],
+    ids=["every trait", "first names only", "no birth name", "no first name", "no sex", "no birth date"],
+)  # fmt: skip
+def test_x_mss_ins_says_whether_the_ins_comes_with_every_trait(
+    change: tuple[bytes, bytes], qualified: str
+) -> None:
+    before, after = change
+    assert before in cda()  # the element the case empties is there
+    document = cda().replace(before, after)
+    message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(document,)))
+    assert f"X-MSS-INS: {qualified}" in _head(message.data)
+
+
+def test_documents_with_one_ins_are_one_patient_whatever_id_they_list_first() -> None:
+    ipp = b'<id root="1.2.250.1.999.1.1.2" extension="IPP0002"/>'
+    second = cda(seed=2).replace(INS_ID + ipp, ipp + INS_ID)
+    assert second != cda(seed=2)
+    message = build(Draft(sender=SENDER, to=(DOCTOR,), documents=(cda(), second)))
+    assert message.document_ids == ("2.25.1000", "2.25.2000")
+
+
+def test_a_blank_part_of_a_readable_pdf_name_is_left_out() -> None:
+    from segurlink.cda import parse_header
+
+    header = parse_header(cda())
+    blank = dataclasses.replace(
+        header, patient=dataclasses.replace(header.patient, first_name="  ", first_names=())
+    )
+    assert readable_pdf_name(blank) == "20240228_Projet personnalisé d'accompagnement_ADRUN.pdf"
+
+
+# -- reading: texts ------------------------------------------------------------------------------
+
+
+def _mail(*parts: bytes) -> bytes:
+    head = b'From: x@h\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    return head + b"".join(b"--b\r\n" + part + b"\r\n" for part in parts) + b"--b--\r\n"
+
+
+def test_a_received_message_without_a_text_part_has_an_empty_text() -> None:
+    data = _mail(
+        b'Content-Type: application/pdf\r\nContent-Disposition: attachment; filename="a.pdf"\r\n\r\n%PDF'
+    )
+    received = parse_message(data)
+    assert (received.text, [a.filename for a in received.attachments]) == ("", ["a.pdf"])
+
+
+def test_the_text_of_a_received_message_is_its_first_plain_part() -> None:
+    data = _mail(
+        b"Content-Type: text/html\r\n\r\n<p>en HTML</p>",
+        b"Content-Type: text/plain\r\n\r\nen texte",
+        b"Content-Type: text/plain\r\n\r\nun autre texte",
+    )
+    assert parse_message(data).text == "en texte"
+
+
+@pytest.mark.parametrize(
+    ("charset", "body", "text"),
+    [
+        ("windows-1252", "Réponse reçue".encode("cp1252") + b"\x81", "Réponse reçue\ufffd"),
+        ("x-unknown", "Réponse reçue".encode() + b"\xff", "Réponse reçue\ufffd"),
+    ],
+    ids=["declared", "unknown, read as UTF-8"],
+)
+def test_a_text_with_bytes_its_charset_lacks_is_read_with_replacement_characters(
+    charset: str, body: bytes, text: str
+) -> None:
+    part = f"Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    assert parse_message(_mail(part.encode() + body)).text == text
+
+
+# -- reading: receipts ---------------------------------------------------------------------------
+
+
+def _dsn_with(recipient_block: bytes) -> bytes:
+    return DSN.replace(b"Final-Recipient: rfc822; b@x\r\nAction: delayed\r\n", recipient_block)
+
+
+def test_a_dsn_recipient_block_without_action_is_a_receipt() -> None:
+    _, second = parse_receipts(_dsn_with(b"Final-Recipient: rfc822; b@x\r\nStatus: 4.4.1\r\n"))
+    assert (second.recipient, second.action, second.status) == ("b@x", "", "4.4.1")
+
+
+def test_a_dsn_recipient_block_without_recipient_names_none() -> None:
+    _, second = parse_receipts(_dsn_with(b"Action: failed\r\nStatus: 5.0.0\r\n"))
+    assert (second.recipient, second.action, second.status) == ("", "failed", "5.0.0")
+
+
+def test_a_broken_recipient_address_is_shown_without_its_brackets() -> None:
+    _, second = parse_receipts(
+        _dsn_with(b"Final-Recipient: rfc822; <Xavier.Dupont@>\r\nAction: failed\r\n")
+    )
+    assert second.recipient == "Xavier.Dupont@"
+
+
+def test_a_recipient_field_is_read_after_its_address_type_only() -> None:
+    field = b'Final-Recipient: rfc822; "Dupont; Jean" <b@x>\r\nAction: failed\r\n'
+    assert parse_receipts(_dsn_with(field))[1].recipient == "b@x"
+
+
+def test_a_folded_disposition_is_read_whole() -> None:
+    folded = MDN.replace(b"processed/error: nothing", b"processed/error:\r\n nothing")
+    assert parse_receipts(folded)[0].disposition == (
+        "automatic-action/MDN-sent-automatically; processed/error: nothing ^ here"
+    )
+
+
+def test_the_fields_of_a_report_part_with_a_disposition_are_read_alone() -> None:
+    # a field line elsewhere in the mail (here the human-readable text) is not the report's
+    quoting = MDN.replace(b"\r\n\r\nok\r\n", b"\r\n\r\nFinal-Recipient: rfc822; quoted@x\r\n")
+    assert parse_receipts(quoting)[0].recipient == "other@hopital-test.mssante.fr"
+
+
+def test_an_mdn_without_recipient_fields_names_none() -> None:
+    data = MDN.replace(b"Original-Recipient: rfc822; other@hopital-test.mssante.fr\r\n", b"")
+    assert parse_receipts(data)[0].recipient == ""
+
+
+def test_an_empty_returned_headers_part_leaves_the_original_to_the_threading_headers() -> None:
+    data = DSN.replace(
+        b"--b--\r\n", b"--b\r\nContent-Type: text/rfc822-headers\r\n\r\n\r\n--b--\r\n"
+    )
+    assert parse_receipts(data)[0].original_message_id == "<sent@me>"
+
+
+def test_a_report_type_outside_a_report_is_no_receipt() -> None:
+    data = _mail(
+        b"Content-Type: text/plain\r\n\r\nDisposition: manual-action/MDN-sent-manually; displayed"
+    )
+    data = data.replace(
+        b"multipart/mixed;", b"multipart/mixed; report-type=disposition-notification;"
+    )
+    assert parse_receipts(data) == ()

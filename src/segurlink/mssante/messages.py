@@ -395,6 +395,7 @@ _FIELD = re.compile(
 )
 _KO_SUBJECT = re.compile(r"^\s*\[(?:KO[^\]]*|Erreur[^\]]*)\]\s*\[([0-9]{3})\]", re.IGNORECASE)
 _ERROR_IN_DISPOSITION = re.compile(r"error\s*:\s*(.+)$", re.IGNORECASE)
+_ADDRESS_TYPE = re.compile(r"[A-Za-z0-9-]+")
 _LABEL_IN_TEXT = re.compile(r"Erreur d[ée]tect[ée]e\s*:\s*(.+)", re.IGNORECASE)
 
 
@@ -443,8 +444,11 @@ def _fields(text: str) -> dict[str, str]:
 
 def _address_of(field: str) -> str:
     """``rfc822; someone@x.mssante.fr`` or ``Name <someone@x.mssante.fr>`` → the address."""
-    _, _, address = field.partition(";")
-    text = (address or field).strip()
+    kind, semicolon, address = field.partition(";")
+    # Only an address type (an atom: rfc822, utf-8...) comes before the ';' of a report's
+    # recipient field; in ``"Service; urgences" <...>`` the ';' belongs to the name.
+    typed = bool(semicolon) and _ADDRESS_TYPE.fullmatch(kind.strip()) is not None
+    text = (address if typed else field).strip()
     return email.utils.parseaddr(text)[1] or text.strip("<>").strip()
 
 
@@ -516,17 +520,9 @@ def _dsn(msg: Message) -> tuple[Receipt, ...]:
     original = _original_id(msg)
     out: list[Receipt] = []
     for part in _report_parts(msg, "delivery-status"):
-        payload = part.get_payload()
-        blocks: list[str]
-        if isinstance(payload, list):
-            blocks = [
-                "\n".join(f"{k}: {v}" for k, v in m.items())
-                for m in payload
-                if isinstance(m, Message)
-            ]
-        else:
-            blocks = re.split(r"\r?\n\r?\n", _text_of(part))
-        for block in blocks:
+        # email's parser gives each block of fields as a message: _text_of writes them back
+        # as lines, a blank line between two blocks.
+        for block in re.split(r"\r?\n\r?\n", _text_of(part)):
             fields = _fields(block)
             if "final-recipient" not in fields and "action" not in fields:
                 continue
